@@ -1,0 +1,3 @@
+from hongyan.cli import main
+
+main()

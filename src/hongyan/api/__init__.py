@@ -1,0 +1,1 @@
+"""ASGI routes: the customer protocol endpoints and the operational ones."""

@@ -1,0 +1,179 @@
+"""The api.sms.cn endpoints: /mt/ /mtutf8/ /mm/ /rd/ (PROTOCOL.md).
+
+A plain ASGI callable rather than framework routes: these are the hot path,
+and every answer, even to a broken request, must be the protocol's own text
+with a Content-Length, never a framework's HTML error page.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from hongyan import metrics
+from hongyan.config import Settings
+from hongyan.core.models import Account
+from hongyan.core.schedule import format_local
+from hongyan.core.service import CustomerService, SendForm
+from hongyan.errors import Rejected
+from hongyan.logs import redact_query
+from hongyan.protocol import render
+from hongyan.protocol.params import BadParams, Params, choose_encoding, collect
+from hongyan.protocol.stat import Stat
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("hongyan.access")
+
+
+# Path → endpoint name; each path also answers without its trailing slash.
+ENDPOINTS = {
+    f"/{name}{slash}": name for name in ("mt", "mtutf8", "mm", "rd") for slash in ("/", "")
+}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class CustomerApi:
+    def __init__(self, settings: Settings, service: CustomerService) -> None:
+        self._settings = settings
+        self._service = service
+        self._handlers: dict[str, Callable[[Account, Params, bool], Awaitable[str]]] = {
+            "mt": self._send,
+            "mtutf8": self._send,
+            "mm": self._balance,
+            "rd": self._records,
+        }
+        self._latency = {name: metrics.LATENCY.labels(name) for name in self._handlers}
+        self._counters: dict[tuple[str, int], Any] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        endpoint = ENDPOINTS[scope["path"]]
+        charset = render.UTF8 if endpoint == "mtutf8" else render.GBK
+        stat, uid, text = Stat.OK, "", ""
+        try:
+            body = await _read_body(receive, self._settings.max_body_bytes)
+            headers = dict(scope["headers"])
+            pairs = collect(scope["query_string"], body, headers.get(b"content-type", b""))
+            params = Params(pairs, choose_encoding(pairs, utf8_implied=endpoint == "mtutf8"))
+            uid = params.ascii("uid")
+            text, stat = await self._dispatch(endpoint, scope, headers, params, uid)
+        except Rejected as exc:
+            stat = exc.stat
+            text = render.message_answer(stat)
+        except (BadParams, _TooLarge) as exc:
+            log.info("unreadable request", extra={"endpoint": endpoint, "reason": str(exc)})
+            stat = Stat.OPERATION_FAILED
+            text = render.message_answer(stat)
+        except Exception:
+            log.exception("request failed", extra={"endpoint": endpoint, "uid": uid})
+            stat = Stat.OPERATION_FAILED
+            text = render.message_answer(stat)
+        payload = render.encode(text, charset)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=" + charset.upper().encode()),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+        elapsed = time.perf_counter() - started
+        self._observe(endpoint, stat, elapsed)
+        if self._settings.access_log:
+            access_log.info(
+                "%s %s %d",
+                scope["method"],
+                scope["path"],
+                int(stat),
+                extra={
+                    "query": redact_query(scope["query_string"]),
+                    "uid": uid,
+                    "client": (scope.get("client") or ("", 0))[0],
+                    "stat": int(stat),
+                    "ms": round(elapsed * 1000, 2),
+                },
+            )
+
+    async def _dispatch(
+        self, endpoint: str, scope: Scope, headers: dict[bytes, bytes], params: Params, uid: str
+    ) -> tuple[str, Stat]:
+        if scope["method"] not in ("GET", "POST"):
+            return render.message_answer(Stat.OPERATION_FAILED), Stat.OPERATION_FAILED
+        gates = self._service.gates
+        peer = (scope.get("client") or ("",))[0]
+        forwarded = headers.get(b"x-forwarded-for")
+        address = gates.client_address(peer, forwarded.decode("latin-1") if forwarded else None)
+        account = await gates.admit(
+            uid, params.ascii("pwd"), address, sending=endpoint.startswith("mt")
+        )
+        return await self._handlers[endpoint](account, params, scope["method"] == "POST"), Stat.OK
+
+    async def _send(self, account: Account, params: Params, post: bool) -> str:
+        try:
+            form = SendForm(
+                mobile=params.text("mobile"),
+                content=params.text("content"),
+                mobileids=params.text("mobileids"),
+                mid=params.text("mid"),
+                time=params.text("time"),
+            )
+        except UnicodeDecodeError:
+            raise Rejected(Stat.ILLEGAL_CHARACTERS, "undecodable bytes") from None
+        await self._service.send(account, form, post=post)
+        return render.message_answer(Stat.OK)
+
+    async def _balance(self, account: Account, params: Params, post: bool) -> str:
+        sent_total = params.ascii("cmd").lower() == "send"
+        return render.remain_answer(await self._service.balance(account, sent_total=sent_total))
+
+    async def _records(self, account: Account, params: Params, post: bool) -> str:
+        page_text = params.ascii("page")
+        page = int(page_text) if page_text.isdigit() else 1
+        try:
+            date, key = params.text("date"), params.text("key")
+        except UnicodeDecodeError:
+            raise Rejected(Stat.ILLEGAL_CHARACTERS, "undecodable bytes") from None
+        result = await self._service.records(account, page=page, date=date, key=key)
+        zone, size = self._service.zone, self._settings.records_page_size
+        lines = [
+            (format_local(r.created_at, zone), r.mobile, r.content, r.status)
+            for r in result.records
+        ]
+        return render.records_answer(result.total, math.ceil(result.total / size), lines)
+
+    def _observe(self, endpoint: str, stat: Stat, elapsed: float) -> None:
+        counter = self._counters.get((endpoint, stat))
+        if counter is None:
+            counter = self._counters[(endpoint, stat)] = metrics.REQUESTS.labels(
+                endpoint, str(int(stat))
+            )
+        counter.inc()
+        self._latency[endpoint].observe(elapsed)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge(f"body over {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)

@@ -1,0 +1,124 @@
+"""Composition root: settings → store → gates → service → ASGI app (with lifespan)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from hongyan import metrics
+from hongyan.api.customer import ENDPOINTS, CustomerApi
+from hongyan.config import Settings
+from hongyan.core.gates import Gatekeeper
+from hongyan.core.service import CustomerService
+from hongyan.protocol import render
+from hongyan.protocol.stat import Stat
+
+log = logging.getLogger(__name__)
+
+SETTINGS_ENV = "HONGYAN_RESOLVED_SETTINGS"
+
+
+class Platform:
+    """The running parts of one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        from hongyan.store.database import Database
+
+        self.settings = settings
+        self.db = Database(settings)
+        self.gates = Gatekeeper(settings, self.db)
+        self.service = CustomerService(settings, self.db, self.gates)
+        self._refresher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.db.start()
+        await self.gates.refresh()
+        self._refresher = asyncio.create_task(self.gates.keep_fresh(), name="gates-refresh")
+
+    async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+        await self.db.close()
+
+
+class App:
+    """Protocol paths go straight to the customer API; the rest to Starlette."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.customer = CustomerApi(platform.settings, platform.service)
+        self.web = Starlette(
+            routes=[Route("/healthz", self._healthz), Route("/metrics", self._metrics)],
+            lifespan=self._lifespan,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in ENDPOINTS:
+            await self.customer(scope, receive, send)
+        elif scope["type"] == "http" and not _is_web_path(scope["path"]):
+            await _not_found(send)
+        else:
+            await self.web(scope, receive, send)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        await self.platform.start()
+        try:
+            yield
+        finally:
+            await self.platform.stop()
+
+    async def _healthz(self, _request: Request) -> Response:
+        try:
+            async with self.platform.db.read() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+        except Exception:
+            log.exception("health check failed")
+            return PlainTextResponse("database unavailable", status_code=503)
+        return PlainTextResponse("ok")
+
+    async def _metrics(self, _request: Request) -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+
+def _is_web_path(path: str) -> bool:
+    return path in ("/healthz", "/metrics")
+
+
+async def _not_found(send: Send) -> None:
+    payload = render.encode(render.message_answer(Stat.OPERATION_FAILED))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [
+                (b"content-type", b"text/plain; charset=GBK"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+def create_app(settings: Settings) -> App:
+    return App(Platform(settings))
+
+
+def app_from_environment() -> App:
+    """Factory for uvicorn worker processes: the parent's resolved settings."""
+    data: dict[str, Any] = json.loads(os.environ[SETTINGS_ENV])
+    return create_app(Settings.model_validate(data))

@@ -1,0 +1,329 @@
+"""The `hongyan` command: serve, migrate, and the operator's commands.
+
+Each command prints one clear line of what it did, and exits 1 with a clear
+message on bad input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from hongyan.config import Settings, load_settings
+from hongyan.core.admin import Operator
+from hongyan.core.credentials import api_password
+from hongyan.errors import HongyanError
+from hongyan.store import system
+from hongyan.store.database import Database
+from hongyan.store.migrate import upgrade
+
+T = TypeVar("T")
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="hongyan SMS gateway platform")
+account_app = typer.Typer(no_args_is_help=True, help="Customer accounts")
+ops_app = typer.Typer(no_args_is_help=True, help="Platform switches")
+keywords_app = typer.Typer(no_args_is_help=True, help="Blocked keywords")
+app.add_typer(account_app, name="account")
+app.add_typer(ops_app, name="ops")
+app.add_typer(keywords_app, name="keywords")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML settings file (default ./hongyan.toml)")
+]
+_state: dict[str, Settings] = {}
+
+
+@app.callback()
+def _main(config: ConfigOption = None) -> None:
+    try:
+        _state["settings"] = load_settings(config)
+    except HongyanError as exc:
+        _fail(str(exc))
+
+
+def _settings() -> Settings:
+    return _state["settings"]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _run(action: Callable[[Operator], Awaitable[T]]) -> T:
+    """Run an operator action against a migrated database; errors become exit 1."""
+
+    async def go() -> T:
+        settings = _settings()
+        await upgrade(settings.database_url)
+        db = Database(settings)
+        try:
+            return await action(Operator(settings, db))
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(go())
+    except HongyanError as exc:
+        _fail(str(exc))
+        raise AssertionError("unreachable") from exc
+
+
+# -- server -----------------------------------------------------------------
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    settings = _settings()
+    try:
+        asyncio.run(upgrade(settings.database_url))
+    except Exception as exc:
+        _fail(f"migration failed: {exc}")
+    typer.echo(f"database is up to date: {_safe_url(settings.database_url)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes")] = None,
+    demo: Annotated[bool, typer.Option(help="create and print a demo account")] = False,
+) -> None:
+    """Run the platform: the customer API and everything behind it."""
+    import uvicorn
+
+    from hongyan import logs
+
+    base = _settings()
+    settings = base.model_copy(
+        update={
+            k: v
+            for k, v in {"host": host, "port": port, "workers": workers}.items()
+            if v is not None
+        }
+    )
+    logs.configure(settings.log_level)
+    try:
+        asyncio.run(upgrade(settings.database_url))
+    except Exception as exc:
+        _fail(f"migration failed: {exc}")
+    if demo:
+        _state["settings"] = settings
+        _print_demo(settings, *_demo_account(settings))
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "lifespan": "on",
+        "access_log": False,
+        "server_header": False,
+        "log_config": None,
+    }
+    if settings.workers > 1:
+        from hongyan.app import SETTINGS_ENV
+
+        metrics_dir = settings.var_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+        os.environ[SETTINGS_ENV] = json.dumps(settings.model_dump(mode="json"))
+        uvicorn.run(
+            "hongyan.app:app_from_environment", factory=True, workers=settings.workers, **options
+        )
+    else:
+        from hongyan.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+
+
+def _demo_account(settings: Settings) -> tuple[str, str, int]:
+    """The demo account, created on first run; its password kept in var/ to print again."""
+    kept = settings.var_dir / "demo-password"
+    known = kept.read_text().strip() if kept.exists() else None
+    summary, password = _run(lambda op: op.ensure_demo_account(known))
+    if password != known:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.touch(mode=0o600)
+        kept.write_text(password + "\n")
+    return summary.uid, password, summary.balance
+
+
+def _print_demo(settings: Settings, uid: str, password: str, balance: int) -> None:
+    pwd = api_password(password, uid)
+    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(
+        "\n".join(
+            [
+                "",
+                "  hongyan is starting. Demo account:",
+                f"    uid      {uid}",
+                f"    password {password}",
+                f"    pwd      {pwd}   (md5 of password + uid)",
+                f"    balance  {balance} parts",
+                "",
+                "  Send 发送测试 to 13900008888 (GBK, as the spec's example):",
+                f"    curl '{base}/mt/?uid={uid}&pwd={pwd}&mobile=13900008888"
+                "&content=%B7%A2%CB%CD%B2%E2%CA%D4' | iconv -f GBK -t UTF-8; echo",
+                "",
+            ]
+        )
+    )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# -- accounts ---------------------------------------------------------------
+
+
+def _describe(summary: object) -> str:
+    from hongyan.core.models import AccountSummary
+
+    assert isinstance(summary, AccountSummary)
+    limits = f"rate {summary.rate_limit or 'off'}/s, per number {summary.per_number}"
+    return (
+        f"account {summary.uid}: balance {summary.balance} parts, sent {summary.sent_total}, "
+        f"{'FROZEN' if summary.frozen else 'active'}, "
+        f"API sending {'on' if summary.api_send else 'off'}, {limits}, "
+        f"extension {summary.ext_code}, "
+        f"bound addresses {', '.join(summary.networks) or 'none'}"
+    )
+
+
+@account_app.command("create")
+def account_create(
+    uid: str,
+    password: Annotated[str, typer.Option("--password", help="login password")],
+    balance: Annotated[int, typer.Option(help="initial balance in parts")] = 0,
+) -> None:
+    """Create an account."""
+    summary = _run(lambda op: op.create_account(uid, password, balance))
+    typer.echo(f"created {_describe(summary)}")
+
+
+@account_app.command("show")
+def account_show(uid: str) -> None:
+    """Show an account."""
+    typer.echo(_describe(_run(lambda op: op.show(uid))))
+
+
+@account_app.command("topup")
+def account_topup(uid: str, amount: int) -> None:
+    """Add parts to an account's balance (recorded in its ledger)."""
+    balance = _run(lambda op: op.topup(uid, amount))
+    typer.echo(f"topped up {uid} by {amount} parts: balance {balance}")
+
+
+@account_app.command("freeze")
+def account_freeze(uid: str) -> None:
+    """Freeze an account: every request answers 109."""
+    _run(lambda op: op.set_frozen(uid, True))
+    typer.echo(f"froze {uid}")
+
+
+@account_app.command("unfreeze")
+def account_unfreeze(uid: str) -> None:
+    """Unfreeze an account."""
+    _run(lambda op: op.set_frozen(uid, False))
+    typer.echo(f"unfroze {uid}")
+
+
+@account_app.command("bind-ip")
+def account_bind_ip(uid: str, address: str) -> None:
+    """Bind an IP address or CIDR range: requests from elsewhere answer 117."""
+    network = _run(lambda op: op.bind_address(uid, address))
+    typer.echo(f"bound {network} to {uid}")
+
+
+@account_app.command("unbind-ip")
+def account_unbind_ip(uid: str, address: str) -> None:
+    """Remove a bound address."""
+    network = _run(lambda op: op.unbind_address(uid, address))
+    typer.echo(f"unbound {network} from {uid}")
+
+
+@account_app.command("api-send")
+def account_api_send(uid: str, state: str) -> None:
+    """Allow (on) or forbid (off, answers 116) sending through the API."""
+    if state not in ("on", "off"):
+        _fail("state must be on or off")
+    _run(lambda op: op.set_api_send(uid, state == "on"))
+    typer.echo(f"API sending for {uid} is {state}")
+
+
+@account_app.command("limits")
+def account_limits(
+    uid: str,
+    rate: Annotated[str | None, typer.Option(help="requests a second, or off")] = None,
+    per_number: Annotated[
+        str | None, typer.Option("--per-number", help='e.g. "1/30s,5/h,10/d", or off')
+    ] = None,
+) -> None:
+    """Set an account's request rate (107) and per-recipient limits (110)."""
+    summary = _run(lambda op: op.set_limits(uid, rate=rate, per_number=per_number))
+    typer.echo(
+        f"limits of {uid}: rate {summary.rate_limit or 'off'}/s, per number {summary.per_number}"
+    )
+
+
+# -- platform switches and keywords ---------------------------------------------
+
+
+@ops_app.command("pause")
+def ops_pause() -> None:
+    """Pause sending: /mt/ answers 111, queued messages wait."""
+    _run(lambda op: op.set_switch(system.PAUSED, True))
+    typer.echo("sending paused: /mt/ answers 111")
+
+
+@ops_app.command("resume")
+def ops_resume() -> None:
+    """Resume sending."""
+    _run(lambda op: op.set_switch(system.PAUSED, False))
+    typer.echo("sending resumed")
+
+
+@ops_app.command("maintenance")
+def ops_maintenance(state: str) -> None:
+    """Maintenance on: every endpoint answers 120."""
+    if state not in ("on", "off"):
+        _fail("state must be on or off")
+    _run(lambda op: op.set_switch(system.MAINTENANCE, state == "on"))
+    typer.echo(f"maintenance {state}" + (": every endpoint answers 120" if state == "on" else ""))
+
+
+@keywords_app.command("add")
+def keywords_add(word: str) -> None:
+    """Block a keyword: messages containing it answer 104."""
+    added = _run(lambda op: op.add_keyword(word))
+    typer.echo(f"blocked keyword {word!r}" if added else f"keyword {word!r} was already blocked")
+
+
+@keywords_app.command("remove")
+def keywords_remove(word: str) -> None:
+    """Unblock a keyword."""
+    _run(lambda op: op.remove_keyword(word))
+    typer.echo(f"unblocked keyword {word!r}")
+
+
+@keywords_app.command("list")
+def keywords_list() -> None:
+    """List blocked keywords."""
+    words = _run(lambda op: op.keywords())
+    typer.echo("\n".join(words) if words else "no blocked keywords")
+
+
+def main() -> None:
+    app()

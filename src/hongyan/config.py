@@ -1,0 +1,139 @@
+"""Settings: one frozen typed object, read once at start-up and passed down.
+
+Sources, strongest first: values given by the caller (CLI flags), environment
+variables `HONGYAN_<NAME>` (nested with `__`), the TOML file (`--config`, or
+`./hongyan.toml` when present), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import secrets
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from hongyan.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = Path("hongyan.toml")
+_toml_file: ContextVar[Path | None] = ContextVar("_toml_file", default=None)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HONGYAN_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+    )
+
+    # Where state lives.
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    secret: str = Field(default="", repr=False)
+    sqlite_synchronous: str = "FULL"
+
+    # HTTP server.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    trusted_proxies: tuple[str, ...] = ()
+    access_log: bool = True
+    log_level: str = "INFO"
+    max_body_bytes: int = 4 * 1024 * 1024
+
+    # Protocol limits (PROTOCOL.md "/mt/ send").
+    timezone: str = "Asia/Shanghai"
+    max_numbers_get: int = 50
+    max_numbers_post: int = 2000
+    max_content_chars: int = 500
+    max_schedule_days: int = 30
+    default_rate: int | None = 20
+    default_per_number: str = "1/30s,5/h,10/d"
+    records_page_size: int = 50
+
+    # Account gates (PROTOCOL.md "Authentication and account gates").
+    lockout_failures: int = 5
+    lockout_window_s: int = 600
+    lockout_duration_s: int = 600
+    max_bound_addresses: int = 10
+
+    # How often a running server picks up operator changes made elsewhere.
+    reload_interval_s: float = 0.5
+    # The most write requests one group commit carries.
+    commit_batch_max: int = 256
+
+    @field_validator("sqlite_synchronous")
+    @classmethod
+    def _synchronous(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError("sqlite_synchronous must be OFF, NORMAL, FULL or EXTRA")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = _toml_file.get()
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read the settings once: explicit overrides, env, TOML file, defaults.
+
+    Fills in what has a derived default: the SQLite file under `var_dir`, and
+    the server secret (generated once and kept in `var_dir/secret`).
+    """
+    if config_file is None and DEFAULT_CONFIG_FILE.exists():
+        config_file = DEFAULT_CONFIG_FILE
+    if config_file is not None and not config_file.exists():
+        raise ConfigError(f"config file not found: {config_file}")
+    token = _toml_file.set(config_file)
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except Exception as exc:  # pydantic's ValidationError or a TOML syntax error
+        raise ConfigError(f"invalid settings: {exc}") from exc
+    finally:
+        _toml_file.reset(token)
+    return _complete(settings)
+
+
+def _complete(settings: Settings) -> Settings:
+    updates: dict[str, Any] = {}
+    if not settings.database_url:
+        updates["database_url"] = f"sqlite+aiosqlite:///{settings.var_dir / 'hongyan.db'}"
+    if not settings.secret:
+        updates["secret"] = _kept_secret(settings.var_dir)
+    return settings.model_copy(update=updates) if updates else settings
+
+
+def _kept_secret(var_dir: Path) -> str:
+    """The server secret generated on first use and kept beside the database."""
+    path = var_dir / "secret"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(value + "\n")
+    return value

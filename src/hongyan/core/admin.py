@@ -1,0 +1,175 @@
+"""The operator's use cases: accounts, limits, switches, keywords.
+
+The CLI (and later the console) calls these; each validates its input and
+raises `InvalidInput` / `NotFound` with a message fit to show the operator.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+
+from hongyan.config import Settings
+from hongyan.core.credentials import api_key_digest, api_password, console_hash
+from hongyan.core.limits import format_windows, parse_windows
+from hongyan.core.models import AccountSummary
+from hongyan.errors import InvalidInput, NotFound
+from hongyan.store import accounts as account_store
+from hongyan.store import system
+from hongyan.store.database import Database
+from hongyan.store.engine import now_ms
+
+DEMO_UID = "demo"
+_UID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+
+
+class Operator:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self._settings = settings
+        self._db = db
+
+    async def _account_id(self, uid: str) -> int:
+        async with self._db.read() as conn:
+            summary = await account_store.load_summary(conn, uid)
+        if summary is None:
+            raise NotFound(f"no account {uid!r}")
+        return summary.id
+
+    async def show(self, uid: str) -> AccountSummary:
+        async with self._db.read() as conn:
+            summary = await account_store.load_summary(conn, uid)
+        if summary is None:
+            raise NotFound(f"no account {uid!r}")
+        return summary
+
+    async def exists(self, uid: str) -> bool:
+        async with self._db.read() as conn:
+            return await account_store.load_summary(conn, uid) is not None
+
+    async def create_account(self, uid: str, password: str, balance: int = 0) -> AccountSummary:
+        if not _UID.fullmatch(uid):
+            raise InvalidInput("uid must be 1-64 of letters, digits and _.@-")
+        if not password:
+            raise InvalidInput("password must not be empty")
+        if balance < 0:
+            raise InvalidInput("balance must not be negative")
+        if await self.exists(uid):
+            raise InvalidInput(f"account {uid!r} already exists")
+        s = self._settings
+        async with self._db.transaction() as conn:
+            await account_store.create_account(
+                conn,
+                uid=uid,
+                api_key_digest=api_key_digest(s.secret, api_password(password, uid)),
+                console_hash=console_hash(password),
+                balance=balance,
+                per_number=format_windows(parse_windows(s.default_per_number)),
+                rate_limit=s.default_rate,
+                now=now_ms(),
+            )
+        return await self.show(uid)
+
+    async def topup(self, uid: str, amount: int, note: str = "") -> int:
+        if amount <= 0:
+            raise InvalidInput("a top-up must be a positive number of parts")
+        account_id = await self._account_id(uid)
+        async with self._db.transaction() as conn:
+            return await account_store.topup(conn, account_id, amount, note or "top-up", now_ms())
+
+    async def set_frozen(self, uid: str, frozen: bool) -> None:
+        await self._update(uid, frozen=frozen)
+
+    async def set_api_send(self, uid: str, enabled: bool) -> None:
+        await self._update(uid, api_send=enabled)
+
+    async def set_limits(
+        self, uid: str, *, rate: str | None = None, per_number: str | None = None
+    ) -> AccountSummary:
+        values: dict[str, object] = {}
+        if rate is not None:
+            if rate.strip().lower() == "off":
+                values["rate_limit"] = None
+            elif rate.strip().isdigit() and int(rate) > 0:
+                values["rate_limit"] = int(rate)
+                values["rate_tokens"] = float(rate)
+            else:
+                raise InvalidInput("rate must be a positive number of requests a second, or off")
+        if per_number is not None:
+            try:
+                values["per_number"] = format_windows(parse_windows(per_number.lower()))
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
+        if not values:
+            raise InvalidInput("give --rate and/or --per-number")
+        await self._update(uid, **values)
+        return await self.show(uid)
+
+    async def bind_address(self, uid: str, address: str) -> str:
+        network = _network(address)
+        summary = await self.show(uid)
+        if network in summary.networks:
+            raise InvalidInput(f"{network} is already bound to {uid!r}")
+        if len(summary.networks) >= self._settings.max_bound_addresses:
+            raise InvalidInput(
+                f"{uid!r} already has {len(summary.networks)} bound addresses "
+                f"(at most {self._settings.max_bound_addresses})"
+            )
+        async with self._db.transaction() as conn:
+            await account_store.add_network(conn, summary.id, network)
+        return network
+
+    async def unbind_address(self, uid: str, address: str) -> str:
+        network = _network(address)
+        account_id = await self._account_id(uid)
+        async with self._db.transaction() as conn:
+            removed = await account_store.remove_network(conn, account_id, network)
+        if not removed:
+            raise NotFound(f"{network} is not bound to {uid!r}")
+        return network
+
+    async def set_switch(self, name: str, on: bool) -> None:
+        async with self._db.transaction() as conn:
+            await system.set_switch(conn, name, on)
+
+    async def switches(self) -> dict[str, bool]:
+        async with self._db.read() as conn:
+            state = await system.read_state(conn)
+        return {name: bool(state.get(name, 0)) for name in system.SWITCHES}
+
+    async def add_keyword(self, word: str) -> bool:
+        word = word.strip()
+        if not word:
+            raise InvalidInput("a keyword must not be empty")
+        async with self._db.transaction() as conn:
+            return await system.add_keyword(conn, word, now_ms())
+
+    async def remove_keyword(self, word: str) -> None:
+        async with self._db.transaction() as conn:
+            if not await system.remove_keyword(conn, word.strip()):
+                raise NotFound(f"no keyword {word!r}")
+
+    async def keywords(self) -> list[str]:
+        async with self._db.read() as conn:
+            return await system.list_keywords(conn)
+
+    async def ensure_demo_account(self, known_password: str | None) -> tuple[AccountSummary, str]:
+        """The demo account of `make run`: created once, with a new password if it is new."""
+        if await self.exists(DEMO_UID):
+            if known_password is None:
+                raise InvalidInput("the demo account exists but its kept password is gone")
+            return await self.show(DEMO_UID), known_password
+        password = secrets.token_urlsafe(9)
+        return await self.create_account(DEMO_UID, password, balance=10_000), password
+
+    async def _update(self, uid: str, **values: object) -> None:
+        account_id = await self._account_id(uid)
+        async with self._db.transaction() as conn:
+            await account_store.update_account(conn, account_id, now_ms(), **values)
+
+
+def _network(address: str) -> str:
+    try:
+        return str(ipaddress.ip_network(address.strip(), strict=False))
+    except ValueError:
+        raise InvalidInput(f"not an IP address or CIDR range: {address!r}") from None

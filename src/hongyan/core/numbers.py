@@ -1,0 +1,59 @@
+"""Recipient numbers as the spec accepts them (spec §4 `mobile`, PROTOCOL.md).
+
+Mainland mobiles are `1[3-9]` + 9 digits, with an optional `+86`, `86` or
+`0086` prefix that is normalised away; fixed-line and PHS numbers carry their
+area code (`0` + 2-3 digits) and 7-8 digits, e.g. `02185418874`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SEPARATORS = re.compile("[,，]")
+# Blanks a sloppy client leaves around numbers: ASCII white space, the
+# ideographic space and the no-break space.
+_BLANKS = " \t\r\n\u3000\u00a0"
+_MOBILE = re.compile(r"(?:\+86|0086|86)?(1[3-9]\d{9})")
+_FIXED_LINE = re.compile(r"0[1-9]\d{1,2}\d{7,8}")
+
+
+@dataclass(frozen=True, slots=True)
+class NumberList:
+    """The numbers of one request, in the order given."""
+
+    entries: tuple[str, ...]
+    """Every non-empty entry, trimmed, as the client wrote it."""
+    normalised: tuple[str | None, ...]
+    """The normalised number of each entry, or None where it is not valid."""
+
+    @property
+    def valid_count(self) -> int:
+        return sum(1 for n in self.normalised if n is not None)
+
+
+def split_numbers(raw: str) -> list[str]:
+    """Split on ASCII and full-width commas; trim blanks; drop empty entries."""
+    entries = (part.strip(_BLANKS) for part in _SEPARATORS.split(raw))
+    return [entry for entry in entries if entry]
+
+
+def normalise(entry: str) -> str | None:
+    """The canonical form of one number, or None if it is not a valid number."""
+    match = _MOBILE.fullmatch(entry)
+    if match:
+        return match.group(1)
+    if _FIXED_LINE.fullmatch(entry):
+        return entry
+    return None
+
+
+def parse_numbers(raw: str) -> NumberList:
+    entries = split_numbers(raw)
+    return NumberList(tuple(entries), tuple(normalise(e) for e in entries))
+
+
+def normalise_key(raw: str) -> str:
+    """A search key for `/rd/ key=`: the normalised number when it is one."""
+    raw = raw.strip(_BLANKS)
+    return normalise(raw) or raw

@@ -1,0 +1,140 @@
+"""The customer API's use cases: send, balance, records.
+
+Every entry point (HTTP API, console, a future SMPP server) calls these; none
+re-implements the checks, the charge or the storage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from hongyan import metrics
+from hongyan.config import Settings
+from hongyan.core.content import has_control_characters, normalise_newlines, parts_of
+from hongyan.core.gates import Gatekeeper
+from hongyan.core.models import Accepted, Account, Recipient, RecordPage, Submission
+from hongyan.core.numbers import normalise_key, parse_numbers
+from hongyan.core.schedule import ScheduleError, day_bounds, parse_schedule
+from hongyan.errors import Rejected
+from hongyan.protocol.stat import Stat
+from hongyan.store import accounts as account_store
+from hongyan.store import messages as message_store
+from hongyan.store.database import Database
+from hongyan.store.engine import now_ms
+
+_MOBILEID = re.compile(r"[0-9A-Za-z_-]{1,40}")
+_MID = re.compile(r"\d{0,6}")
+_ID_SAFE = re.compile(r"[^0-9A-Za-z_-]")
+
+
+@dataclass(frozen=True, slots=True)
+class SendForm:
+    """The /mt/ parameters, decoded."""
+
+    mobile: str
+    content: str
+    mobileids: str = ""
+    mid: str = ""
+    time: str = ""
+
+
+class CustomerService:
+    def __init__(self, settings: Settings, db: Database, gates: Gatekeeper) -> None:
+        self._settings = settings
+        self._db = db
+        self.gates = gates
+        self.zone = ZoneInfo(settings.timezone)
+
+    async def send(self, account: Account, form: SendForm, *, post: bool) -> Accepted:
+        """Check, charge and store one /mt/ request (PROTOCOL.md "/mt/ send")."""
+        s = self._settings
+        numbers = parse_numbers(form.mobile)
+        content = normalise_newlines(form.content)
+        if not numbers.entries or not content.strip():
+            raise Rejected(Stat.EMPTY_NUMBER_OR_CONTENT)
+        if len(numbers.entries) > (s.max_numbers_post if post else s.max_numbers_get):
+            raise Rejected(Stat.TOO_MANY_NUMBERS)
+        if has_control_characters(content):
+            raise Rejected(Stat.ILLEGAL_CHARACTERS, "control character")
+        if (keyword := self.gates.keywords.find(content)) is not None:
+            raise Rejected(Stat.ILLEGAL_CHARACTERS, f"blocked keyword {keyword!r}")
+        if len(content) > s.max_content_chars:
+            raise Rejected(Stat.CONTENT_TOO_LONG)
+        now = now_ms()
+        try:
+            due = parse_schedule(form.time, self.zone, now, s.max_schedule_days)
+        except ScheduleError as exc:
+            raise Rejected(Stat.BAD_SCHEDULE_TIME, str(exc)) from None
+        mid = form.mid.strip()
+        if not _MID.fullmatch(mid):
+            raise Rejected(Stat.ILLEGAL_CHARACTERS, "mid is up to 6 digits")
+        ids = _mobileids(form.mobileids)
+        if numbers.valid_count == 0:
+            raise Rejected(Stat.BAD_NUMBER)
+        recipients = tuple(
+            Recipient(entry, number, ids[i] if i < len(ids) and ids[i] else _generated(entry, now))
+            for i, (entry, number) in enumerate(
+                zip(numbers.entries, numbers.normalised, strict=True)
+            )
+        )
+        submission = Submission(
+            account=account,
+            content=content,
+            parts=parts_of(content),
+            mid=mid,
+            source=account.ext_code + mid,
+            recipients=recipients,
+            created_at=now,
+            due_at=due or now,
+        )
+        accepted = await self._db.write(message_store.accept, submission)
+        metrics.MESSAGES_ACCEPTED.inc(accepted.sent)
+        metrics.PARTS_CHARGED.inc(accepted.charged)
+        if accepted.refused:
+            metrics.MESSAGES_REFUSED.labels("acceptance").inc(accepted.refused)
+        return accepted
+
+    async def balance(self, account: Account, *, sent_total: bool = False) -> int:
+        """Parts left, or with `sent_total` the parts sent in all (spec §7, §8)."""
+        async with self._db.read() as conn:
+            balance, sent = await account_store.balance_of(conn, account.id)
+        return sent if sent_total else balance
+
+    async def records(
+        self, account: Account, *, page: int = 1, date: str = "", key: str = ""
+    ) -> RecordPage:
+        """One page of the account's send records, newest first (spec §10)."""
+        since = until = None
+        if date.strip():
+            try:
+                since, until = day_bounds(date, self.zone)
+            except ValueError:
+                raise Rejected(Stat.BAD_SCHEDULE_TIME, "date is YYYY-MM-DD") from None
+        async with self._db.read() as conn:
+            return await message_store.records(
+                conn,
+                account.id,
+                page=max(1, page),
+                page_size=self._settings.records_page_size,
+                since=since,
+                until=until,
+                mobile=normalise_key(key) if key.strip() else None,
+            )
+
+
+def _mobileids(raw: str) -> list[str]:
+    """Ids by position; an empty one is generated later. Raises on a malformed id."""
+    if not raw.strip():
+        return []
+    ids = [part.strip() for part in raw.replace("，", ",").split(",")]
+    for value in ids:
+        if value and not _MOBILEID.fullmatch(value):
+            raise Rejected(Stat.ILLEGAL_CHARACTERS, "mobileid is up to 40 of [0-9A-Za-z_-]")
+    return ids
+
+
+def _generated(entry: str, now: int) -> str:
+    """An id for a number the client gave none for: the number + epoch milliseconds."""
+    return (_ID_SAFE.sub("", entry)[:27] + str(now))[-40:]

@@ -1,0 +1,45 @@
+"""Prometheus metrics. With several worker processes the multiprocess mode of
+prometheus-client is used (PROMETHEUS_MULTIPROC_DIR, set by `hongyan serve`)."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUESTS = Counter(
+    "hongyan_api_requests_total",
+    "Customer API requests by endpoint and stat code",
+    ["endpoint", "stat"],
+)
+LATENCY = Histogram(
+    "hongyan_api_request_seconds",
+    "Customer API request latency",
+    ["endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+MESSAGES_ACCEPTED = Counter(
+    "hongyan_messages_accepted_total", "Messages accepted for delivery (charged)"
+)
+MESSAGES_REFUSED = Counter(
+    "hongyan_messages_refused_total",
+    "Numbers refused at acceptance with a failed report",
+    ["reason"],
+)
+PARTS_CHARGED = Counter("hongyan_parts_charged_total", "Billing parts charged at acceptance")
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text of this process, or of all workers in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

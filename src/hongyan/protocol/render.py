@@ -1,0 +1,49 @@
+"""Answers in the protocol's own text forms (spec §4, §7, §8, §10; PROTOCOL.md).
+
+Answers are GBK (UTF-8 on `/mtutf8/`); a character GBK cannot hold becomes `?`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hongyan.protocol.stat import Stat
+
+GBK = "gbk"
+UTF8 = "utf-8"
+
+
+def encode(text: str, charset: str = GBK) -> bytes:
+    return text.encode(charset, "replace")
+
+
+def message_answer(stat: Stat) -> str:
+    """`sms&stat=100&message=发送成功` and the like (/mt/, and errors of /mm/, /rd/)."""
+    return f"sms&stat={int(stat)}&message={stat.text}"
+
+
+def remain_answer(remain: int) -> str:
+    """`sms&stat=100&remain=N` (spec §7, §8)."""
+    return f"sms&stat={int(Stat.OK)}&remain={remain}"
+
+
+def records_answer(total: int, pages: int, lines: Sequence[tuple[str, str, str, str]]) -> str:
+    """`total||count||pages|#|time||mobile||content||status|#|...`, or empty (spec §10)."""
+    if not lines:
+        return ""
+    head = f"{total}||{len(lines)}||{pages}"
+    body = "|#|".join(
+        f"{time}||{mobile}||{escape_record_field(content)}||{status}"
+        for time, mobile, content, status in lines
+    )
+    return f"{head}|#|{body}"
+
+
+def escape_record_field(text: str) -> str:
+    """`|#|` and `||` inside a field are written full width (PROTOCOL.md "/rd/")."""
+    return text.replace("|#|", "｜#｜").replace("||", "｜｜")
+
+
+def escape_reply_field(text: str) -> str:
+    """`||` and `{&}` inside a reply are written full width (spec §6.1, PROTOCOL.md "/rx/")."""
+    return text.replace("||", "｜｜").replace("{&}", "｛＆｝")

@@ -1,0 +1,160 @@
+"""Accounts, their bound addresses and their ledger entries for top-ups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hongyan.core.models import Account, AccountSummary
+from hongyan.store.schema import account_addresses, accounts, ledger
+from hongyan.store.system import bump_generation
+
+
+async def _networks(conn: AsyncConnection, account_id: int) -> list[str]:
+    rows = await conn.execute(
+        select(account_addresses.c.network)
+        .where(account_addresses.c.account_id == account_id)
+        .order_by(account_addresses.c.network)
+    )
+    return [row[0] for row in rows]
+
+
+async def _row(conn: AsyncConnection, uid: str) -> Any:
+    return (await conn.execute(select(accounts).where(accounts.c.uid == uid))).mappings().first()
+
+
+async def load_account(conn: AsyncConnection, uid: str) -> Account | None:
+    row = await _row(conn, uid)
+    if row is None:
+        return None
+    return Account.from_row(row, await _networks(conn, row["id"]))
+
+
+async def load_summary(conn: AsyncConnection, uid: str) -> AccountSummary | None:
+    row = await _row(conn, uid)
+    if row is None:
+        return None
+    return AccountSummary.from_row(row, await _networks(conn, row["id"]))
+
+
+async def balance_of(conn: AsyncConnection, account_id: int) -> tuple[int, int]:
+    """(balance, sent_total) in parts."""
+    row = (
+        await conn.execute(
+            select(accounts.c.balance, accounts.c.sent_total).where(accounts.c.id == account_id)
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def next_ext_code(conn: AsyncConnection) -> str:
+    """A 4-digit (or longer, past 9999 accounts) extension code not yet used."""
+    highest = (await conn.execute(select(func.max(accounts.c.id)))).scalar() or 0
+    code = highest + 1
+    while True:
+        candidate = f"{code:04d}"
+        taken = await conn.execute(select(accounts.c.id).where(accounts.c.ext_code == candidate))
+        if taken.first() is None:
+            return candidate
+        code += 1
+
+
+async def create_account(
+    conn: AsyncConnection,
+    *,
+    uid: str,
+    api_key_digest: str,
+    console_hash: str,
+    balance: int,
+    per_number: str,
+    rate_limit: int | None,
+    now: int,
+) -> int:
+    ext_code = await next_ext_code(conn)
+    account_id: int = (
+        await conn.execute(
+            insert(accounts)
+            .values(
+                uid=uid,
+                api_key_digest=api_key_digest,
+                console_hash=console_hash,
+                ext_code=ext_code,
+                balance=balance,
+                sent_total=0,
+                per_number=per_number,
+                rate_limit=rate_limit,
+                rate_tokens=float(rate_limit or 0),
+                rate_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(accounts.c.id)
+        )
+    ).scalar_one()
+    if balance:
+        await conn.execute(
+            insert(ledger).values(
+                account_id=account_id,
+                delta=balance,
+                balance_after=balance,
+                kind="topup",
+                note="initial balance",
+                created_at=now,
+            )
+        )
+    await bump_generation(conn)
+    return account_id
+
+
+async def update_account(conn: AsyncConnection, account_id: int, now: int, **values: Any) -> None:
+    await conn.execute(
+        update(accounts).where(accounts.c.id == account_id).values(updated_at=now, **values)
+    )
+    await bump_generation(conn)
+
+
+async def topup(conn: AsyncConnection, account_id: int, amount: int, note: str, now: int) -> int:
+    """Add `amount` parts (negative to debit) and write the ledger entry; the new balance."""
+    balance: int = (
+        await conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(balance=accounts.c.balance + amount, updated_at=now)
+            .returning(accounts.c.balance)
+        )
+    ).scalar_one()
+    await conn.execute(
+        insert(ledger).values(
+            account_id=account_id,
+            delta=amount,
+            balance_after=balance,
+            kind="topup" if amount >= 0 else "debit",
+            note=note,
+            created_at=now,
+        )
+    )
+    return balance
+
+
+async def add_network(conn: AsyncConnection, account_id: int, network: str) -> None:
+    await conn.execute(insert(account_addresses).values(account_id=account_id, network=network))
+    await bump_generation(conn)
+
+
+async def remove_network(conn: AsyncConnection, account_id: int, network: str) -> bool:
+    result = await conn.execute(
+        delete(account_addresses).where(
+            account_addresses.c.account_id == account_id, account_addresses.c.network == network
+        )
+    )
+    await bump_generation(conn)
+    return bool(result.rowcount)
+
+
+async def ledger_sum(conn: AsyncConnection, account_id: int) -> int:
+    total = await conn.execute(
+        select(func.coalesce(func.sum(ledger.c.delta), 0)).where(ledger.c.account_id == account_id)
+    )
+    return int(total.scalar_one())

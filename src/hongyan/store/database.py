@@ -1,0 +1,68 @@
+"""The database as the rest of the platform sees it: reads, group-committed
+writes, and plain transactions for operator commands."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hongyan.config import Settings
+from hongyan.errors import StoreError
+from hongyan.store.engine import create_engine
+from hongyan.store.writer import GroupCommitWriter
+
+T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741
+
+
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        url = settings.database_url
+        self.is_sqlite = settings.is_sqlite
+        self.read_engine: AsyncEngine = create_engine(url, synchronous=settings.sqlite_synchronous)
+        # SQLite takes one writer at a time: a separate engine whose
+        # transactions begin IMMEDIATE. PostgreSQL uses one engine for both.
+        self.write_engine: AsyncEngine = (
+            create_engine(url, synchronous=settings.sqlite_synchronous, for_writes=True)
+            if self.is_sqlite
+            else self.read_engine
+        )
+        self.writer = GroupCommitWriter(self.write_engine, settings.commit_batch_max)
+
+    async def start(self) -> None:
+        await self.writer.start()
+
+    async def close(self) -> None:
+        await self.writer.stop()
+        await self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            await self.write_engine.dispose()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self.read_engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError("database read failed") from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction of its own, for operator commands."""
+        try:
+            async with self.write_engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database write failed: {type(exc).__name__}") from exc
+
+    async def write(
+        self,
+        handler: Callable[[AsyncConnection, list[I]], Awaitable[Sequence[T | BaseException]]],
+        item: I,
+    ) -> T:
+        """Apply a batch handler to `item` in the next group commit."""
+        return await self.writer.run(handler, item)

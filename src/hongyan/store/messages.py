@@ -1,0 +1,293 @@
+"""Submissions, messages, their reports, and the charge that goes with them.
+
+`accept()` is a group-commit handler: it charges and stores a batch of checked
+/mt/ requests in the writer's one transaction. The account rows are locked
+first (FOR UPDATE on PostgreSQL, the database lock on SQLite), so balance,
+request rate and per-number history are decided against committed state, and
+several API processes never charge the same balance twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hongyan.core.limits import Bucket, longest_window_ms, within_windows
+from hongyan.core.models import Accepted, Record, RecordPage, Submission
+from hongyan.errors import Rejected
+from hongyan.protocol.stat import Stat
+from hongyan.store.schema import accounts, ledger, messages, reports, submissions
+
+QUEUED = "queued"
+FAILED = "failed"
+WAITING = "0"
+# Status of a number refused at acceptance: the stat code that says why.
+STATUS_BAD_NUMBER = str(int(Stat.BAD_NUMBER))
+STATUS_LIMITED = str(int(Stat.PER_NUMBER_LIMITED))
+
+_IN_CHUNK = 900
+
+
+@dataclass(slots=True)
+class _AccountState:
+    balance: int
+    sent_total: int
+    bucket: Bucket
+    changed: bool = False
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What one accepted submission writes."""
+
+    submission: Submission
+    charged: int
+    balance_after: int
+    refused: list[tuple[int, str]] = field(default_factory=list)  # recipient index, status
+
+
+async def accept(conn: AsyncConnection, batch: list[Submission]) -> list[Accepted | Rejected]:
+    states = await _lock_accounts(conn, {s.account.id for s in batch})
+    history = await _recent_sends(conn, batch)
+    # Decided one after another: each sees the balance the previous one left.
+    outcomes = [_decide(s, states[s.account.id], history) for s in batch]
+    plans = [o for o in outcomes if isinstance(o, _Plan)]
+    ids = await _write(conn, plans) if plans else []
+    await _save_accounts(conn, states)
+    accepted = iter(
+        Accepted(sid, p.charged, len(p.submission.recipients) - len(p.refused), len(p.refused))
+        for sid, p in zip(ids, plans, strict=True)
+    )
+    return [o if isinstance(o, Rejected) else next(accepted) for o in outcomes]
+
+
+def _decide(
+    submission: Submission, state: _AccountState, history: dict[tuple[int, str], list[int]]
+) -> _Plan | Rejected:
+    account, now = submission.account, submission.created_at
+    if account.rate_limit:
+        allowed, state.bucket = state.bucket.take(account.rate_limit, now)
+        state.changed = True
+        if not allowed:
+            return Rejected(Stat.RATE_LIMITED)
+    refused: list[tuple[int, str]] = []
+    taken: dict[str, list[int]] = {}
+    for index, recipient in enumerate(submission.recipients):
+        if recipient.number is None:
+            refused.append((index, STATUS_BAD_NUMBER))
+            continue
+        if account.per_number:
+            key = (account.id, recipient.number)
+            sends = taken.get(recipient.number) or list(history.get(key, ()))
+            if not within_windows(sends, now, account.per_number):
+                refused.append((index, STATUS_LIMITED))
+                continue
+            sends.append(now)
+            taken[recipient.number] = sends
+    sendable = len(submission.recipients) - len(refused)
+    if sendable == 0:
+        limited = any(status == STATUS_LIMITED for _, status in refused)
+        return Rejected(Stat.PER_NUMBER_LIMITED if limited else Stat.BAD_NUMBER)
+    cost = sendable * submission.parts
+    if state.balance < cost:
+        return Rejected(Stat.INSUFFICIENT_BALANCE)
+    state.balance -= cost
+    state.sent_total += cost
+    state.changed = True
+    for number, sends in taken.items():
+        history[(account.id, number)] = sends
+    return _Plan(submission, cost, state.balance, refused)
+
+
+async def _lock_accounts(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, _AccountState]:
+    rows = await conn.execute(
+        select(
+            accounts.c.id,
+            accounts.c.balance,
+            accounts.c.sent_total,
+            accounts.c.rate_tokens,
+            accounts.c.rate_at,
+        )
+        .where(accounts.c.id.in_(sorted(ids)))
+        .order_by(accounts.c.id)
+        .with_for_update()
+    )
+    return {
+        row.id: _AccountState(row.balance, row.sent_total, Bucket(row.rate_tokens, row.rate_at))
+        for row in rows
+    }
+
+
+async def _recent_sends(
+    conn: AsyncConnection, batch: Sequence[Submission]
+) -> dict[tuple[int, str], list[int]]:
+    """Accepted sends per (account, number) within the longest per-number window."""
+    wanted: dict[int, set[str]] = defaultdict(set)
+    since: dict[int, int] = {}
+    for s in batch:
+        if not s.account.per_number:
+            continue
+        wanted[s.account.id].update(r.number for r in s.recipients if r.number is not None)
+        start = s.created_at - longest_window_ms(s.account.per_number)
+        since[s.account.id] = min(since.get(s.account.id, start), start)
+    history: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for account_id, numbers in wanted.items():
+        ordered = sorted(numbers)
+        for offset in range(0, len(ordered), _IN_CHUNK):
+            rows = await conn.execute(
+                select(messages.c.mobile, messages.c.created_at).where(
+                    messages.c.account_id == account_id,
+                    messages.c.mobile.in_(ordered[offset : offset + _IN_CHUNK]),
+                    messages.c.created_at > since[account_id],
+                    messages.c.charged > 0,
+                )
+            )
+            for mobile, created_at in rows:
+                history[(account_id, mobile)].append(int(created_at))
+    return history
+
+
+async def _write(conn: AsyncConnection, plans: list[_Plan]) -> list[int]:
+    ids = list(
+        (
+            await conn.execute(
+                insert(submissions).returning(submissions.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "account_id": p.submission.account.id,
+                        "content": p.submission.content,
+                        "mid": p.submission.mid,
+                        "source": p.submission.source,
+                        "parts": p.submission.parts,
+                        "created_at": p.submission.created_at,
+                        "due_at": p.submission.due_at,
+                    }
+                    for p in plans
+                ],
+            )
+        ).scalars()
+    )
+    rows: list[dict[str, Any]] = []
+    for submission_id, plan in zip(ids, plans, strict=True):
+        s = plan.submission
+        refused = dict(plan.refused)
+        for index, r in enumerate(s.recipients):
+            status = refused.get(index)
+            rows.append(
+                {
+                    "submission_id": submission_id,
+                    "account_id": s.account.id,
+                    "mobile": r.number or r.entry[:40],
+                    "mobileid": r.mobileid,
+                    "parts": s.parts,
+                    "charged": 0 if status else s.parts,
+                    "state": FAILED if status else QUEUED,
+                    "status": status or WAITING,
+                    "created_at": s.created_at,
+                    "due_at": s.due_at,
+                    "done_at": s.created_at if status else None,
+                }
+            )
+    # Rows go in request order; ids are needed only to report refused numbers.
+    if not any(plan.refused for plan in plans):
+        await conn.execute(insert(messages), rows)
+    else:
+        message_ids = (
+            await conn.execute(
+                insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows
+            )
+        ).scalars()
+        await conn.execute(
+            insert(reports),
+            [
+                {
+                    "account_id": row["account_id"],
+                    "message_id": message_id,
+                    "mobile": row["mobile"],
+                    "mobileid": row["mobileid"],
+                    "status": row["status"],
+                    "created_at": row["created_at"],
+                }
+                for message_id, row in zip(message_ids, rows, strict=True)
+                if row["state"] == FAILED
+            ],
+        )
+    await conn.execute(
+        insert(ledger),
+        [
+            {
+                "account_id": p.submission.account.id,
+                "delta": -p.charged,
+                "balance_after": p.balance_after,
+                "kind": "charge",
+                "submission_id": sid,
+                "note": "",
+                "created_at": p.submission.created_at,
+            }
+            for sid, p in zip(ids, plans, strict=True)
+        ],
+    )
+    return ids
+
+
+async def _save_accounts(conn: AsyncConnection, states: dict[int, _AccountState]) -> None:
+    changed = [
+        {
+            "b_id": account_id,
+            "b_balance": s.balance,
+            "b_sent_total": s.sent_total,
+            "b_rate_tokens": s.bucket.tokens,
+            "b_rate_at": s.bucket.at_ms,
+        }
+        for account_id, s in states.items()
+        if s.changed
+    ]
+    if not changed:
+        return
+    await conn.execute(
+        update(accounts)
+        .where(accounts.c.id == bindparam("b_id"))
+        .values(
+            balance=bindparam("b_balance"),
+            sent_total=bindparam("b_sent_total"),
+            rate_tokens=bindparam("b_rate_tokens"),
+            rate_at=bindparam("b_rate_at"),
+        ),
+        changed,
+    )
+
+
+async def records(
+    conn: AsyncConnection,
+    account_id: int,
+    *,
+    page: int,
+    page_size: int,
+    since: int | None = None,
+    until: int | None = None,
+    mobile: str | None = None,
+) -> RecordPage:
+    """A page of the account's messages, newest first (/rd/)."""
+    conditions = [messages.c.account_id == account_id]
+    if since is not None and until is not None:
+        conditions += [messages.c.created_at >= since, messages.c.created_at < until]
+    if mobile is not None:
+        conditions.append(messages.c.mobile == mobile)
+    where = and_(*conditions)
+    total = (await conn.execute(select(func.count()).select_from(messages).where(where))).scalar()
+    if not total:
+        return RecordPage(0, ())
+    rows = await conn.execute(
+        select(messages.c.created_at, messages.c.mobile, submissions.c.content, messages.c.status)
+        .join(submissions, submissions.c.id == messages.c.submission_id)
+        .where(where)
+        .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    return RecordPage(int(total), tuple(Record(*row) for row in rows))

@@ -1,0 +1,156 @@
+"""The tables. Times are epoch milliseconds (BIGINT) so both databases agree.
+
+Migrations under `migrations/versions/` create exactly this schema; a test
+compares the two.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uid", String(64), nullable=False, unique=True),
+    Column("api_key_digest", String(64), nullable=False),
+    Column("console_hash", String(128), nullable=False),
+    Column("ext_code", String(12), nullable=False, unique=True),
+    Column("balance", BigInteger, nullable=False, server_default=text("0")),
+    Column("sent_total", BigInteger, nullable=False, server_default=text("0")),
+    Column("frozen", Boolean, nullable=False, server_default=text("false")),
+    Column("api_send", Boolean, nullable=False, server_default=text("true")),
+    Column("refund_on_failure", Boolean, nullable=False, server_default=text("false")),
+    # Requests a second; NULL is no limit.
+    Column("rate_limit", Integer, nullable=True),
+    # Per-recipient windows, e.g. "1/30s,5/h,10/d"; "off" is none.
+    Column("per_number", String(100), nullable=False),
+    # Token bucket state of the request rate, kept with the balance.
+    Column("rate_tokens", Float, nullable=False, server_default=text("0")),
+    Column("rate_at", BigInteger, nullable=False, server_default=text("0")),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+account_addresses = Table(
+    "account_addresses",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("network", String(64), primary_key=True),
+)
+
+# One accepted /mt/ request: the text and options its messages share.
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("mid", String(6), nullable=False, server_default=""),
+    Column("source", String(21), nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+)
+
+# One message to one recipient. `status` is what /rd/ shows: "0" waiting for a
+# report, "100" delivered, otherwise the failure word or code.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("submission_id", ForeignKey("submissions.id"), nullable=False),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("mobile", String(40), nullable=False),
+    Column("mobileid", String(40), nullable=False),
+    Column("parts", Integer, nullable=False),
+    # Parts charged at acceptance; 0 for a number refused at acceptance.
+    Column("charged", Integer, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("done_at", BigInteger, nullable=True),
+    Index(None, "account_id", "created_at"),
+    Index(None, "account_id", "mobile", "created_at"),
+    Index(None, "state", "due_at"),
+)
+
+# Status reports waiting for (or already given to) the customer, in arrival order.
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", ForeignKey("messages.id"), nullable=False),
+    Column("mobile", String(40), nullable=False),
+    Column("mobileid", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("fetched_at", BigInteger, nullable=True),
+    Index(None, "account_id", "fetched_at", "id"),
+)
+
+# The account's balance history: every change of balance is one entry.
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("submission_id", ForeignKey("submissions.id"), nullable=True),
+    Column("note", String(200), nullable=False, server_default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "account_id", "id"),
+)
+
+keywords = Table(
+    "keywords",
+    metadata,
+    Column("word", String(100), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Platform switches and the change counter a running server polls.
+system_state = Table(
+    "system_state",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+# Failed logins per uid and client address (PROTOCOL.md gate 3).
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("uid", String(64), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=False),
+    Index(None, "locked_until"),
+)

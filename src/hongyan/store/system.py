@@ -1,0 +1,111 @@
+"""Platform switches, blocked keywords, failed logins, and the change counter.
+
+Every operator change bumps `generation` in the same transaction; a running
+server polls the switches and the counter and reloads what changed, so a
+change made by the CLI in another process takes effect within one poll.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hongyan.store.schema import auth_failures, keywords, system_state
+
+GENERATION = "generation"
+MAINTENANCE = "maintenance"
+PAUSED = "paused"
+SWITCHES = (MAINTENANCE, PAUSED)
+
+
+async def read_state(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(select(system_state.c.name, system_state.c.value))
+    return {name: int(value) for name, value in rows}
+
+
+async def _set(conn: AsyncConnection, name: str, value: int) -> None:
+    result = await conn.execute(
+        update(system_state).where(system_state.c.name == name).values(value=value)
+    )
+    if not result.rowcount:
+        await conn.execute(insert(system_state).values(name=name, value=value))
+
+
+async def bump_generation(conn: AsyncConnection) -> None:
+    result = await conn.execute(
+        update(system_state)
+        .where(system_state.c.name == GENERATION)
+        .values(value=system_state.c.value + 1)
+    )
+    if not result.rowcount:
+        await conn.execute(insert(system_state).values(name=GENERATION, value=1))
+
+
+async def set_switch(conn: AsyncConnection, name: str, on: bool) -> None:
+    await _set(conn, name, int(on))
+    await bump_generation(conn)
+
+
+async def list_keywords(conn: AsyncConnection) -> list[str]:
+    rows = await conn.execute(select(keywords.c.word).order_by(keywords.c.word))
+    return [row[0] for row in rows]
+
+
+async def add_keyword(conn: AsyncConnection, word: str, now: int) -> bool:
+    exists = await conn.execute(select(keywords.c.word).where(keywords.c.word == word))
+    if exists.first() is not None:
+        return False
+    await conn.execute(insert(keywords).values(word=word, created_at=now))
+    await bump_generation(conn)
+    return True
+
+
+async def remove_keyword(conn: AsyncConnection, word: str) -> bool:
+    result = await conn.execute(delete(keywords).where(keywords.c.word == word))
+    await bump_generation(conn)
+    return bool(result.rowcount)
+
+
+async def active_locks(conn: AsyncConnection, now: int) -> dict[tuple[str, str], int]:
+    rows = await conn.execute(
+        select(auth_failures.c.uid, auth_failures.c.address, auth_failures.c.locked_until).where(
+            auth_failures.c.locked_until > now
+        )
+    )
+    return {(uid, address): int(until) for uid, address, until in rows}
+
+
+async def record_failures(
+    conn: AsyncConnection,
+    attempts: list[tuple[str, str, int]],
+    *,
+    limit: int,
+    window_ms: int,
+    lock_ms: int,
+) -> list[int]:
+    """Count failed logins (uid, address, at); each one's `locked_until` (0: not locked)."""
+    results = []
+    for uid, address, at in attempts:
+        key = (auth_failures.c.uid == uid) & (auth_failures.c.address == address)
+        row = (await conn.execute(select(auth_failures).where(key))).mappings().first()
+        if row is None or at - row["window_start"] > window_ms:
+            failures, window_start = 1, at
+        else:
+            failures, window_start = row["failures"] + 1, row["window_start"]
+        locked_until = at + lock_ms if failures >= limit else 0
+        if row is not None and row["locked_until"] > at:
+            locked_until = row["locked_until"]
+        values = {"failures": failures, "window_start": window_start, "locked_until": locked_until}
+        if row is None:
+            await conn.execute(insert(auth_failures).values(uid=uid, address=address, **values))
+        else:
+            await conn.execute(update(auth_failures).where(key).values(**values))
+        results.append(locked_until)
+    # Forget old failures now and then, so the table stays small.
+    oldest = min(at for _, _, at in attempts) - window_ms - lock_ms
+    await conn.execute(
+        delete(auth_failures).where(
+            auth_failures.c.window_start < oldest, auth_failures.c.locked_until < oldest
+        )
+    )
+    return results
