@@ -40,8 +40,10 @@ class Platform:
         self.gates = Gatekeeper(settings, self.db)
         self.service = CustomerService(settings, self.db, self.gates)
         self._refresher: asyncio.Task[None] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
         await self.db.start()
         await self.gates.refresh()
         self._refresher = asyncio.create_task(self.gates.keep_fresh(), name="gates-refresh")

@@ -219,7 +219,7 @@ def account_show(uid: str) -> None:
     typer.echo(_describe(_run(lambda op: op.show(uid))))
 
 
-@account_app.command("topup")
+@account_app.command("topup", context_settings={"ignore_unknown_options": True})
 def account_topup(uid: str, amount: int) -> None:
     """Add parts to an account's balance (recorded in its ledger)."""
     balance = _run(lambda op: op.topup(uid, amount))

@@ -1,0 +1,260 @@
+"""Shared fixtures: settings on a temporary directory, databases, a real server.
+
+`server` runs the whole platform under uvicorn on a free loopback port in a
+background thread: every request in the conformance and property tests goes
+through a real socket and real HTTP parsing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+
+from hongyan.app import Platform, create_app
+from hongyan.config import Settings, load_settings
+from hongyan.core.admin import Operator
+from hongyan.core.credentials import api_password
+from hongyan.store.database import Database
+from hongyan.store.migrate import upgrade
+
+T = TypeVar("T")
+
+PG_ADMIN_DSN = os.environ.get("HONGYAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_SERVICES = os.environ.get("HONGYAN_REQUIRE_SERVICES") == "1"
+
+
+def service_missing(reason: str) -> None:
+    """Skip, or fail in CI where every service must be there."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"HONGYAN_REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+# -- databases --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    import asyncpg
+
+    name = f"hongyan_test_{os.getpid()}_{secrets.token_hex(3)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        service_missing(f"PostgreSQL is not reachable at {PG_ADMIN_DSN}: {exc}")
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    yield f"{base}/{name}"
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+_pg_schemas = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'hongyan.db'}"
+        asyncio.run(upgrade(url))
+        yield url
+        return
+    url = request.getfixturevalue("postgres_url")
+    asyncio.run(_reset_postgres(url))
+    asyncio.run(upgrade(url))
+    yield url
+
+
+async def _reset_postgres(url: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        await conn.exec_driver_sql("CREATE SCHEMA public")
+    await engine.dispose()
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "var_dir": tmp_path / "var",
+        "secret": "test-secret",
+        "reload_interval_s": 0.05,
+        "sqlite_synchronous": "NORMAL",
+    }
+    values.update(overrides)
+    return load_settings(None, **values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url=database_url)
+
+
+# -- accounts -----------------------------------------------------------------------
+
+_uids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Customer:
+    uid: str
+    password: str
+
+    @property
+    def pwd(self) -> str:
+        return api_password(self.password, self.uid)
+
+    def auth(self) -> dict[str, str]:
+        return {"uid": self.uid, "pwd": self.pwd}
+
+
+async def create_customer(
+    op: Operator,
+    *,
+    balance: int = 1000,
+    rate: str = "off",
+    per_number: str = "off",
+    uid: str | None = None,
+    password: str = "123123",
+) -> Customer:
+    uid = uid or f"c{next(_uids)}_{secrets.token_hex(2)}"
+    await op.create_account(uid, password, balance)
+    await op.set_limits(uid, rate=rate, per_number=per_number)
+    return Customer(uid, password)
+
+
+# -- a real server ---------------------------------------------------------------------
+
+
+class RunningServer:
+    """The platform served by uvicorn on a loopback port, in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.platform: Platform = self.app.platform
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            self.app, lifespan="on", log_config=None, access_log=False, loop="asyncio"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        self.http = httpx.Client(base_url=self.url, timeout=10)
+
+    def stop(self) -> None:
+        self.http.close()
+        self._server.should_exit = True
+        self._thread.join(timeout=20)
+
+    def on_server(self, coro: Awaitable[T]) -> T:
+        """Run a coroutine on the server's own event loop (its database, its caches)."""
+        assert self.platform.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.platform.loop).result(timeout=30)  # type: ignore[arg-type]
+
+    def operate(self, action: Callable[[Operator], Awaitable[T]]) -> T:
+        """An operator action, as the CLI would do it; the server sees it at once."""
+        result = self.on_server(action(Operator(self.settings, self.platform.db)))
+        self.on_server(self.platform.gates.refresh())
+        return result
+
+    def customer(self, **options: Any) -> Customer:
+        return self.operate(lambda op: create_customer(op, **options))
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        return self.http.get(path, params=params)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> httpx.Response:
+        return self.http.post(path, data=data, **kwargs)
+
+    def raw(self, request: bytes) -> tuple[int, dict[str, str], bytes]:
+        """Send bytes as they are (raw GBK in the URL, odd bodies); status, headers, body."""
+        return raw_http(self.port, request)
+
+
+def raw_http(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            head, sep, body = data.partition(b"\r\n\r\n")
+            if sep:
+                headers = _headers(head)
+                length = int(headers.get("content-length", "-1"))
+                if length >= 0 and len(body) >= length:
+                    break
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    return status, _headers(head), body
+
+
+def _headers(head: bytes) -> dict[str, str]:
+    lines = head.decode("latin-1").split("\r\n")[1:]
+    return {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+
+
+def _server_settings(tmp_path_factory: pytest.TempPathFactory, **overrides: Any) -> Settings:
+    tmp = tmp_path_factory.mktemp("server")
+    settings = make_settings(tmp, **overrides)
+    asyncio.run(upgrade(settings.database_url))
+    return settings
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One platform for the session, on SQLite; tests make their own accounts."""
+    running = RunningServer(_server_settings(tmp_path_factory))
+    yield running
+    running.stop()
+
+
+@pytest_asyncio.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """A started Database on each kind of store."""
+    database = Database(settings)
+    await database.start()
+    yield database
+    await database.close()
+
+
+@pytest_asyncio.fixture
+async def operator(settings: Settings, db: Database) -> Operator:
+    return Operator(settings, db)

@@ -1,0 +1,40 @@
+from pathlib import Path
+
+import pytest
+
+from hongyan.config import load_settings
+from hongyan.errors import ConfigError
+
+
+def test_defaults_put_sqlite_and_a_kept_secret_under_var(tmp_path: Path) -> None:
+    settings = load_settings(None, var_dir=tmp_path / "var")
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'var' / 'hongyan.db'}"
+    assert len(settings.secret) == 64
+    again = load_settings(None, var_dir=tmp_path / "var")
+    assert again.secret == settings.secret  # generated once, then kept
+    assert (tmp_path / "var" / "secret").stat().st_mode & 0o077 == 0
+    assert settings.secret not in repr(settings)
+
+
+def test_env_overrides_toml_which_overrides_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "hongyan.toml"
+    config.write_text('port = 9000\nmax_content_chars = 300\nsecret = "s"\n')
+    monkeypatch.setenv("HONGYAN_PORT", "9100")
+    monkeypatch.setenv("HONGYAN_DATABASE_URL", "postgresql+asyncpg://db/x")
+    settings = load_settings(config)
+    assert (settings.port, settings.max_content_chars) == (9100, 300)
+    assert settings.database_url == "postgresql+asyncpg://db/x"
+    assert not settings.is_sqlite
+
+
+def test_bad_settings_are_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("no_such_setting = 1\n")
+    with pytest.raises(ConfigError):
+        load_settings(config)
+    with pytest.raises(ConfigError):
+        load_settings(tmp_path / "missing.toml")
+    with pytest.raises(ConfigError):
+        load_settings(None, var_dir=tmp_path, sqlite_synchronous="sometimes")
