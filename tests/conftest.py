@@ -63,7 +63,7 @@ def postgres_url() -> Iterator[str]:
 
     try:
         asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         service_missing(f"PostgreSQL is not reachable at {PG_ADMIN_DSN}: {exc}")
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     yield f"{base}/{name}"
