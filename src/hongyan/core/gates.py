@@ -18,7 +18,7 @@ import ipaddress
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from hongyan.config import Settings
 from hongyan.core.content import KeywordFilter
@@ -147,12 +147,10 @@ class Gatekeeper:
             self._locks[(uid, address)] = locked_until
             log.warning("login locked", extra={"uid": uid[:64], "address": address})
 
-    async def _count_failures(
-        self, conn: AsyncConnection, attempts: list[tuple[str, str, int]]
-    ) -> list[int]:
+    def _count_failures(self, conn: Connection, attempts: list[tuple[str, str, int]]) -> list[int]:
         """Group-commit handler: count failed logins, lock at the limit."""
         s = self._settings
-        return await system.record_failures(
+        return system.record_failures(
             conn,
             attempts,
             limit=s.lockout_failures,

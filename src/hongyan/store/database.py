@@ -3,16 +3,19 @@ writes, and plain transactions for operator commands."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hongyan.config import Settings
 from hongyan.errors import StoreError
-from hongyan.store.engine import create_engine
+from hongyan.store.engine import create_engine, create_sqlite_writer_engine
 from hongyan.store.writer import GroupCommitWriter
 
 T = TypeVar("T")
@@ -31,7 +34,32 @@ class Database:
             if self.is_sqlite
             else self.read_engine
         )
-        self.writer = GroupCommitWriter(self.write_engine, settings.commit_batch_max)
+        self._thread_engine: Engine | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        if self.is_sqlite:
+            self._thread_engine = create_sqlite_writer_engine(
+                url, synchronous=settings.sqlite_synchronous
+            )
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self.writer = GroupCommitWriter(
+            self._in_thread if self.is_sqlite else self._on_loop, settings.commit_batch_max
+        )
+
+    async def _in_thread(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
+        """SQLite: the whole transaction on the writer thread, one hand-off."""
+        assert self._thread is not None and self._thread_engine is not None
+        engine = self._thread_engine
+
+        def transaction() -> list[Any]:
+            with engine.begin() as conn:
+                return work(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._thread, transaction)
+
+    async def _on_loop(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
+        """PostgreSQL: the same synchronous code over asyncpg, through SQLAlchemy's bridge."""
+        async with self.write_engine.begin() as conn:
+            return await conn.run_sync(work)
 
     async def start(self) -> None:
         await self.writer.start()
@@ -41,6 +69,9 @@ class Database:
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
+        if self._thread is not None and self._thread_engine is not None:
+            self._thread.shutdown(wait=True)
+            self._thread_engine.dispose()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -60,9 +91,7 @@ class Database:
             raise StoreError(f"database write failed: {type(exc).__name__}") from exc
 
     async def write(
-        self,
-        handler: Callable[[AsyncConnection, list[I]], Awaitable[Sequence[T | BaseException]]],
-        item: I,
+        self, handler: Callable[[Connection, list[I]], Sequence[T | BaseException]], item: I
     ) -> T:
         """Apply a batch handler to `item` in the next group commit."""
         return await self.writer.run(handler, item)

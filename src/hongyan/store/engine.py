@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -40,10 +41,25 @@ def create_engine(
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine, synchronous: str, begin: str) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def create_sqlite_writer_engine(url: str, *, synchronous: str = "FULL") -> Engine:
+    """A synchronous (pysqlite) engine for the group-commit thread; BEGIN IMMEDIATE."""
+    parsed = make_url(url).set(drivername="sqlite+pysqlite")
+    engine = create_sync_engine(
+        parsed,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        pool_size=1,
+        max_overflow=0,
+    )
+    _configure_sqlite(engine, synchronous, "BEGIN IMMEDIATE")
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine | Engine, synchronous: str, begin: str) -> None:
+    sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+
+    @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # aiosqlite's adapter passes isolation_level through to sqlite3.
+        # Take transactions from pysqlite's hands (aiosqlite passes this through).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -52,6 +68,6 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str, begin: str) -> None
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)

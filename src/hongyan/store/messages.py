@@ -1,7 +1,8 @@
 """Submissions, messages, their reports, and the charge that goes with them.
 
-`accept()` is a group-commit handler: it charges and stores a batch of checked
-/mt/ requests in the writer's one transaction. The account rows are locked
+`accept()` is a group-commit handler (synchronous, see `store.writer`): it
+charges and stores a batch of checked /mt/ requests in the writer's one
+transaction. The account rows are locked
 first (FOR UPDATE on PostgreSQL, the database lock on SQLite), so balance,
 request rate and per-number history are decided against committed state, and
 several API processes never charge the same balance twice.
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.core.limits import Bucket, longest_window_ms, within_windows
@@ -51,14 +52,14 @@ class _Plan:
     refused: list[tuple[int, str]] = field(default_factory=list)  # recipient index, status
 
 
-async def accept(conn: AsyncConnection, batch: list[Submission]) -> list[Accepted | Rejected]:
-    states = await _lock_accounts(conn, {s.account.id for s in batch})
-    history = await _recent_sends(conn, batch)
+def accept(conn: Connection, batch: list[Submission]) -> list[Accepted | Rejected]:
+    states = _lock_accounts(conn, {s.account.id for s in batch})
+    history = _recent_sends(conn, batch)
     # Decided one after another: each sees the balance the previous one left.
     outcomes = [_decide(s, states[s.account.id], history) for s in batch]
     plans = [o for o in outcomes if isinstance(o, _Plan)]
-    ids = await _write(conn, plans) if plans else []
-    await _save_accounts(conn, states)
+    ids = _write(conn, plans) if plans else []
+    _save_accounts(conn, states)
     accepted = iter(
         Accepted(sid, p.charged, len(p.submission.recipients) - len(p.refused), len(p.refused))
         for sid, p in zip(ids, plans, strict=True)
@@ -104,8 +105,8 @@ def _decide(
     return _Plan(submission, cost, state.balance, refused)
 
 
-async def _lock_accounts(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, _AccountState]:
-    rows = await conn.execute(
+def _lock_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, _AccountState]:
+    rows = conn.execute(
         select(
             accounts.c.id,
             accounts.c.balance,
@@ -123,8 +124,8 @@ async def _lock_accounts(conn: AsyncConnection, ids: Iterable[int]) -> dict[int,
     }
 
 
-async def _recent_sends(
-    conn: AsyncConnection, batch: Sequence[Submission]
+def _recent_sends(
+    conn: Connection, batch: Sequence[Submission]
 ) -> dict[tuple[int, str], list[int]]:
     """Accepted sends per (account, number) within the longest per-number window."""
     wanted: dict[int, set[str]] = defaultdict(set)
@@ -139,7 +140,7 @@ async def _recent_sends(
     for account_id, numbers in wanted.items():
         ordered = sorted(numbers)
         for offset in range(0, len(ordered), _IN_CHUNK):
-            rows = await conn.execute(
+            rows = conn.execute(
                 select(messages.c.mobile, messages.c.created_at).where(
                     messages.c.account_id == account_id,
                     messages.c.mobile.in_(ordered[offset : offset + _IN_CHUNK]),
@@ -152,10 +153,10 @@ async def _recent_sends(
     return history
 
 
-async def _write(conn: AsyncConnection, plans: list[_Plan]) -> list[int]:
+def _write(conn: Connection, plans: list[_Plan]) -> list[int]:
     ids = list(
         (
-            await conn.execute(
+            conn.execute(
                 insert(submissions).returning(submissions.c.id, sort_by_parameter_order=True),
                 [
                     {
@@ -195,14 +196,14 @@ async def _write(conn: AsyncConnection, plans: list[_Plan]) -> list[int]:
             )
     # Rows go in request order; ids are needed only to report refused numbers.
     if not any(plan.refused for plan in plans):
-        await conn.execute(insert(messages), rows)
+        conn.execute(insert(messages), rows)
     else:
         message_ids = (
-            await conn.execute(
+            conn.execute(
                 insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows
             )
         ).scalars()
-        await conn.execute(
+        conn.execute(
             insert(reports),
             [
                 {
@@ -217,7 +218,7 @@ async def _write(conn: AsyncConnection, plans: list[_Plan]) -> list[int]:
                 if row["state"] == FAILED
             ],
         )
-    await conn.execute(
+    conn.execute(
         insert(ledger),
         [
             {
@@ -235,7 +236,7 @@ async def _write(conn: AsyncConnection, plans: list[_Plan]) -> list[int]:
     return ids
 
 
-async def _save_accounts(conn: AsyncConnection, states: dict[int, _AccountState]) -> None:
+def _save_accounts(conn: Connection, states: dict[int, _AccountState]) -> None:
     changed = [
         {
             "b_id": account_id,
@@ -249,7 +250,7 @@ async def _save_accounts(conn: AsyncConnection, states: dict[int, _AccountState]
     ]
     if not changed:
         return
-    await conn.execute(
+    conn.execute(
         update(accounts)
         .where(accounts.c.id == bindparam("b_id"))
         .values(

@@ -7,7 +7,7 @@ change made by the CLI in another process takes effect within one poll.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.store.schema import auth_failures, keywords, system_state
@@ -75,8 +75,8 @@ async def active_locks(conn: AsyncConnection, now: int) -> dict[tuple[str, str],
     return {(uid, address): int(until) for uid, address, until in rows}
 
 
-async def record_failures(
-    conn: AsyncConnection,
+def record_failures(
+    conn: Connection,
     attempts: list[tuple[str, str, int]],
     *,
     limit: int,
@@ -87,7 +87,7 @@ async def record_failures(
     results = []
     for uid, address, at in attempts:
         key = (auth_failures.c.uid == uid) & (auth_failures.c.address == address)
-        row = (await conn.execute(select(auth_failures).where(key))).mappings().first()
+        row = (conn.execute(select(auth_failures).where(key))).mappings().first()
         if row is None or at - row["window_start"] > window_ms:
             failures, window_start = 1, at
         else:
@@ -97,13 +97,13 @@ async def record_failures(
             locked_until = row["locked_until"]
         values = {"failures": failures, "window_start": window_start, "locked_until": locked_until}
         if row is None:
-            await conn.execute(insert(auth_failures).values(uid=uid, address=address, **values))
+            conn.execute(insert(auth_failures).values(uid=uid, address=address, **values))
         else:
-            await conn.execute(update(auth_failures).where(key).values(**values))
+            conn.execute(update(auth_failures).where(key).values(**values))
         results.append(locked_until)
     # Forget old failures now and then, so the table stays small.
     oldest = min(at for _, _, at in attempts) - window_ms - lock_ms
-    await conn.execute(
+    conn.execute(
         delete(auth_failures).where(
             auth_failures.c.window_start < oldest, auth_failures.c.locked_until < oldest
         )

@@ -7,8 +7,13 @@ commits, and only then gives each caller its result: nothing is answered
 before it is durable. If a batch fails as a whole, each item is retried alone
 so one bad item cannot fail the others.
 
-SQLAlchemy has no group commit, and aiosqlite serialises statements on one
-thread anyway, so this small queue is the piece written by hand.
+Handlers are plain synchronous functions over a SQLAlchemy `Connection`, so a
+whole batch is one call: on SQLite it runs on one dedicated thread (one hand-
+off per batch instead of one per statement, and the event loop keeps parsing
+requests meanwhile); on PostgreSQL it runs through `AsyncConnection.run_sync`
+over asyncpg. Same Core code, both databases.
+
+SQLAlchemy has no group commit, hence this small queue written by hand.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hongyan.errors import HongyanError, StoreError
 
@@ -28,7 +33,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
-Handler = Callable[[AsyncConnection, list[Any]], Awaitable[Sequence[Any]]]
+R = TypeVar("R")
+Handler = Callable[[Connection, list[Any]], Sequence[Any]]
+# Runs a function inside one committed transaction; its result after the commit.
+Transact = Callable[[Callable[[Connection], list[Any]]], Awaitable[list[Any]]]
 
 
 @dataclass(slots=True)
@@ -41,8 +49,8 @@ class _Entry:
 class GroupCommitWriter:
     """One writer task per process; `run()` is safe to call from any task."""
 
-    def __init__(self, engine: AsyncEngine, max_batch: int = 256) -> None:
-        self._engine = engine
+    def __init__(self, transact: Transact, max_batch: int = 256) -> None:
+        self._transact = transact
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Entry | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -62,7 +70,7 @@ class GroupCommitWriter:
 
     async def run(
         self,
-        handler: Callable[[AsyncConnection, list[I]], Awaitable[Sequence[T | BaseException]]],
+        handler: Callable[[Connection, list[I]], Sequence[T | BaseException]],
         item: I,
     ) -> T:
         """Apply `handler` to `item` in the next group commit; its result once durable.
@@ -72,7 +80,7 @@ class GroupCommitWriter:
         if self._task is None or self._task.done():
             raise StoreError("the writer is not running")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Entry(handler, item, future))
+        self._queue.put_nowait(_Entry(handler, item, future))
         return await future
 
     async def _loop(self) -> None:
@@ -97,7 +105,7 @@ class GroupCommitWriter:
 
     async def _commit(self, batch: list[_Entry]) -> None:
         try:
-            results = await self._apply(batch)
+            results = await self._transact(lambda conn: _apply(conn, batch))
         except Exception as exc:
             if len(batch) == 1:
                 _fail(batch[0], exc)
@@ -109,24 +117,24 @@ class GroupCommitWriter:
         self.batches += 1
         self.items += len(batch)
         for entry, result in zip(batch, results, strict=True):
-            if entry.future.done():
+            if entry.future.done():  # the caller went away
                 continue
             if isinstance(result, BaseException):
                 entry.future.set_exception(result)
             else:
                 entry.future.set_result(result)
 
-    async def _apply(self, batch: list[_Entry]) -> list[Any]:
-        groups: dict[Handler, list[int]] = {}
-        for index, entry in enumerate(batch):
-            groups.setdefault(entry.handler, []).append(index)
-        results: list[Any] = [None] * len(batch)
-        async with self._engine.begin() as conn:
-            for handler, indexes in groups.items():
-                outcome = await handler(conn, [batch[i].item for i in indexes])
-                for index, result in zip(indexes, outcome, strict=True):
-                    results[index] = result
-        return results
+
+def _apply(conn: Connection, batch: list[_Entry]) -> list[Any]:
+    groups: dict[Handler, list[int]] = {}
+    for index, entry in enumerate(batch):
+        groups.setdefault(entry.handler, []).append(index)
+    results: list[Any] = [None] * len(batch)
+    for handler, indexes in groups.items():
+        outcome = handler(conn, [batch[i].item for i in indexes])
+        for index, result in zip(indexes, outcome, strict=True):
+            results[index] = result
+    return results
 
 
 def _fail(entry: _Entry, exc: Exception) -> None:
