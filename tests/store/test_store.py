@@ -280,3 +280,16 @@ async def test_operator_input_is_checked(operator: Operator) -> None:
     with pytest.raises(InvalidInput):
         await operator.bind_address(customer.uid, "10.1.0.1")
     assert await operator.topup(customer.uid, 5) == 1005
+
+
+async def test_forwarded_for_is_believed_only_from_trusted_proxies(
+    settings: Settings, db: Database
+) -> None:
+    untrusted = Gatekeeper(settings, db)
+    assert untrusted.client_address("127.0.0.1", "203.0.113.9") == "127.0.0.1"
+    trusting = Gatekeeper(settings.model_copy(update={"trusted_proxies": ("10.0.0.0/8",)}), db)
+    assert trusting.client_address("10.1.1.1", "203.0.113.9") == "203.0.113.9"
+    # The client is the last hop the trusted proxies did not add; a forged first hop is ignored.
+    assert trusting.client_address("10.1.1.1", "1.1.1.1, 203.0.113.9, 10.2.2.2") == "203.0.113.9"
+    assert trusting.client_address("10.1.1.1", "garbage") == "10.1.1.1"
+    assert trusting.client_address("192.0.2.5", "203.0.113.9") == "192.0.2.5"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from hongyan.core.limits import Window, parse_windows
 
@@ -76,9 +76,10 @@ class AccountSummary:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """One entry of a request's `mobile`, with its id; `number` None if invalid."""
+class Recipient(NamedTuple):
+    """One entry of a request's `mobile`, with its id; `number` None if invalid.
+
+    A tuple, not a frozen dataclass: a POST makes 2000 of them at a time."""
 
     entry: str
     number: str | None

@@ -73,8 +73,13 @@ class CustomerService:
         ids = _mobileids(form.mobileids)
         if numbers.valid_count == 0:
             raise Rejected(Stat.BAD_NUMBER)
+        stamp = str(now)
         recipients = tuple(
-            Recipient(entry, number, ids[i] if i < len(ids) and ids[i] else _generated(entry, now))
+            Recipient(
+                entry,
+                number,
+                ids[i] if i < len(ids) and ids[i] else _generated(number or entry, stamp),
+            )
             for i, (entry, number) in enumerate(
                 zip(numbers.entries, numbers.normalised, strict=True)
             )
@@ -135,6 +140,8 @@ def _mobileids(raw: str) -> list[str]:
     return ids
 
 
-def _generated(entry: str, now: int) -> str:
+def _generated(number: str, stamp: str) -> str:
     """An id for a number the client gave none for: the number + epoch milliseconds."""
-    return (_ID_SAFE.sub("", entry)[:27] + str(now))[-40:]
+    if not (number.isascii() and number.isdigit()):  # invalid: keep what is safe of it
+        number = _ID_SAFE.sub("", number)[:27]
+    return number + stamp
