@@ -23,15 +23,22 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from argon2 import PasswordHasher
 
+from hongyan.api.server import uvicorn_options
 from hongyan.app import Platform, create_app
 from hongyan.config import Settings, load_settings
+from hongyan.core import credentials
 from hongyan.core.admin import Operator
 from hongyan.core.credentials import api_password
 from hongyan.store.database import Database
 from hongyan.store.migrate import upgrade
 
 T = TypeVar("T")
+
+# The console's Argon2 hash (never read by the API) costs ~100 ms with the
+# production parameters; tests make hundreds of accounts, so theirs are cheap.
+credentials._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PG_ADMIN_DSN = os.environ.get("HONGYAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("HONGYAN_REQUIRE_SERVICES") == "1"
@@ -156,13 +163,16 @@ class RunningServer:
         self.settings = settings
         self.app = create_app(settings)
         self.platform: Platform = self.app.platform
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, as uvicorn's own listener has: asyncio then sets TCP_NODELAY
+        # on accepted connections (with protocol 0 it does not, and keep-alive
+        # answers wait ~40 ms on delayed ACKs).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            self.app, lifespan="on", log_config=None, access_log=False, loop="asyncio"
+            self.app, **{**uvicorn_options("127.0.0.1", self.port), "loop": "asyncio"}
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

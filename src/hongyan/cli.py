@@ -12,10 +12,11 @@ import os
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 
+from hongyan.api.server import uvicorn_options
 from hongyan.config import Settings, load_settings
 from hongyan.core.admin import Operator
 from hongyan.core.credentials import api_password
@@ -118,16 +119,8 @@ def serve(
     if demo:
         _state["settings"] = settings
         _print_demo(settings, *_demo_account(settings))
-    options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "loop": "uvloop",
-        "http": "httptools",
-        "lifespan": "on",
-        "access_log": False,
-        "server_header": False,
-        "log_config": None,
-    }
+    options = uvicorn_options(settings.host, settings.port)
+    options["loop"] = "uvloop"
     if settings.workers > 1:
         from hongyan.app import SETTINGS_ENV
 

@@ -121,7 +121,7 @@ class CustomerService:
             return await message_store.records(
                 conn,
                 account.id,
-                page=max(1, page),
+                page=min(max(1, page), 10**9),  # past the end either way; keeps OFFSET in range
                 page_size=self._settings.records_page_size,
                 since=since,
                 until=until,
