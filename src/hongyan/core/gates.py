@@ -71,7 +71,10 @@ class Gatekeeper:
             generation = state.get(system.GENERATION, 0)
             if generation != self._generation:
                 self.keywords = KeywordFilter(await system.list_keywords(conn))
-            self._locks = await system.active_locks(conn, now_ms())
+            now = now_ms()
+            stored_locks = await system.active_locks(conn, now)
+        # A lock this process set after the read above is not in it yet: keep it.
+        self._locks = stored_locks | {k: v for k, v in self._locks.items() if v > now}
         self.maintenance = bool(state.get(system.MAINTENANCE, 0))
         self.paused = bool(state.get(system.PAUSED, 0))
         if generation != self._generation:
@@ -90,8 +93,11 @@ class Gatekeeper:
     async def account(self, uid: str) -> Account | None:
         if uid in self._accounts:
             return self._accounts[uid]
+        generation = self._generation
         async with self._db.read() as conn:
             account = await account_store.load_account(conn, uid)
+        if generation != self._generation:
+            return account  # changed while loading: the row may predate the change
         if len(self._accounts) > 100_000:  # bounded against floods of made-up uids
             self._accounts.clear()
         self._accounts[uid] = account

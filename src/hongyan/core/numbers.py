@@ -14,8 +14,9 @@ _SEPARATORS = re.compile("[,，]")
 # Blanks a sloppy client leaves around numbers: ASCII white space, the
 # ideographic space and the no-break space.
 _BLANKS = " \t\r\n\u3000\u00a0"
-_MOBILE = re.compile(r"(?:\+86|0086|86)?(1[3-9]\d{9})")
-_FIXED_LINE = re.compile(r"0[1-9]\d{1,2}\d{7,8}")
+# [0-9], not \d: \d also matches full-width and other scripts' digits.
+_MOBILE = re.compile(r"(?:\+86|0086|86)?(1[3-9][0-9]{9})")
+_FIXED_LINE = re.compile(r"0[1-9][0-9]{1,2}[0-9]{7,8}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
 
 _MOBILEID = re.compile(r"[0-9A-Za-z_-]{1,40}")
-_MID = re.compile(r"\d{0,6}")
+_MID = re.compile(r"[0-9]{0,6}")
 _ID_SAFE = re.compile(r"[^0-9A-Za-z_-]")
 
 
@@ -115,7 +115,7 @@ class CustomerService:
         if date.strip():
             try:
                 since, until = day_bounds(date, self.zone)
-            except ValueError:
+            except (ValueError, OverflowError):
                 raise Rejected(Stat.BAD_SCHEDULE_TIME, "date is YYYY-MM-DD") from None
         async with self._db.read() as conn:
             return await message_store.records(

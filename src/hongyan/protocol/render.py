@@ -33,15 +33,27 @@ def records_answer(total: int, pages: int, lines: Sequence[tuple[str, str, str, 
         return ""
     head = f"{total}||{len(lines)}||{pages}"
     body = "|#|".join(
-        f"{time}||{mobile}||{escape_record_field(content)}||{status}"
+        f"{time}||{escape_record_field(mobile)}||{escape_record_field(content)}||{status}"
         for time, mobile, content, status in lines
     )
     return f"{head}|#|{body}"
 
 
+_FULL_WIDTH = {"|": "｜", "#": "＃"}
+
+
 def escape_record_field(text: str) -> str:
-    """`|#|` and `||` inside a field are written full width (PROTOCOL.md "/rd/")."""
-    return text.replace("|#|", "｜#｜").replace("||", "｜｜")
+    """A field that cannot break the `||` / `|#|` framing (PROTOCOL.md "/rd/").
+
+    `|#|` and `||` become full width as PROTOCOL.md says; so does a `|` or `#`
+    at either edge of the field, which would fuse with the separator beside
+    it (`x|` + `||` reads `x|||`; `#` between two `||` reads `|#|`)."""
+    text = text.replace("|#|", "｜#｜").replace("||", "｜｜")
+    if text and text[0] in _FULL_WIDTH:
+        text = _FULL_WIDTH[text[0]] + text[1:]
+    if text and text[-1] in _FULL_WIDTH:
+        text = text[:-1] + _FULL_WIDTH[text[-1]]
+    return text
 
 
 def escape_reply_field(text: str) -> str:
