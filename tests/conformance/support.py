@@ -22,33 +22,14 @@ import httpx
 from sqlalchemy import text
 
 from tests.conftest import Customer, RunningServer
+from tests.spec_texts import STAT_TEXTS
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 FORM = "application/x-www-form-urlencoded"
 GBK = "gbk"
 UTF8 = "utf-8"
 
-# The document's table (spec §4), and 111 from PROTOCOL.md.
-TEXTS = {
-    100: "发送成功",
-    101: "验证失败",
-    102: "短信不足",
-    103: "操作失败",
-    104: "非法字符",
-    105: "内容过多",
-    106: "号码过多",
-    107: "频率过快",
-    108: "号码内容空",
-    109: "账号冻结",
-    110: "禁止频繁单条发送",
-    111: "系统暂停发送",
-    112: "号码错误",
-    113: "定时时间格式不对",
-    114: "账号被锁，10分钟后登录",
-    116: "禁止接口发送",
-    117: "绑定IP不正确",
-    120: "系统升级",
-}
+TEXTS = STAT_TEXTS
 
 OK = "sms&stat=100&message=发送成功".encode("gbk")
 

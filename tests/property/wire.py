@@ -19,32 +19,11 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import func, select
 
 from hongyan.store.schema import accounts, ledger, messages, reports, submissions
+from tests.spec_texts import STAT_TEXTS
 
 if TYPE_CHECKING:
     from tests.conftest import Customer, RunningServer
 
-# PROTOCOL.md "Status codes and texts", 111 and 115 included.
-STAT_TEXTS: dict[int, str] = {
-    100: "发送成功",
-    101: "验证失败",
-    102: "短信不足",
-    103: "操作失败",
-    104: "非法字符",
-    105: "内容过多",
-    106: "号码过多",
-    107: "频率过快",
-    108: "号码内容空",
-    109: "账号冻结",
-    110: "禁止频繁单条发送",
-    111: "系统暂停发送",
-    112: "号码错误",
-    113: "定时时间格式不对",
-    114: "账号被锁，10分钟后登录",
-    115: "连接失败",
-    116: "禁止接口发送",
-    117: "绑定IP不正确",
-    120: "系统升级",
-}
 
 # Path → endpoint; every endpoint also answers without its trailing slash.
 ENDPOINTS: dict[str, str] = {
