@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import shutil
 from collections.abc import Awaitable, Callable
@@ -124,6 +125,13 @@ def serve(
     if settings.workers > 1:
         from hongyan.app import SETTINGS_ENV
 
+        if settings.is_sqlite:
+            logging.getLogger(__name__).warning(
+                "several workers on SQLite take turns at its one write lock, and its busy "
+                "handler sleeps while waiting: one worker is faster; use PostgreSQL to scale out",
+                extra={"workers": settings.workers},
+            )
+
         metrics_dir = settings.var_dir / "metrics"
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
@@ -133,9 +141,11 @@ def serve(
             "hongyan.app:app_from_environment", factory=True, workers=settings.workers, **options
         )
     else:
-        from hongyan.app import create_app
+        from hongyan.app import create_app, tune_gc
 
-        uvicorn.run(create_app(settings), **options)
+        app = create_app(settings)
+        tune_gc()
+        uvicorn.run(app, **options)
 
 
 def _demo_account(settings: Settings) -> tuple[str, str, int]:
