@@ -176,6 +176,8 @@ def _print_demo(settings: Settings, uid: str, password: str, balance: int) -> No
                 "  Send 发送测试 to 13900008888 (GBK, as the spec's example):",
                 f"    curl '{base}/mt/?uid={uid}&pwd={pwd}&mobile=13900008888"
                 "&content=%B7%A2%CB%CD%B2%E2%CA%D4' | iconv -f GBK -t UTF-8; echo",
+                "  (the same number again within 30 s answers 110: the default per-number limit;",
+                f"   hongyan account limits {uid} --per-number off lifts it)",
                 "",
             ]
         )
