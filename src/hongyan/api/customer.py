@@ -57,7 +57,7 @@ class CustomerApi:
         started = time.perf_counter()
         endpoint = ENDPOINTS[scope["path"]]
         charset = render.UTF8 if endpoint == "mtutf8" else render.GBK
-        stat, uid, text = Stat.OK, "", ""
+        stat, uid, text, reason = Stat.OK, "", "", ""
         try:
             body = await _read_body(receive, self._settings.max_body_bytes)
             headers = dict(scope["headers"])
@@ -66,7 +66,7 @@ class CustomerApi:
             uid = params.ascii("uid")
             text, stat = await self._dispatch(endpoint, scope, headers, params, uid)
         except Rejected as exc:
-            stat = exc.stat
+            stat, reason = exc.stat, exc.detail
             text = render.message_answer(stat)
         except (BadParams, _TooLarge) as exc:
             log.info("unreadable request", extra={"endpoint": endpoint, "reason": str(exc)})
@@ -101,6 +101,7 @@ class CustomerApi:
                     "uid": uid,
                     "client": (scope.get("client") or ("", 0))[0],
                     "stat": int(stat),
+                    "reason": reason,
                     "ms": round(elapsed * 1000, 2),
                 },
             )
