@@ -24,6 +24,7 @@ from hongyan.core.gates import Gatekeeper
 from hongyan.core.service import CustomerService
 from hongyan.protocol import render
 from hongyan.protocol.stat import Stat
+from hongyan.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ class Platform:
     """The running parts of one process."""
 
     def __init__(self, settings: Settings) -> None:
-        from hongyan.store.database import Database
-
         self.settings = settings
         self.db = Database(settings)
         self.gates = Gatekeeper(settings, self.db)
