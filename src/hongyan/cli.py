@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from hongyan.api.server import uvicorn_options
 from hongyan.config import Settings, load_settings
@@ -75,6 +76,10 @@ def _run(action: Callable[[Operator], Awaitable[T]]) -> T:
         return asyncio.run(go())
     except HongyanError as exc:
         _fail(str(exc))
+        raise AssertionError("unreachable") from exc
+    except (OSError, SQLAlchemyError) as exc:
+        url = _safe_url(_settings().database_url)
+        _fail(f"database {url} is unavailable: {type(exc).__name__}: {exc}")
         raise AssertionError("unreachable") from exc
 
 

@@ -223,7 +223,18 @@ def test_cli_commands_say_what_they_did_and_fail_clearly(tmp_path: Path) -> None
         (("account", "create", "alice", "--password", "x"), "already exists"),
         (("keywords", "remove", "nothing"), "no keyword"),
         (("account", "limits", "alice", "--per-number", "lots"), "bad limit"),
+        (("--config", "missing.toml", "account", "show", "alice"), "config file not found"),
     ]:
         result = cli(tmp_path, *args)
         assert result.returncode == 1, (args, result.stdout, result.stderr)
         assert message in result.stderr, (args, result.stderr)
+    env = {**cli_env(), "HONGYAN_DATABASE_URL": "postgresql+asyncpg://u:secretpw@127.0.0.1:1/x"}
+    down = subprocess.run(
+        [*HONGYAN, "account", "show", "alice"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert down.returncode == 1 and "is unavailable" in down.stderr
+    assert "secretpw" not in down.stderr and "Traceback" not in down.stderr
