@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,19 +14,28 @@ from sqlalchemy import func, select
 from hongyan.config import Settings
 from hongyan.core.admin import Operator
 from hongyan.core.gates import Gatekeeper
+from hongyan.core.models import Account
 from hongyan.core.service import CustomerService, SendForm
 from hongyan.errors import InvalidInput, NotFound, Rejected
 from hongyan.protocol.stat import Stat
 from hongyan.store import accounts as account_store
 from hongyan.store.database import Database
 from hongyan.store.schema import ledger, messages, metadata, reports, submissions
-from tests.conftest import create_customer
+from tests.conftest import Customer, create_customer
 
 
 async def service_for(settings: Settings, db: Database) -> CustomerService:
     gates = Gatekeeper(settings, db)
     await gates.refresh()
     return CustomerService(settings, db, gates)
+
+
+async def sender(
+    settings: Settings, db: Database, operator: Operator, **options: Any
+) -> tuple[CustomerService, Account, Customer]:
+    """A service, and a new customer's account as the gates see it."""
+    service, account, customer = await sender(settings, db, operator, **options)
+    return service, account, customer
 
 
 async def counts(db: Database) -> tuple[int, int, int, int]:
@@ -49,10 +59,7 @@ async def test_migrations_create_exactly_the_schema(db: Database) -> None:
 async def test_send_charges_parts_per_valid_number_with_one_ledger_entry(
     settings: Settings, db: Database, operator: Operator
 ) -> None:
-    service = await service_for(settings, db)
-    customer = await create_customer(operator, balance=100)
-    account = await service.gates.account(customer.uid)
-    assert account is not None
+    service, account, customer = await sender(settings, db, operator, balance=100)
     accepted = await service.send(
         account, SendForm("13900008888,1390000test,13100006666", "好" * 71), post=False
     )
@@ -80,10 +87,7 @@ async def test_send_charges_parts_per_valid_number_with_one_ledger_entry(
 async def test_insufficient_balance_stores_and_charges_nothing(
     settings: Settings, db: Database, operator: Operator
 ) -> None:
-    service = await service_for(settings, db)
-    customer = await create_customer(operator, balance=1)
-    account = await service.gates.account(customer.uid)
-    assert account is not None
+    service, account, customer = await sender(settings, db, operator, balance=1)
     before = await counts(db)
     with pytest.raises(Rejected) as rejected:
         await service.send(account, SendForm("13900008888,13100006666", "hi"), post=False)
@@ -95,10 +99,7 @@ async def test_insufficient_balance_stores_and_charges_nothing(
 async def test_group_commit_keeps_balance_equal_to_ledger_under_concurrency(
     settings: Settings, db: Database, operator: Operator
 ) -> None:
-    service = await service_for(settings, db)
-    customer = await create_customer(operator, balance=150)
-    account = await service.gates.account(customer.uid)
-    assert account is not None
+    service, account, customer = await sender(settings, db, operator, balance=150)
 
     async def one(i: int) -> Stat:
         try:
@@ -146,10 +147,7 @@ async def test_two_processes_never_charge_one_balance_twice(
 async def test_per_number_limits_count_only_accepted_sends(
     settings: Settings, db: Database, operator: Operator
 ) -> None:
-    service = await service_for(settings, db)
-    customer = await create_customer(operator, per_number="1/30s,2/d")
-    account = await service.gates.account(customer.uid)
-    assert account is not None
+    service, account, _customer = await sender(settings, db, operator, per_number="1/30s,2/d")
     await service.send(account, SendForm("13900008888", "a"), post=False)
     with pytest.raises(Rejected) as rejected:
         await service.send(account, SendForm("13900008888", "b"), post=False)
@@ -165,10 +163,7 @@ async def test_per_number_limits_count_only_accepted_sends(
 async def test_request_rate_is_a_token_bucket_kept_with_the_account(
     settings: Settings, db: Database, operator: Operator
 ) -> None:
-    service = await service_for(settings, db)
-    customer = await create_customer(operator, rate="3")
-    account = await service.gates.account(customer.uid)
-    assert account is not None
+    service, account, customer = await sender(settings, db, operator, rate="3")
     stats = []
     for i in range(5):
         try:
@@ -183,10 +178,7 @@ async def test_request_rate_is_a_token_bucket_kept_with_the_account(
 async def test_scheduled_sends_are_charged_now_and_due_later(
     settings: Settings, db: Database, operator: Operator
 ) -> None:
-    service = await service_for(settings, db)
-    customer = await create_customer(operator)
-    account = await service.gates.account(customer.uid)
-    assert account is not None
+    service, account, customer = await sender(settings, db, operator)
     later = datetime.now(service.zone) + timedelta(days=2)
     accepted = await service.send(
         account, SendForm("13900008888", "later", time=later.strftime("%Y-%m-%d %H:%M")), post=False
@@ -211,10 +203,7 @@ async def test_scheduled_sends_are_charged_now_and_due_later(
 async def test_records_page_newest_first_with_filters(
     settings: Settings, db: Database, operator: Operator
 ) -> None:
-    service = await service_for(settings, db)
-    customer = await create_customer(operator)
-    account = await service.gates.account(customer.uid)
-    assert account is not None
+    service, account, _customer = await sender(settings, db, operator)
     for i in range(55):
         await service.send(account, SendForm(f"1350000{i:04d}", f"m{i}"), post=False)
     first = await service.records(account, page=1)
