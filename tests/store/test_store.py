@@ -34,7 +34,10 @@ async def sender(
     settings: Settings, db: Database, operator: Operator, **options: Any
 ) -> tuple[CustomerService, Account, Customer]:
     """A service, and a new customer's account as the gates see it."""
-    service, account, customer = await sender(settings, db, operator, **options)
+    service = await service_for(settings, db)
+    customer = await create_customer(operator, **options)
+    account = await service.gates.account(customer.uid)
+    assert account is not None
     return service, account, customer
 
 
