@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     default_rate: int | None = 20
     default_per_number: str = "1/30s,5/h,10/d"
     records_page_size: int = 50
+    reports_per_call: int = 500
 
     # Account gates (PROTOCOL.md "Authentication and account gates").
     lockout_failures: int = 5

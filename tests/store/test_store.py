@@ -285,3 +285,21 @@ async def test_forwarded_for_is_believed_only_from_trusted_proxies(
     assert trusting.client_address("10.1.1.1", "1.1.1.1, 203.0.113.9, 10.2.2.2") == "203.0.113.9"
     assert trusting.client_address("10.1.1.1", "garbage") == "10.1.1.1"
     assert trusting.client_address("192.0.2.5", "203.0.113.9") == "192.0.2.5"
+
+
+async def test_reports_are_handed_out_once_across_processes(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    service, account, _ = await sender(settings, db, operator)
+    numbers = ",".join(["13900008888"] + [f"bad{i}" for i in range(300)])
+    await service.send(account, SendForm(numbers, "x"), post=True)
+    other = Database(settings)
+    await other.start()
+    try:
+        services = [service, await service_for(settings, other)]
+        calls = await asyncio.gather(*(services[i % 2].reports(account) for i in range(8)))
+    finally:
+        await other.close()
+    mobiles = [r.mobile for call in calls for r in call]
+    assert sorted(mobiles) == sorted(f"bad{i}" for i in range(300))
+    assert all(len(call) <= settings.reports_per_call for call in calls)

@@ -32,7 +32,7 @@ access_log = logging.getLogger("hongyan.access")
 
 # Path → endpoint name; each path also answers without its trailing slash.
 ENDPOINTS = {
-    f"/{name}{slash}": name for name in ("mt", "mtutf8", "mm", "rd") for slash in ("/", "")
+    f"/{name}{slash}": name for name in ("mt", "mtutf8", "mm", "rd", "st") for slash in ("/", "")
 }
 
 
@@ -49,6 +49,7 @@ class CustomerApi:
             "mtutf8": self._send,
             "mm": self._balance,
             "rd": self._records,
+            "st": self._reports,
         }
         self._latency = {name: metrics.LATENCY.labels(name) for name in self._handlers}
         self._counters: dict[tuple[str, int], Any] = {}
@@ -137,6 +138,15 @@ class CustomerApi:
     async def _balance(self, account: Account, params: Params, post: bool) -> str:
         sent_total = params.ascii("cmd").lower() == "send"
         return render.remain_answer(await self._service.balance(account, sent_total=sent_total))
+
+    async def _reports(self, account: Account, params: Params, post: bool) -> str:
+        zone = self._service.zone
+        return render.reports_answer(
+            [
+                (r.mobile, r.status, r.mobileid, format_local(r.created_at, zone))
+                for r in await self._service.reports(account)
+            ]
+        )
 
     async def _records(self, account: Account, params: Params, post: bool) -> str:
         page_text = params.ascii("page")

@@ -21,8 +21,10 @@ from hongyan.errors import Rejected
 from hongyan.protocol.stat import Stat
 from hongyan.store import accounts as account_store
 from hongyan.store import messages as message_store
+from hongyan.store import reports as report_store
 from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
+from hongyan.store.reports import Report, ReportRequest
 
 _MOBILEID = re.compile(r"[0-9A-Za-z_-]{1,40}")
 _MID = re.compile(r"[0-9]{0,6}")
@@ -106,6 +108,11 @@ class CustomerService:
         async with self._db.read() as conn:
             balance, sent = await account_store.balance_of(conn, account.id)
         return sent if sent_total else balance
+
+    async def reports(self, account: Account) -> list[Report]:
+        """The account's next status reports, each handed out once (PROTOCOL.md "/st/")."""
+        request = ReportRequest(account.id, self._settings.reports_per_call, now_ms())
+        return await self._db.write(report_store.hand_out, request)
 
     async def records(
         self, account: Account, *, page: int = 1, date: str = "", key: str = ""

@@ -27,6 +27,11 @@ def remain_answer(remain: int) -> str:
     return f"sms&stat={int(Stat.OK)}&remain={remain}"
 
 
+def reports_answer(lines: Sequence[tuple[str, str, str, str]]) -> str:
+    """`mobile,status,mobileid,YYYY-MM-DD HH:MM:SS` a line, `\n`-separated, or empty (spec §5)."""
+    return "\n".join(",".join(line) for line in lines)
+
+
 def records_answer(total: int, pages: int, lines: Sequence[tuple[str, str, str, str]]) -> str:
     """`total||count||pages|#|time||mobile||content||status|#|...`, or empty (spec §10)."""
     if not lines:
