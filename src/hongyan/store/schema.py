@@ -93,6 +93,10 @@ messages = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("due_at", BigInteger, nullable=False),
     Column("done_at", BigInteger, nullable=True),
+    # Delivery: submits tried, the lease of the dispatcher working on it, where it went.
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("channel", String(40), nullable=True),
     Index(None, "account_id", "created_at"),
     Index(None, "account_id", "mobile", "created_at"),
     Index(None, "state", "due_at"),
@@ -153,4 +157,47 @@ auth_failures = Table(
     Column("window_start", BigInteger, nullable=False),
     Column("locked_until", BigInteger, nullable=False),
     Index(None, "locked_until"),
+)
+
+# One part of a message as submitted upstream; a message is final when all are.
+message_parts = Table(
+    "message_parts",
+    metadata,
+    Column("message_id", ForeignKey("messages.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("channel", String(40), nullable=False),
+    Column("upstream_id", String(64), nullable=False),
+    # "sent" until its receipt; then "delivered" or "failed".
+    Column("state", String(12), nullable=False),
+    Column("status", String(20), nullable=False, server_default=""),
+    Column("submitted_at", BigInteger, nullable=False),
+    Column("done_at", BigInteger, nullable=True),
+    Index(None, "channel", "upstream_id"),
+)
+
+# A receipt that arrived before its part's submit outcome was recorded.
+early_receipts = Table(
+    "early_receipts",
+    metadata,
+    Column("channel", String(40), primary_key=True),
+    Column("upstream_id", String(64), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+)
+
+# Replies (MO) from handsets, for /rx/ (or push); `account_id` NULL when no
+# account's extension matches the gateway number.
+replies = Table(
+    "replies",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=True),
+    Column("mobile", String(40), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("gateway", String(40), nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Column("fetched_at", BigInteger, nullable=True),
+    Index(None, "account_id", "fetched_at", "id"),
+    Index(None, "account_id", "received_at"),
 )
