@@ -1,0 +1,1 @@
+"""Upstream connectors: one `Channel` protocol (base.py), and its implementations."""

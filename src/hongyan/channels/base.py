@@ -1,0 +1,125 @@
+"""The contract every upstream connector (simulator, SMPP, CMPP, HTTP) keeps.
+
+Submitting
+    `submit(parts)` hands the channel a batch of message parts and returns one
+    `SubmitOutcome` per part, in order: the upstream's id for the part, or an
+    error that is `temporary` (throttled, queue full, link down: the
+    dispatcher retries later with backoff, the same parts in the same order)
+    or permanent (the upstream refused the part: the message fails with that
+    code). A channel never retries on its own and never reorders the parts of
+    one message; retries belong to the dispatcher, which holds the durable
+    state. A channel that cannot answer at all raises `ChannelUnavailable`;
+    every part of that batch counts as a temporary error.
+
+Receipts and replies
+    Delivery receipts and replies (MO) go to the `ChannelSink` the channel was
+    started with. The sink returns only after the receipt or reply is
+    committed; only then may the channel acknowledge it upstream (e.g. send
+    `deliver_sm_resp`). If the sink raises, the channel must not acknowledge,
+    and must offer the item again later: an upstream that redelivers unacked
+    items does this for free. A receipt may arrive before its submit outcome
+    is recorded; the sink keeps it until the outcome is recorded. Duplicates
+    are harmless: a part's first final receipt wins.
+
+Restarts
+    After a restart the dispatcher calls `resume(parts)` with the parts it
+    submitted through this channel that still wait for a receipt, for
+    upstreams that forget in-flight receipts with the connection (the built-in
+    simulator); a real carrier redelivers on its own and may ignore it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from hongyan.errors import HongyanError
+
+
+class ChannelUnavailable(HongyanError):
+    """The channel cannot take submits now (down, not bound)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of one message, as a channel submits it."""
+
+    message_id: int
+    seq: int  # 1-based
+    total: int
+    destination: str
+    source: str  # the gateway number's extension part: account ext code + mid
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitOutcome:
+    upstream_id: str | None = None
+    error: str = ""  # the upstream's code, e.g. "THROTTLED", "ESME_RINVDSTADR"
+    temporary: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.upstream_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A delivery receipt: `status` "100" for delivered, else the upstream's word."""
+
+    upstream_id: str
+    status: str
+    at: int  # epoch ms
+
+
+@dataclass(frozen=True, slots=True)
+class InboundReply:
+    """A reply (MO) from a handset to one of our gateway numbers."""
+
+    mobile: str
+    gateway: str  # the full destination number the handset sent to
+    text: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class SentPart:
+    """A part submitted through a channel that still waits for its receipt."""
+
+    upstream_id: str
+    destination: str
+    submitted_at: int
+
+
+@dataclass(slots=True)
+class ChannelStatus:
+    name: str
+    kind: str
+    state: str  # "up", "down", "throttled"
+    tps: float | None
+    submitted: int = 0
+    last_error: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class ChannelSink(Protocol):
+    """Where a channel hands what comes back; both return once committed."""
+
+    async def receipt(self, channel: str, receipt: Receipt) -> None: ...
+
+    async def reply(self, channel: str, reply: InboundReply) -> None: ...
+
+
+class Channel(Protocol):
+    name: str
+
+    async def start(self, sink: ChannelSink) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def submit(self, parts: Sequence[Part]) -> list[SubmitOutcome]: ...
+
+    async def resume(self, parts: Sequence[SentPart]) -> None: ...
+
+    def status(self) -> ChannelStatus: ...
