@@ -110,6 +110,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "secret": "test-secret",
         "reload_interval_s": 0.05,
         "sqlite_synchronous": "NORMAL",
+        # Delivery tests turn it on; elsewhere messages stay as accepted.
+        "run_dispatcher": False,
     }
     values.update(overrides)
     return load_settings(None, **values)

@@ -19,9 +19,14 @@ from starlette.types import Receive, Scope, Send
 
 from hongyan import metrics
 from hongyan.api.customer import ENDPOINTS, CustomerApi
+from hongyan.channels.base import Channel
+from hongyan.channels.simulator import SimulatedCarrier
 from hongyan.config import Settings
+from hongyan.core.delivery import DeliverySink
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.service import CustomerService
+from hongyan.dispatch.dispatcher import Dispatcher
+from hongyan.dispatch.routing import Router
 from hongyan.protocol import render
 from hongyan.protocol.stat import Stat
 from hongyan.store.database import Database
@@ -39,6 +44,13 @@ class Platform:
         self.db = Database(settings)
         self.gates = Gatekeeper(settings, self.db)
         self.service = CustomerService(settings, self.db, self.gates)
+        self.simulator = SimulatedCarrier(settings.simulator)
+        self.channels: dict[str, Channel] = {self.simulator.name: self.simulator}
+        self.sink = DeliverySink(self.db, settings.gateway_prefix)
+        self.dispatcher = Dispatcher(
+            settings, self.db, self.gates, self.channels, Router(self.simulator.name)
+        )
+        self.service.on_accepted = self.dispatcher.notify
         self._refresher: asyncio.Task[None] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -47,8 +59,15 @@ class Platform:
         await self.db.start()
         await self.gates.refresh()
         self._refresher = asyncio.create_task(self.gates.keep_fresh(), name="gates-refresh")
+        for channel in self.channels.values():
+            await channel.start(self.sink)
+        if self.settings.run_dispatcher:
+            await self.dispatcher.start()
 
     async def stop(self) -> None:
+        await self.dispatcher.stop()
+        for channel in self.channels.values():
+            await channel.stop()
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hongyan.channels.simulator import SimulatorSettings
 from hongyan.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("hongyan.toml")
@@ -65,6 +66,21 @@ class Settings(BaseSettings):
     lockout_window_s: int = 600
     lockout_duration_s: int = 600
     max_bound_addresses: int = 10
+
+    # The platform's gateway number: replies to prefix + extension code + mid
+    # belong to the account with that extension code (spec §6.1 example).
+    gateway_prefix: str = "10690"
+    replies_per_call: int = 500
+
+    # Delivery (dispatch/): claim, submit, retry, expire.
+    run_dispatcher: bool = True
+    dispatch_batch: int = 500
+    dispatch_poll_s: float = 0.25
+    lease_s: float = 30.0
+    retry_base_s: float = 1.0
+    retry_max_s: float = 60.0
+    message_ttl_s: float = 86_400.0
+    simulator: SimulatorSettings = SimulatorSettings()
 
     # How often a running server picks up operator changes made elsewhere.
     reload_interval_s: float = 0.5

@@ -33,6 +33,7 @@ MESSAGES_REFUSED = Counter(
     "Numbers refused at acceptance with a failed report",
     ["reason"],
 )
+REPLIES = Counter("hongyan_replies_received_total", "Replies (MO) received", ["outcome"])
 PARTS_CHARGED = Counter("hongyan_parts_charged_total", "Billing parts charged at acceptance")
 
 

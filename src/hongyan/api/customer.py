@@ -32,7 +32,9 @@ access_log = logging.getLogger("hongyan.access")
 
 # Path → endpoint name; each path also answers without its trailing slash.
 ENDPOINTS = {
-    f"/{name}{slash}": name for name in ("mt", "mtutf8", "mm", "rd", "st") for slash in ("/", "")
+    f"/{name}{slash}": name
+    for name in ("mt", "mtutf8", "mm", "rd", "st", "rx")
+    for slash in ("/", "")
 }
 
 
@@ -50,6 +52,7 @@ class CustomerApi:
             "mm": self._balance,
             "rd": self._records,
             "st": self._reports,
+            "rx": self._replies,
         }
         self._latency = {name: metrics.LATENCY.labels(name) for name in self._handlers}
         self._counters: dict[tuple[str, int], Any] = {}
@@ -68,15 +71,15 @@ class CustomerApi:
             text, stat = await self._dispatch(endpoint, scope, headers, params, uid)
         except Rejected as exc:
             stat, reason = exc.stat, exc.detail
-            text = render.message_answer(stat)
+            text = render.error_answer(endpoint, stat)
         except (BadParams, _TooLarge) as exc:
             log.info("unreadable request", extra={"endpoint": endpoint, "reason": str(exc)})
             stat = Stat.OPERATION_FAILED
-            text = render.message_answer(stat)
+            text = render.error_answer(endpoint, stat)
         except Exception:
             log.exception("request failed", extra={"endpoint": endpoint, "uid": uid})
             stat = Stat.OPERATION_FAILED
-            text = render.message_answer(stat)
+            text = render.error_answer(endpoint, stat)
         payload = render.encode(text, charset)
         await send(
             {
@@ -111,7 +114,7 @@ class CustomerApi:
         self, endpoint: str, scope: Scope, headers: dict[bytes, bytes], params: Params, uid: str
     ) -> tuple[str, Stat]:
         if scope["method"] not in ("GET", "POST"):
-            return render.message_answer(Stat.OPERATION_FAILED), Stat.OPERATION_FAILED
+            return render.error_answer(endpoint, Stat.OPERATION_FAILED), Stat.OPERATION_FAILED
         gates = self._service.gates
         peer = (scope.get("client") or ("",))[0]
         forwarded = headers.get(b"x-forwarded-for")
@@ -145,6 +148,19 @@ class CustomerApi:
             [
                 (r.mobile, r.status, r.mobileid, format_local(r.created_at, zone))
                 for r in await self._service.reports(account)
+            ]
+        )
+
+    async def _replies(self, account: Account, params: Params, post: bool) -> str:
+        zone = self._service.zone
+        try:
+            since = params.text("time")
+        except UnicodeDecodeError:
+            raise Rejected(Stat.ILLEGAL_CHARACTERS, "undecodable bytes") from None
+        return render.replies_answer(
+            [
+                (r.mobile, r.content, format_local(r.received_at, zone), r.gateway)
+                for r in await self._service.replies(account, since=since)
             ]
         )
 

@@ -39,6 +39,24 @@ def parts_of(text: str) -> int:
     return -(-units // MULTI_PART_UNITS)
 
 
+def split_parts(text: str) -> list[str]:
+    """The text cut as it is billed: whole, or 67 UTF-16 units a part (no pair split)."""
+    if sms_units(text) <= SINGLE_PART_UNITS:
+        return [text]
+    parts: list[str] = []
+    current: list[str] = []
+    units = 0
+    for ch in text:
+        width = 2 if ord(ch) > 0xFFFF else 1
+        if units + width > MULTI_PART_UNITS:
+            parts.append("".join(current))
+            current, units = [], 0
+        current.append(ch)
+        units += width
+    parts.append("".join(current))
+    return parts
+
+
 def fold_for_matching(text: str) -> str:
     """Text reduced for keyword matching: NFKC, case-folded, no spaces or punctuation."""
     folded = unicodedata.normalize("NFKC", text).casefold()

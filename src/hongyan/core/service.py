@@ -7,7 +7,9 @@ re-implements the checks, the charge or the storage.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from hongyan import metrics
@@ -21,9 +23,11 @@ from hongyan.errors import Rejected
 from hongyan.protocol.stat import Stat
 from hongyan.store import accounts as account_store
 from hongyan.store import messages as message_store
+from hongyan.store import replies as reply_store
 from hongyan.store import reports as report_store
 from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
+from hongyan.store.replies import Reply, ReplyRequest
 from hongyan.store.reports import Report, ReportRequest
 
 _MOBILEID = re.compile(r"[0-9A-Za-z_-]{1,40}")
@@ -48,6 +52,8 @@ class CustomerService:
         self._db = db
         self.gates = gates
         self.zone = ZoneInfo(settings.timezone)
+        # Told of every accepted submission (the dispatcher's wake-up).
+        self.on_accepted: Callable[[], None] = lambda: None
 
     async def send(self, account: Account, form: SendForm, *, post: bool) -> Accepted:
         """Check, charge and store one /mt/ request (PROTOCOL.md "/mt/ send")."""
@@ -97,6 +103,7 @@ class CustomerService:
             due_at=due or now,
         )
         accepted = await self._db.write(message_store.accept, submission)
+        self.on_accepted()
         metrics.MESSAGES_ACCEPTED.inc(accepted.sent)
         metrics.PARTS_CHARGED.inc(accepted.charged)
         if accepted.refused:
@@ -113,6 +120,19 @@ class CustomerService:
         """The account's next status reports, each handed out once (PROTOCOL.md "/st/")."""
         request = ReportRequest(account.id, self._settings.reports_per_call, now_ms())
         return await self._db.write(report_store.hand_out, request)
+
+    async def replies(self, account: Account, *, since: str = "") -> list[Reply]:
+        """The account's next replies, each once; with `since`, all from then on (/rx/)."""
+        since_ms = None
+        if since.strip():
+            try:
+                local = datetime.strptime(since.strip(), "%Y-%m-%d %H:%M:%S")
+            except ValueError:
+                raise Rejected(Stat.BAD_SCHEDULE_TIME, "time is YYYY-MM-DD HH:MM:SS") from None
+            since_ms = int(local.replace(tzinfo=self.zone).timestamp() * 1000)
+        s = self._settings
+        request = ReplyRequest(account.id, s.replies_per_call, now_ms(), since_ms)
+        return await self._db.write(reply_store.hand_out, request)
 
     async def records(
         self, account: Account, *, page: int = 1, date: str = "", key: str = ""

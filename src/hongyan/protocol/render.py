@@ -32,6 +32,19 @@ def reports_answer(lines: Sequence[tuple[str, str, str, str]]) -> str:
     return "\n".join(",".join(line) for line in lines)
 
 
+def replies_answer(lines: Sequence[tuple[str, str, str, str]]) -> str:
+    """`100{&}mobile||content||time||gateway{&}...`, or empty (spec §6.1)."""
+    if not lines:
+        return ""
+    fields = ("||".join(escape_reply_field(field) for field in line) for line in lines)
+    return "{&}".join([str(int(Stat.OK)), *fields])
+
+
+def error_answer(endpoint: str, stat: Stat) -> str:
+    """/rx/ answers an error with the bare code (spec §6.1); the others in full."""
+    return str(int(stat)) if endpoint == "rx" else message_answer(stat)
+
+
 def records_answer(total: int, pages: int, lines: Sequence[tuple[str, str, str, str]]) -> str:
     """`total||count||pages|#|time||mobile||content||status|#|...`, or empty (spec §10)."""
     if not lines:

@@ -81,6 +81,11 @@ class Database:
         except SQLAlchemyError as exc:
             raise StoreError("database read failed") from exc
 
+    async def read_sync(self, query: Callable[[Connection], T]) -> T:
+        """Run a synchronous Core query function on a read connection."""
+        async with self.read() as conn:
+            return await conn.run_sync(query)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction of its own, for operator commands."""

@@ -1,0 +1,1 @@
+"""Delivery: claim due messages → route → submit within the channel's limits → record."""

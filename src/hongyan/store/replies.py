@@ -1,0 +1,88 @@
+"""Replies (MO): attributed to an account by the gateway number, handed out by /rx/.
+
+Both functions are group-commit handlers (synchronous, see `store.writer`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sqlalchemy import Connection, func, insert, literal, select, update
+
+from hongyan.channels.base import InboundReply
+from hongyan.store.schema import accounts, replies
+
+
+class IncomingReply(NamedTuple):
+    channel: str
+    reply: InboundReply
+    gateway_prefix: str
+
+
+class ReplyRequest(NamedTuple):
+    account_id: int
+    limit: int
+    now: int
+    since: int | None  # `time=`: every reply from then on, fetched or not
+
+
+class Reply(NamedTuple):
+    mobile: str
+    content: str
+    received_at: int
+    gateway: str
+
+
+def record(conn: Connection, items: list[IncomingReply]) -> list[int | None]:
+    """Store replies; each one's account id, or None when no extension matches."""
+    owners = []
+    for channel, reply, prefix in items:
+        account_id = _owner(conn, reply.gateway, prefix)
+        conn.execute(
+            insert(replies).values(
+                account_id=account_id,
+                mobile=reply.mobile[:40],
+                content=reply.text,
+                gateway=reply.gateway[:40],
+                channel=channel,
+                received_at=reply.at,
+            )
+        )
+        owners.append(account_id)
+    return owners
+
+
+def _owner(conn: Connection, gateway: str, prefix: str) -> int | None:
+    """The account whose extension code is the longest prefix of the gateway's extension part."""
+    if not gateway.startswith(prefix):
+        return None
+    extension = gateway[len(prefix) :]
+    return conn.execute(
+        select(accounts.c.id)
+        .where(literal(extension).like(accounts.c.ext_code + "%"))
+        .order_by(func.length(accounts.c.ext_code).desc())
+        .limit(1)
+    ).scalar()
+
+
+def hand_out(conn: Connection, requests: list[ReplyRequest]) -> list[list[Reply]]:
+    return [_hand_out_one(conn, r) for r in requests]
+
+
+def _hand_out_one(conn: Connection, request: ReplyRequest) -> list[Reply]:
+    query = select(
+        replies.c.id, replies.c.mobile, replies.c.content, replies.c.received_at, replies.c.gateway
+    ).where(replies.c.account_id == request.account_id)
+    if request.since is None:
+        query = query.where(replies.c.fetched_at.is_(None)).with_for_update(skip_locked=True)
+    else:
+        query = query.where(replies.c.received_at >= request.since)
+    rows = conn.execute(query.order_by(replies.c.id).limit(request.limit)).all()
+    unfetched = [row.id for row in rows]
+    if unfetched:
+        conn.execute(
+            update(replies)
+            .where(replies.c.id.in_(unfetched), replies.c.fetched_at.is_(None))
+            .values(fetched_at=request.now)
+        )
+    return [Reply(row.mobile, row.content, row.received_at, row.gateway) for row in rows]

@@ -1,0 +1,118 @@
+"""Delivery state on SQLite and PostgreSQL: one final state and one report per message."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from hongyan.channels.base import Receipt
+from hongyan.config import Settings
+from hongyan.core.admin import Operator
+from hongyan.core.service import SendForm
+from hongyan.store import delivery
+from hongyan.store.database import Database
+from hongyan.store.delivery import ClaimRequest, MessageOutcome, PartOutcome
+from hongyan.store.engine import now_ms
+from hongyan.store.schema import accounts, messages, reports
+from tests.store.test_store import sender
+
+LEASE = 30_000
+
+
+async def claim(db: Database, now: int | None = None) -> list[delivery.Claimed]:
+    return await db.write(delivery.claim, ClaimRequest(now or now_ms(), LEASE, 100))
+
+
+async def outcome(db: Database, message_id: int, *parts: PartOutcome, ttl: int = 60_000) -> None:
+    now = now_ms()
+    await db.write(
+        delivery.record_outcomes,
+        MessageOutcome(message_id, "sim", now, list(parts), retry_at=now, expires_at=now + ttl),
+    )
+
+
+async def receipt(db: Database, upstream_id: str, status: str) -> None:
+    await db.write(delivery.record_receipts, ("sim", Receipt(upstream_id, status, now_ms())))
+
+
+async def state(db: Database, message_id: int) -> tuple[str, str, int]:
+    async with db.read() as conn:
+        row = (
+            await conn.execute(
+                select(messages.c.state, messages.c.status).where(messages.c.id == message_id)
+            )
+        ).one()
+        count = (
+            await conn.execute(select(reports.c.id).where(reports.c.message_id == message_id))
+        ).all()
+    return row.state, row.status, len(count)
+
+
+async def one_message(
+    settings: Settings, db: Database, operator: Operator, text: str = "x", **options: object
+) -> int:
+    service, account, _ = await sender(settings, db, operator, **options)
+    await service.send(account, SendForm("13900008888", text), post=False)
+    (claimed,) = await claim(db)
+    return claimed.id
+
+
+async def test_a_receipt_before_its_submit_outcome_is_matched_later(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    message_id = await one_message(settings, db, operator)
+    await receipt(db, "up-1", "100")
+    assert await state(db, message_id) == ("queued", "0", 0)
+    await outcome(db, message_id, PartOutcome(1, "up-1"))
+    assert await state(db, message_id) == ("delivered", "100", 1)
+    await receipt(db, "up-1", "UNDELIV")  # a duplicate changes nothing
+    assert await state(db, message_id) == ("delivered", "100", 1)
+
+
+async def test_a_long_message_is_final_when_all_parts_are_and_names_the_first_failure(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    message_id = await one_message(settings, db, operator, text="长" * 150)
+    await outcome(db, message_id, PartOutcome(1, "p1"), PartOutcome(2, "p2"), PartOutcome(3, "p3"))
+    await receipt(db, "p3", "EXPIRED")
+    await receipt(db, "p1", "100")
+    assert await state(db, message_id) == ("sent", "0", 0)
+    await receipt(db, "p2", "UNDELIV")
+    assert await state(db, message_id) == ("failed", "UNDELIV", 1)
+
+
+async def test_after_a_crash_the_lease_expires_and_only_missing_parts_go_again(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    message_id = await one_message(settings, db, operator, text="长" * 100)
+    # Part 1 accepted, part 2 throttled: the message waits for a retry.
+    await outcome(db, message_id, PartOutcome(1, "a1"), PartOutcome(2, None, "THROTTLED", True))
+    (again,) = await claim(db)
+    assert again.id == message_id and again.submitted_seqs == {1}
+    # This dispatcher dies holding the lease: nobody claims it until it expires.
+    assert await claim(db) == []
+    (after,) = await claim(db, now_ms() + LEASE + 1)
+    assert after.id == message_id and after.attempts == 3
+
+
+async def test_temporary_errors_past_the_time_to_live_expire_with_one_report(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    message_id = await one_message(settings, db, operator)
+    await outcome(db, message_id, PartOutcome(1, None, "DOWN", True), ttl=0)
+    assert await state(db, message_id) == ("failed", "EXPIRED", 1)
+
+
+async def test_a_permanent_refusal_fails_and_refunds_when_the_account_says_so(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    service, account, customer = await sender(settings, db, operator)
+    async with db.transaction() as conn:
+        await conn.execute(
+            update(accounts).where(accounts.c.id == account.id).values(refund_on_failure=True)
+        )
+    await service.send(account, SendForm("13900008888", "x"), post=False)
+    (claimed,) = await claim(db)
+    await outcome(db, claimed.id, PartOutcome(1, None, "ESME_RINVDSTADR", False))
+    assert await state(db, claimed.id) == ("failed", "ESME_RINVDSTADR", 1)
+    summary = await operator.show(customer.uid)
+    assert summary.balance == 1000  # charged 1, refunded 1
