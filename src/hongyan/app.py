@@ -46,10 +46,11 @@ class Platform:
         self.service = CustomerService(settings, self.db, self.gates)
         self.simulator = SimulatedCarrier(settings.simulator)
         self.channels: dict[str, Channel] = {self.simulator.name: self.simulator}
+        for extra in settings.channels:
+            self.channels[extra.name] = SimulatedCarrier(extra)
         self.sink = DeliverySink(self.db, settings.gateway_prefix)
-        self.dispatcher = Dispatcher(
-            settings, self.db, self.gates, self.channels, Router(self.simulator.name)
-        )
+        router = Router(settings.fallback_channel or self.simulator.name, settings.routes)
+        self.dispatcher = Dispatcher(settings, self.db, self.gates, self.channels, router)
         self.service.on_accepted = self.dispatcher.notify
         self._refresher: asyncio.Task[None] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None

@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from hongyan.channels.simulator import SimulatorSettings
+from hongyan.dispatch.routing import RouteSettings
 from hongyan.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("hongyan.toml")
@@ -80,7 +81,12 @@ class Settings(BaseSettings):
     retry_base_s: float = 1.0
     retry_max_s: float = 60.0
     message_ttl_s: float = 86_400.0
+    # The embedded simulated carrier, more simulated channels, and the routes
+    # over them; a message no route matches goes to `fallback_channel`.
     simulator: SimulatorSettings = SimulatorSettings()
+    channels: tuple[SimulatorSettings, ...] = ()
+    routes: tuple[RouteSettings, ...] = ()
+    fallback_channel: str = ""
 
     # How often a running server picks up operator changes made elsewhere.
     reload_interval_s: float = 0.5
@@ -109,6 +115,16 @@ class Settings(BaseSettings):
         if toml_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _routes_name_channels(self) -> Settings:
+        names = [self.simulator.name, *(c.name for c in self.channels)]
+        if len(set(names)) != len(names):
+            raise ValueError(f"channel names must differ: {names}")
+        for target in [r.channel for r in self.routes] + [self.fallback_channel]:
+            if target and target not in names:
+                raise ValueError(f"no channel named {target!r} (channels: {names})")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

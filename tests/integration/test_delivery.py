@@ -133,3 +133,26 @@ def test_outages_and_throttling_lose_nothing(live: RunningServer) -> None:
     assert len(got) == 80
     assert {r[1] for r in got} == {"100"}
     assert len({r[0] for r in got}) == 80
+
+
+def test_messages_go_to_the_channel_their_route_names(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    settings = _server_settings(
+        tmp_path_factory,
+        run_dispatcher=True,
+        dispatch_poll_s=0.05,
+        simulator={"delay_min_s": 0, "delay_max_s": 0},
+        channels=[{"name": "unicom", "delay_min_s": 0, "delay_max_s": 0}],
+        routes=[{"channel": "unicom", "carriers": ["china_unicom"]}],
+    )
+    server = RunningServer(settings)
+    try:
+        c = server.customer()
+        form = {**c.auth(), "mobile": "13900008888,18612345678", "content": "x"}
+        assert server.post("/mt/", form).content == SUCCESS
+        assert len(collect_reports(server, c, 2)) == 2
+        assert server.platform.channels["unicom"].status().submitted == 1
+        assert server.platform.simulator.status().submitted == 1
+    finally:
+        server.stop()

@@ -1,17 +1,66 @@
-"""Which channel takes a message.
+"""Which channel takes a message: the first matching route, else the fallback.
 
-For now every message goes to the fallback channel; routes by carrier of the
-number and by account come with the route list in the settings.
+A route matches by the carrier of the number (China Mobile / Unicom / Telecom,
+from phonenumbers' carrier data) and by account; an empty condition matches
+anything. Routes come from the settings, in order:
+
+    [[routes]]
+    channel = "cmcc"
+    carriers = ["china_mobile"]
+    accounts = ["acme"]        # optional
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import carrier as carrier_data
+from pydantic import BaseModel
+
 from hongyan.store.delivery import Claimed
+
+CARRIERS = {
+    "China Mobile": "china_mobile",
+    "China Unicom": "china_unicom",
+    "China Telecom": "china_telecom",
+}
+
+
+class RouteSettings(BaseModel):
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    channel: str
+    carriers: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+
+
+def carrier_of(mobile: str) -> str:
+    """`china_mobile`, `china_unicom`, `china_telecom`, or "" (fixed line, unknown)."""
+    if len(mobile) != 11 or not mobile.startswith("1"):
+        return ""
+    return _carrier_of_prefix(mobile[:7])
+
+
+@lru_cache(maxsize=65_536)
+def _carrier_of_prefix(prefix: str) -> str:
+    # Carrier data is by number block: the first seven digits decide it, and a
+    # lookup costs ~15 us, so it is asked once per block.
+    number = phonenumbers.parse("+86" + prefix + "0000")
+    return CARRIERS.get(carrier_data.name_for_number(number, "en"), "")
 
 
 class Router:
-    def __init__(self, fallback: str) -> None:
+    def __init__(self, fallback: str, routes: Sequence[RouteSettings] = ()) -> None:
         self.fallback = fallback
+        self.routes = tuple(routes)
 
     def route(self, message: Claimed) -> str:
+        for route in self.routes:
+            if route.accounts and message.uid not in route.accounts:
+                continue
+            if route.carriers and carrier_of(message.mobile) not in route.carriers:
+                continue
+            return route.channel
         return self.fallback

@@ -51,6 +51,7 @@ class Claimed:
 
     id: int
     account_id: int
+    uid: str
     mobile: str
     content: str
     source: str
@@ -90,6 +91,7 @@ def _claim_one(conn: Connection, request: ClaimRequest) -> list[Claimed]:
         select(
             messages.c.id,
             messages.c.account_id,
+            accounts.c.uid,
             messages.c.mobile,
             messages.c.parts,
             messages.c.attempts,
@@ -98,6 +100,7 @@ def _claim_one(conn: Connection, request: ClaimRequest) -> list[Claimed]:
             submissions.c.source,
         )
         .join(submissions, submissions.c.id == messages.c.submission_id)
+        .join(accounts, accounts.c.id == messages.c.account_id)
         .where(
             messages.c.state == QUEUED,
             messages.c.due_at <= now,
@@ -126,6 +129,7 @@ def _claim_one(conn: Connection, request: ClaimRequest) -> list[Claimed]:
         Claimed(
             row.id,
             row.account_id,
+            row.uid,
             row.mobile,
             row.content,
             row.source,
