@@ -32,10 +32,14 @@ T = TypeVar("T")
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="hongyan SMS gateway platform")
 account_app = typer.Typer(no_args_is_help=True, help="Customer accounts")
 ops_app = typer.Typer(no_args_is_help=True, help="Platform switches")
+mo_app = typer.Typer(no_args_is_help=True, help="Replies (MO) from handsets")
+channel_app = typer.Typer(no_args_is_help=True, help="Upstream channels")
 keywords_app = typer.Typer(no_args_is_help=True, help="Blocked keywords")
 app.add_typer(account_app, name="account")
 app.add_typer(ops_app, name="ops")
 app.add_typer(keywords_app, name="keywords")
+app.add_typer(mo_app, name="mo")
+app.add_typer(channel_app, name="channel")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="TOML settings file (default ./hongyan.toml)")
@@ -67,6 +71,7 @@ def _run(action: Callable[[Operator], Awaitable[T]]) -> T:
         settings = _settings()
         await upgrade(settings.database_url)
         db = Database(settings)
+        await db.start()
         try:
             return await action(Operator(settings, db))
         finally:
@@ -208,6 +213,7 @@ def _describe(summary: object) -> str:
         f"{'FROZEN' if summary.frozen else 'active'}, "
         f"API sending {'on' if summary.api_send else 'off'}, {limits}, "
         f"extension {summary.ext_code}, "
+        f"refund on failure {'on' if summary.refund_on_failure else 'off'}, "
         f"bound addresses {', '.join(summary.networks) or 'none'}"
     )
 
@@ -225,8 +231,22 @@ def account_create(
 
 @account_app.command("show")
 def account_show(uid: str) -> None:
-    """Show an account."""
-    typer.echo(_describe(_run(lambda op: op.show(uid))))
+    """Show an account, its extension code and the gateway number replies arrive on."""
+
+    async def show(op: Operator) -> str:
+        summary = await op.show(uid)
+        return f"{_describe(summary)}; replies arrive on {op.gateway_number(summary)}[mid]"
+
+    typer.echo(_run(show))
+
+
+@account_app.command("refund")
+def account_refund(uid: str, state: str) -> None:
+    """Refund the parts of messages that end failed (on), or keep them charged (off)."""
+    if state not in ("on", "off"):
+        _fail("state must be on or off")
+    _run(lambda op: op.set_refund(uid, state == "on"))
+    typer.echo(f"refund on failure for {uid} is {state}")
 
 
 @account_app.command("topup", context_settings={"ignore_unknown_options": True})
@@ -333,6 +353,44 @@ def keywords_list() -> None:
     """List blocked keywords."""
     words = _run(lambda op: op.keywords())
     typer.echo("\n".join(words) if words else "no blocked keywords")
+
+
+# -- replies and channels ---------------------------------------------------------
+
+
+@mo_app.command("inject")
+def mo_inject(
+    mobile: Annotated[str, typer.Option("--from", help="the handset's number")],
+    text: Annotated[str, typer.Option("--text", help="what it says")],
+    to: Annotated[str, typer.Option("--to", help="the gateway number it sent to")] = "",
+    uid: Annotated[str, typer.Option("--uid", help="or: the account it replies to")] = "",
+    mid: Annotated[str, typer.Option("--mid", help="with --uid: the sub-extension")] = "",
+) -> None:
+    """A reply arriving through the simulated carrier, as a handset would send it."""
+    gateway, owner = _run(lambda op: op.inject_reply(mobile, text, to=to, uid=uid, mid=mid))
+    whose = f"account {owner}" if owner else "no account (unattributed)"
+    typer.echo(f"reply from {mobile} to {gateway} recorded for {whose}")
+
+
+@channel_app.command("list")
+def channel_list() -> None:
+    """Each channel's state, rate, and what waits, as the running server last reported."""
+    import time
+
+    rows, queued = _run(lambda op: op.channels())
+    typer.echo(f"{queued} messages queued to submit")
+    if not rows:
+        typer.echo("no channel has reported yet: is `hongyan serve` running?")
+    for row in rows:
+        age = time.time() - int(str(row["updated_at"])) / 1000
+        stale = f" (reported {age:.0f} s ago: is the server running?)" if age > 10 else ""
+        tps = row["tps"] or "unlimited"
+        typer.echo(
+            f"{row['name']} [{row['kind']}]: {row['state']}{stale}, {row['rate']}/s "
+            f"(limit {tps}), {row['submitted']} submitted, "
+            f"{row['awaiting_receipts']} awaiting receipts"
+            + (f", last error {row['last_error']}" if row["last_error"] else "")
+        )
 
 
 def main() -> None:

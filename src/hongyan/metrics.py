@@ -9,6 +9,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -34,6 +35,23 @@ MESSAGES_REFUSED = Counter(
     ["reason"],
 )
 REPLIES = Counter("hongyan_replies_received_total", "Replies (MO) received", ["outcome"])
+QUEUE_DEPTH = Gauge(
+    "hongyan_queue_depth",
+    "Messages waiting: queued (to submit) or sent (awaiting receipts)",
+    ["state"],
+    multiprocess_mode="max",
+)
+SUBMITS = Counter(
+    "hongyan_submits_total",
+    "Message parts submitted upstream, by channel and outcome",
+    ["channel", "outcome"],
+)
+RECEIPT_LATENCY = Histogram(
+    "hongyan_receipt_latency_seconds",
+    "From a part's submit to its delivery receipt",
+    ["channel"],
+    buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 86400),
+)
 PARTS_CHARGED = Counter("hongyan_parts_charged_total", "Billing parts charged at acceptance")
 
 

@@ -238,3 +238,48 @@ def test_cli_commands_say_what_they_did_and_fail_clearly(tmp_path: Path) -> None
     )
     assert down.returncode == 1 and "is unavailable" in down.stderr
     assert "secretpw" not in down.stderr and "Traceback" not in down.stderr
+
+
+def test_mo_inject_channel_list_and_refund_from_the_cli(demo: Serve) -> None:
+    uid, pwd = demo_credentials(demo.output())
+    auth = {"uid": uid, "pwd": pwd}
+    shown = cli(demo.directory, "account", "show", uid).stdout
+    gateway = re.search(r"replies arrive on (\d+)\[mid\]", shown)
+    assert gateway, shown
+    injected = cli(
+        demo.directory,
+        "mo",
+        "inject",
+        "--from",
+        "13900008888",
+        "--uid",
+        uid,
+        "--mid",
+        "7",
+        "--text",
+        "好的",
+    )
+    assert injected.returncode == 0, injected.stderr
+    assert injected.stdout.strip() == (
+        f"reply from 13900008888 to {gateway.group(1)}7 recorded for account {uid}"
+    )
+    body = httpx.get(f"{demo.url}/rx/", params=auth).content.decode("gbk")
+    assert body.startswith("100{&}13900008888||好的||") and body.endswith(f"||{gateway.group(1)}7")
+    assert httpx.get(f"{demo.url}/rx/", params=auth).content == b""
+    stray = cli(
+        demo.directory, "mo", "inject", "--from", "13900008888", "--to", "999", "--text", "x"
+    )
+    assert "no account (unattributed)" in stray.stdout
+    bad = cli(demo.directory, "mo", "inject", "--from", "x", "--uid", uid, "--text", "x")
+    assert bad.returncode == 1 and "not a valid mobile" in bad.stderr
+
+    assert cli(demo.directory, "account", "refund", uid, "on").stdout.strip() == (
+        f"refund on failure for {uid} is on"
+    )
+    assert "refund on failure on" in cli(demo.directory, "account", "show", uid).stdout
+
+    def listed() -> bool:
+        out = cli(demo.directory, "channel", "list").stdout
+        return "simulator [simulator]: up" in out and "messages queued" in out
+
+    until(listed, timeout=10)

@@ -10,15 +10,20 @@ import ipaddress
 import re
 import secrets
 
+from hongyan.channels.base import InboundReply
 from hongyan.config import Settings
 from hongyan.core.credentials import api_key_digest, api_password, console_hash
+from hongyan.core.delivery import DeliverySink
 from hongyan.core.limits import format_windows, parse_windows
 from hongyan.core.models import AccountSummary
+from hongyan.core.numbers import normalise
 from hongyan.errors import InvalidInput, NotFound
 from hongyan.store import accounts as account_store
+from hongyan.store import channels as channel_store
 from hongyan.store import system
 from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
+from hongyan.store.replies import owner_uid as reply_owner
 
 DEMO_UID = "demo"
 _UID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -82,6 +87,42 @@ class Operator:
 
     async def set_api_send(self, uid: str, enabled: bool) -> None:
         await self._update(uid, api_send=enabled)
+
+    async def set_refund(self, uid: str, enabled: bool) -> None:
+        """Refund a message's parts when it ends failed (PROTOCOL.md: an account setting)."""
+        await self._update(uid, refund_on_failure=enabled)
+
+    def gateway_number(self, summary: AccountSummary, mid: str = "") -> str:
+        """The number replies to this account (and sub-extension `mid`) arrive on."""
+        return self._settings.gateway_prefix + summary.ext_code + mid
+
+    async def inject_reply(
+        self, mobile: str, text: str, *, to: str = "", uid: str = "", mid: str = ""
+    ) -> tuple[str, str | None]:
+        """A handset's reply through the simulated carrier: (gateway number, owner uid or None)."""
+        if not normalise(mobile):
+            raise InvalidInput(f"not a valid mobile number: {mobile!r}")
+        if not text:
+            raise InvalidInput("the reply text must not be empty")
+        if bool(to) == bool(uid):
+            raise InvalidInput("give either --to GATEWAY or --uid UID")
+        if mid and not (mid.isascii() and mid.isdigit() and len(mid) <= 6):
+            raise InvalidInput("mid is up to 6 digits")
+        gateway = to or self.gateway_number(await self.show(uid), mid)
+        if not gateway.isascii() or not gateway.isdigit():
+            raise InvalidInput(f"not a gateway number: {gateway!r}")
+        sink = DeliverySink(self._db, self._settings.gateway_prefix)
+        await sink.reply(
+            self._settings.simulator.name, InboundReply(mobile, gateway, text, now_ms())
+        )
+        async with self._db.read() as conn:
+            owner = await conn.run_sync(
+                lambda sync: reply_owner(sync, gateway, self._settings.gateway_prefix)
+            )
+        return gateway, owner
+
+    async def channels(self) -> tuple[list[dict[str, object]], int]:
+        return await self._db.read_sync(channel_store.list_status)
 
     async def set_limits(
         self, uid: str, *, rate: str | None = None, per_number: str | None = None

@@ -23,7 +23,9 @@ class DeliverySink:
         self._gateway_prefix = gateway_prefix
 
     async def receipt(self, channel: str, receipt: Receipt) -> None:
-        await self._db.write(delivery.record_receipts, (channel, receipt))
+        latency_ms = await self._db.write(delivery.record_receipts, (channel, receipt))
+        if latency_ms is not None:
+            metrics.RECEIPT_LATENCY.labels(channel).observe(max(0, latency_ms) / 1000)
 
     async def reply(self, channel: str, reply: InboundReply) -> None:
         incoming = reply_store.IncomingReply(channel, reply, self._gateway_prefix)

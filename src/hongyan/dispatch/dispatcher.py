@@ -15,15 +15,18 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from functools import partial
 
+from hongyan import metrics
 from hongyan.channels.base import Channel, ChannelUnavailable, Part, SubmitOutcome
 from hongyan.config import Settings
 from hongyan.core.content import split_parts
 from hongyan.core.gates import Gatekeeper
 from hongyan.dispatch.routing import Router
+from hongyan.store import channels as channel_store
 from hongyan.store import delivery
 from hongyan.store.database import Database
 from hongyan.store.delivery import Claimed, ClaimRequest, MessageOutcome, PartOutcome
@@ -32,6 +35,7 @@ from hongyan.store.engine import now_ms
 log = logging.getLogger(__name__)
 
 DOWN = "DOWN"
+STATUS_INTERVAL_S = 2.0
 
 
 class Dispatcher:
@@ -50,6 +54,7 @@ class Dispatcher:
         self._router = router
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._status_task: asyncio.Task[None] | None = None
         self.submitted = 0
 
     def notify(self) -> None:
@@ -62,13 +67,49 @@ class Dispatcher:
             if parts:
                 await channel.resume(parts)
         self._task = asyncio.create_task(self._run(), name="dispatcher")
+        self._status_task = asyncio.create_task(self._report_status(), name="channel-status")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._status_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._status_task = None
+
+    async def _report_status(self) -> None:
+        """Every few seconds: channel state to the store (for `channel list`), queue gauges."""
+        last: dict[str, tuple[float, int]] = {}
+        while True:
+            try:
+                depth = await self._db.read_sync(delivery.queue_depth)
+                for state, count in depth.items():
+                    metrics.QUEUE_DEPTH.labels(state).set(count)
+                waiting = await self._db.read_sync(channel_store.awaiting_receipts)
+                rows = []
+                now = time.monotonic()
+                for name, channel in self._channels.items():
+                    status = channel.status()
+                    before_at, before = last.get(name, (now, status.submitted))
+                    rate = (status.submitted - before) / (now - before_at) if now > before_at else 0
+                    last[name] = (now, status.submitted)
+                    rows.append(
+                        {
+                            "name": name,
+                            "kind": status.kind,
+                            "state": status.state,
+                            "tps": status.tps,
+                            "rate": round(rate, 1),
+                            "submitted": status.submitted,
+                            "awaiting_receipts": waiting.get(name, 0),
+                            "last_error": status.last_error[:200],
+                            "updated_at": now_ms(),
+                        }
+                    )
+                await self._db.write(channel_store.save_status, rows)
+            except Exception:
+                log.exception("reporting channel status failed")
+            await asyncio.sleep(STATUS_INTERVAL_S)
 
     async def _run(self) -> None:
         while True:
@@ -115,11 +156,18 @@ class Dispatcher:
             outcomes = [SubmitOutcome(error=DOWN, temporary=True)] * len(parts)
         now = now_ms()
         results = {m.id: self._outcome(name, m, now) for m in messages}
+        counted: dict[str, int] = defaultdict(int)
         for part, outcome in zip(parts, outcomes, strict=True):
             results[part.message_id].parts.append(
                 PartOutcome(part.seq, outcome.upstream_id, outcome.error, outcome.temporary)
             )
             self.submitted += outcome.accepted
+            kind = (
+                "accepted" if outcome.accepted else "temporary" if outcome.temporary else "refused"
+            )
+            counted[kind] += 1
+        for kind, count in counted.items():
+            metrics.SUBMITS.labels(name, kind).inc(count)
         await asyncio.gather(
             *(self._db.write(delivery.record_outcomes, r) for r in results.values())
         )

@@ -199,15 +199,19 @@ def _record_outcome(conn: Connection, outcome: MessageOutcome) -> None:
             _apply_receipt(conn, outcome.channel, Receipt(p.upstream_id, early[0], early[1]))
 
 
-def record_receipts(conn: Connection, items: list[tuple[str, Receipt]]) -> list[None]:
-    for channel, receipt in items:
-        _apply_receipt(conn, channel, receipt)
-    return [None] * len(items)
+def record_receipts(conn: Connection, items: list[tuple[str, Receipt]]) -> list[int | None]:
+    """Apply receipts; for each, ms since its part was submitted (None: early or duplicate)."""
+    return [_apply_receipt(conn, channel, receipt) for channel, receipt in items]
 
 
-def _apply_receipt(conn: Connection, channel: str, receipt: Receipt) -> None:
+def _apply_receipt(conn: Connection, channel: str, receipt: Receipt) -> int | None:
     part = conn.execute(
-        select(message_parts.c.message_id, message_parts.c.seq, message_parts.c.state).where(
+        select(
+            message_parts.c.message_id,
+            message_parts.c.seq,
+            message_parts.c.state,
+            message_parts.c.submitted_at,
+        ).where(
             message_parts.c.channel == channel, message_parts.c.upstream_id == receipt.upstream_id
         )
     ).first()
@@ -227,9 +231,9 @@ def _apply_receipt(conn: Connection, channel: str, receipt: Receipt) -> None:
                     received_at=receipt.at,
                 )
             )
-        return
+        return None
     if part.state != SENT:
-        return  # a duplicate: the first final receipt won
+        return None  # a duplicate: the first final receipt won
     delivered = receipt.status == DELIVERED_STATUS
     conn.execute(
         update(message_parts)
@@ -237,6 +241,7 @@ def _apply_receipt(conn: Connection, channel: str, receipt: Receipt) -> None:
         .values(state=DELIVERED if delivered else FAILED, status=receipt.status, done_at=receipt.at)
     )
     _finalise_if_complete(conn, part.message_id, receipt.at)
+    return int(receipt.at - part.submitted_at)
 
 
 def _finalise_if_complete(conn: Connection, message_id: int, now: int) -> None:

@@ -65,6 +65,14 @@ def _owner(conn: Connection, gateway: str, prefix: str) -> int | None:
     ).scalar()
 
 
+def owner_uid(conn: Connection, gateway: str, prefix: str) -> str | None:
+    account_id = _owner(conn, gateway, prefix)
+    if account_id is None:
+        return None
+    uid: str = conn.execute(select(accounts.c.uid).where(accounts.c.id == account_id)).scalar_one()
+    return uid
+
+
 def hand_out(conn: Connection, requests: list[ReplyRequest]) -> list[list[Reply]]:
     return [_hand_out_one(conn, r) for r in requests]
 

@@ -201,3 +201,18 @@ replies = Table(
     Index(None, "account_id", "fetched_at", "id"),
     Index(None, "account_id", "received_at"),
 )
+
+# Each channel's state as the running server last saw it (for `channel list`).
+channel_status = Table(
+    "channel_status",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("tps", Float, nullable=True),
+    Column("rate", Float, nullable=False),
+    Column("submitted", BigInteger, nullable=False),
+    Column("awaiting_receipts", BigInteger, nullable=False),
+    Column("last_error", String(200), nullable=False, server_default=""),
+    Column("updated_at", BigInteger, nullable=False),
+)
