@@ -18,10 +18,11 @@ per message" true through crashes and duplicates:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from hongyan.channels.base import Receipt, SentPart
 from hongyan.store.schema import (
@@ -35,6 +36,8 @@ from hongyan.store.schema import (
 )
 
 QUEUED, SENT, DELIVERED, FAILED = "queued", "sent", "delivered", "failed"
+T = TypeVar("T")
+_IN_CHUNK = 900
 DELIVERED_STATUS = "100"
 EXPIRED = "EXPIRED"
 
@@ -143,170 +146,291 @@ def _claim_one(conn: Connection, request: ClaimRequest) -> list[Claimed]:
 
 
 def record_outcomes(conn: Connection, outcomes: list[MessageOutcome]) -> list[None]:
-    for outcome in outcomes:
-        _record_outcome(conn, outcome)
-    return [None] * len(outcomes)
-
-
-def _record_outcome(conn: Connection, outcome: MessageOutcome) -> None:
-    accepted = [p for p in outcome.parts if p.upstream_id is not None]
+    """Record what came of a batch of submits, set-wise: a few statements a batch."""
+    accepted = [(o, p) for o in outcomes for p in o.parts if p.upstream_id is not None]
     if accepted:
         conn.execute(
             insert(message_parts),
             [
                 {
-                    "message_id": outcome.message_id,
+                    "message_id": o.message_id,
                     "seq": p.seq,
-                    "channel": outcome.channel,
+                    "channel": o.channel,
                     "upstream_id": p.upstream_id,
                     "state": SENT,
                     "status": "",
-                    "submitted_at": outcome.now,
+                    "submitted_at": o.now,
                 }
-                for p in accepted
+                for o, p in accepted
             ],
         )
-    refused = next((p for p in outcome.parts if p.upstream_id is None and not p.temporary), None)
-    if refused is not None:
-        _finalise(conn, outcome.message_id, refused.error or "REJECTD", outcome.now)
-    elif any(p.upstream_id is None for p in outcome.parts):
-        if outcome.now >= outcome.expires_at:
-            _finalise(conn, outcome.message_id, EXPIRED, outcome.now)
+    sent: dict[str, list[int]] = {}
+    retries: list[dict[str, object]] = []
+    finals: list[tuple[int, str]] = []
+    for o in outcomes:
+        refused = next((p for p in o.parts if p.upstream_id is None and not p.temporary), None)
+        if refused is not None:
+            finals.append((o.message_id, refused.error or "REJECTD"))
+        elif any(p.upstream_id is None for p in o.parts):
+            if o.now >= o.expires_at:
+                finals.append((o.message_id, EXPIRED))
+            else:
+                retries.append({"b_id": o.message_id, "b_due": o.retry_at, "b_channel": o.channel})
         else:
+            sent.setdefault(o.channel, []).append(o.message_id)
+    for channel, ids in sent.items():
+        for chunk in _chunks(ids):
             conn.execute(
                 update(messages)
-                .where(messages.c.id == outcome.message_id, messages.c.state == QUEUED)
-                .values(lease_until=None, due_at=outcome.retry_at, channel=outcome.channel)
+                .where(messages.c.id.in_(chunk), messages.c.state == QUEUED)
+                .values(state=SENT, lease_until=None, channel=channel)
             )
-    else:
+    if retries:
         conn.execute(
             update(messages)
-            .where(messages.c.id == outcome.message_id, messages.c.state == QUEUED)
-            .values(state=SENT, lease_until=None, channel=outcome.channel)
+            .where(messages.c.id == bindparam("b_id"), messages.c.state == QUEUED)
+            .values(lease_until=None, due_at=bindparam("b_due"), channel=bindparam("b_channel")),
+            retries,
         )
-    # Receipts that came before this outcome was recorded.
-    for p in accepted:
-        early = conn.execute(
-            delete(early_receipts)
-            .where(
-                early_receipts.c.channel == outcome.channel,
-                early_receipts.c.upstream_id == p.upstream_id,
+    if outcomes:
+        _finalise_many(conn, finals, max(o.now for o in outcomes))
+    # Receipts that came before these outcomes were recorded.
+    early = _take_early_receipts(conn, [(o.channel, p.upstream_id) for o, p in accepted])
+    if early:
+        record_receipts(conn, early)
+    return [None] * len(outcomes)
+
+
+def _take_early_receipts(
+    conn: Connection, keys: list[tuple[str, str | None]]
+) -> list[tuple[str, Receipt]]:
+    by_channel: dict[str, list[str]] = {}
+    for channel, upstream_id in keys:
+        if upstream_id is not None:
+            by_channel.setdefault(channel, []).append(upstream_id)
+    found: list[tuple[str, Receipt]] = []
+    for channel, ids in by_channel.items():
+        for chunk in _chunks(ids):
+            where = and_(
+                early_receipts.c.channel == channel, early_receipts.c.upstream_id.in_(chunk)
             )
-            .returning(early_receipts.c.status, early_receipts.c.received_at)
-        ).first()
-        if early is not None:
-            assert p.upstream_id is not None
-            _apply_receipt(conn, outcome.channel, Receipt(p.upstream_id, early[0], early[1]))
+            rows = conn.execute(
+                select(
+                    early_receipts.c.upstream_id,
+                    early_receipts.c.status,
+                    early_receipts.c.received_at,
+                ).where(where)
+            ).all()
+            if rows:
+                conn.execute(delete(early_receipts).where(where))
+                found += [(channel, Receipt(r.upstream_id, r.status, r.received_at)) for r in rows]
+    return found
 
 
 def record_receipts(conn: Connection, items: list[tuple[str, Receipt]]) -> list[int | None]:
-    """Apply receipts; for each, ms since its part was submitted (None: early or duplicate)."""
-    return [_apply_receipt(conn, channel, receipt) for channel, receipt in items]
-
-
-def _apply_receipt(conn: Connection, channel: str, receipt: Receipt) -> int | None:
-    part = conn.execute(
-        select(
-            message_parts.c.message_id,
-            message_parts.c.seq,
-            message_parts.c.state,
-            message_parts.c.submitted_at,
-        ).where(
-            message_parts.c.channel == channel, message_parts.c.upstream_id == receipt.upstream_id
-        )
-    ).first()
-    if part is None:
-        exists = conn.execute(
-            select(early_receipts.c.upstream_id).where(
-                early_receipts.c.channel == channel,
-                early_receipts.c.upstream_id == receipt.upstream_id,
+    """Apply receipts, set-wise; for each, ms since its part's submit (None: early or duplicate)."""
+    by_channel: dict[str, set[str]] = {}
+    for channel, receipt in items:
+        by_channel.setdefault(channel, set()).add(receipt.upstream_id)
+    parts: dict[tuple[str, str], Any] = {}
+    for channel, ids in by_channel.items():
+        for chunk in _chunks(sorted(ids)):
+            for row in conn.execute(
+                select(
+                    message_parts.c.upstream_id,
+                    message_parts.c.message_id,
+                    message_parts.c.seq,
+                    message_parts.c.state,
+                    message_parts.c.submitted_at,
+                ).where(message_parts.c.channel == channel, message_parts.c.upstream_id.in_(chunk))
+            ):
+                parts[(channel, row.upstream_id)] = row
+    results: list[int | None] = []
+    done: set[tuple[str, str]] = set()
+    early: dict[tuple[str, str], Receipt] = {}
+    updates: list[dict[str, object]] = []
+    touched: set[int] = set()
+    for channel, receipt in items:
+        key = (channel, receipt.upstream_id)
+        part = parts.get(key)
+        if part is None:
+            early.setdefault(key, receipt)
+            results.append(None)
+        elif part.state != SENT or key in done:
+            results.append(None)  # a duplicate: the first final receipt won
+        else:
+            done.add(key)
+            delivered = receipt.status == DELIVERED_STATUS
+            updates.append(
+                {
+                    "b_message": part.message_id,
+                    "b_seq": part.seq,
+                    "b_state": DELIVERED if delivered else FAILED,
+                    "b_status": receipt.status,
+                    "b_done": receipt.at,
+                }
             )
-        ).first()
-        if exists is None:
-            conn.execute(
-                insert(early_receipts).values(
-                    channel=channel,
-                    upstream_id=receipt.upstream_id,
-                    status=receipt.status,
-                    received_at=receipt.at,
+            touched.add(part.message_id)
+            results.append(int(receipt.at - part.submitted_at))
+    if updates:
+        conn.execute(
+            update(message_parts)
+            .where(
+                message_parts.c.message_id == bindparam("b_message"),
+                message_parts.c.seq == bindparam("b_seq"),
+            )
+            .values(
+                state=bindparam("b_state"),
+                status=bindparam("b_status"),
+                done_at=bindparam("b_done"),
+            ),
+            updates,
+        )
+    if early:
+        _keep_early(conn, early)
+    if touched:
+        _finalise_complete(conn, sorted(touched), max(r.at for _, r in items))
+    return results
+
+
+def _keep_early(conn: Connection, early: dict[tuple[str, str], Receipt]) -> None:
+    known: set[tuple[str, str]] = set()
+    by_channel: dict[str, list[str]] = {}
+    for channel, upstream_id in early:
+        by_channel.setdefault(channel, []).append(upstream_id)
+    for channel, ids in by_channel.items():
+        for chunk in _chunks(ids):
+            known.update(
+                (channel, upstream_id)
+                for (upstream_id,) in conn.execute(
+                    select(early_receipts.c.upstream_id).where(
+                        early_receipts.c.channel == channel,
+                        early_receipts.c.upstream_id.in_(chunk),
+                    )
                 )
             )
-        return None
-    if part.state != SENT:
-        return None  # a duplicate: the first final receipt won
-    delivered = receipt.status == DELIVERED_STATUS
-    conn.execute(
-        update(message_parts)
-        .where(message_parts.c.message_id == part.message_id, message_parts.c.seq == part.seq)
-        .values(state=DELIVERED if delivered else FAILED, status=receipt.status, done_at=receipt.at)
-    )
-    _finalise_if_complete(conn, part.message_id, receipt.at)
-    return int(receipt.at - part.submitted_at)
+    rows = [
+        {"channel": c, "upstream_id": u, "status": r.status, "received_at": r.at}
+        for (c, u), r in early.items()
+        if (c, u) not in known
+    ]
+    if rows:
+        conn.execute(insert(early_receipts), rows)
 
 
-def _finalise_if_complete(conn: Connection, message_id: int, now: int) -> None:
-    total = conn.execute(select(messages.c.parts).where(messages.c.id == message_id)).scalar_one()
-    parts = conn.execute(
-        select(message_parts.c.state, message_parts.c.status)
-        .where(message_parts.c.message_id == message_id)
-        .order_by(message_parts.c.seq)
-    ).all()
-    if len(parts) < total or any(p.state == SENT for p in parts):
+def _finalise_complete(conn: Connection, message_ids: list[int], now: int) -> None:
+    """Finalise those of these messages whose every part is final."""
+    totals: dict[int, int] = {}
+    states: dict[int, list[Any]] = {}
+    for chunk in _chunks(message_ids):
+        for message_id, total in conn.execute(
+            select(messages.c.id, messages.c.parts).where(messages.c.id.in_(chunk))
+        ):
+            totals[message_id] = total
+        for row in conn.execute(
+            select(message_parts.c.message_id, message_parts.c.state, message_parts.c.status)
+            .where(message_parts.c.message_id.in_(chunk))
+            .order_by(message_parts.c.message_id, message_parts.c.seq)
+        ):
+            states.setdefault(row.message_id, []).append(row)
+    finals = []
+    for message_id in message_ids:
+        parts = states.get(message_id, [])
+        if len(parts) < totals.get(message_id, 0) or any(p.state == SENT for p in parts):
+            continue
+        failed = next((p.status for p in parts if p.state == FAILED), None)
+        finals.append((message_id, failed or DELIVERED_STATUS))
+    _finalise_many(conn, finals, now)
+
+
+def _finalise_many(conn: Connection, finals: list[tuple[int, str]], now: int) -> None:
+    """Make messages final, each once: state, report and refund in this transaction.
+
+    Only a message not yet final is changed; its row is locked first (FOR
+    UPDATE on PostgreSQL), so two processes cannot both finalise it.
+    """
+    wanted = dict(reversed(finals))  # the first status given for a message wins
+    if not wanted:
         return
-    failed = next((p.status for p in parts if p.state == FAILED), None)
-    _finalise(conn, message_id, failed or DELIVERED_STATUS, now)
-
-
-def _finalise(conn: Connection, message_id: int, status: str, now: int) -> None:
-    """Make the message final with `status`, report it, refund a failure if the account says so."""
-    state = DELIVERED if status == DELIVERED_STATUS else FAILED
-    changed = conn.execute(
-        update(messages)
-        .where(messages.c.id == message_id, messages.c.state.in_((QUEUED, SENT)))
-        .values(state=state, status=status, done_at=now, lease_until=None)
-    ).rowcount
-    if not changed:
-        return  # already final
-    row = conn.execute(
-        select(
-            messages.c.account_id,
-            messages.c.mobile,
-            messages.c.mobileid,
-            messages.c.charged,
-            messages.c.submission_id,
-            accounts.c.refund_on_failure,
-        )
-        .join(accounts, accounts.c.id == messages.c.account_id)
-        .where(messages.c.id == message_id)
-    ).one()
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(wanted)):
+        rows += conn.execute(
+            select(
+                messages.c.id,
+                messages.c.account_id,
+                messages.c.mobile,
+                messages.c.mobileid,
+                messages.c.charged,
+                messages.c.submission_id,
+                accounts.c.refund_on_failure,
+            )
+            .join(accounts, accounts.c.id == messages.c.account_id)
+            .where(messages.c.id.in_(chunk), messages.c.state.in_((QUEUED, SENT)))
+            .with_for_update(of=messages)
+        ).all()
+    if not rows:
+        return
     conn.execute(
-        insert(reports).values(
+        update(messages)
+        .where(messages.c.id == bindparam("b_id"))
+        .values(
+            state=bindparam("b_state"),
+            status=bindparam("b_status"),
+            done_at=bindparam("b_done"),
+            lease_until=None,
+        ),
+        [
+            {
+                "b_id": row.id,
+                "b_state": DELIVERED if wanted[row.id] == DELIVERED_STATUS else FAILED,
+                "b_status": wanted[row.id],
+                "b_done": now,
+            }
+            for row in rows
+        ],
+    )
+    conn.execute(
+        insert(reports),
+        [
+            {
+                "account_id": row.account_id,
+                "message_id": row.id,
+                "mobile": row.mobile,
+                "mobileid": row.mobileid,
+                "status": wanted[row.id],
+                "created_at": now,
+            }
+            for row in rows
+        ],
+    )
+    for row in rows:
+        if wanted[row.id] != DELIVERED_STATUS and row.refund_on_failure and row.charged:
+            _refund(conn, row, wanted[row.id], now)
+
+
+def _refund(conn: Connection, row: Any, status: str, now: int) -> None:
+    balance = conn.execute(
+        update(accounts)
+        .where(accounts.c.id == row.account_id)
+        .values(balance=accounts.c.balance + row.charged)
+        .returning(accounts.c.balance)
+    ).scalar_one()
+    conn.execute(
+        insert(ledger).values(
             account_id=row.account_id,
-            message_id=message_id,
-            mobile=row.mobile,
-            mobileid=row.mobileid,
-            status=status,
+            delta=row.charged,
+            balance_after=balance,
+            kind="refund",
+            submission_id=row.submission_id,
+            note=f"message {row.id}: {status}",
             created_at=now,
         )
     )
-    if state == FAILED and row.refund_on_failure and row.charged:
-        balance = conn.execute(
-            update(accounts)
-            .where(accounts.c.id == row.account_id)
-            .values(balance=accounts.c.balance + row.charged)
-            .returning(accounts.c.balance)
-        ).scalar_one()
-        conn.execute(
-            insert(ledger).values(
-                account_id=row.account_id,
-                delta=row.charged,
-                balance_after=balance,
-                kind="refund",
-                submission_id=row.submission_id,
-                note=f"message {message_id}: {status}",
-                created_at=now,
-            )
-        )
+
+
+def _chunks(values: Sequence[T]) -> list[Sequence[T]]:
+    """IN lists of a size every database takes."""
+    return [values[i : i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK)]
 
 
 def sent_parts(conn: Connection, channel: str) -> list[SentPart]:
