@@ -19,6 +19,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from hongyan.api.server import uvicorn_options
+from hongyan.cli_client import client_app
 from hongyan.config import Settings, load_settings
 from hongyan.core.admin import Operator
 from hongyan.core.credentials import api_password
@@ -39,6 +40,7 @@ app.add_typer(account_app, name="account")
 app.add_typer(ops_app, name="ops")
 app.add_typer(keywords_app, name="keywords")
 app.add_typer(mo_app, name="mo")
+app.add_typer(client_app, name="client")
 app.add_typer(channel_app, name="channel")
 
 ConfigOption = Annotated[

@@ -45,3 +45,7 @@ def test_parse_keeps_order_and_marks_invalid_entries() -> None:
 def test_search_key_is_normalised_when_it_is_a_number() -> None:
     assert normalise_key(" +8613900008888 ") == "13900008888"
     assert normalise_key("1390000") == "1390000"
+
+
+def test_control_characters_inside_an_entry_are_replaced() -> None:
+    assert split_numbers("13900008888,12\n34, 5\x006 ") == ["13900008888", "12?34", "5?6"]

@@ -33,10 +33,17 @@ class NumberList:
         return sum(1 for n in self.normalised if n is not None)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def split_numbers(raw: str) -> list[str]:
-    """Split on ASCII and full-width commas; trim blanks; drop empty entries."""
+    """Split on ASCII and full-width commas; trim blanks; drop empty entries.
+
+    A control character left inside an entry becomes `?`: an invalid entry is
+    stored and reported as written, and a line break in it would split a /st/
+    report line in two."""
     entries = (part.strip(_BLANKS) for part in _SEPARATORS.split(raw))
-    return [entry for entry in entries if entry]
+    return [_CONTROL.sub("?", entry) for entry in entries if entry]
 
 
 def normalise(entry: str) -> str | None:
