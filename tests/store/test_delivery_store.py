@@ -116,3 +116,66 @@ async def test_a_permanent_refusal_fails_and_refunds_when_the_account_says_so(
     assert await state(db, claimed.id) == ("failed", "ESME_RINVDSTADR", 1)
     summary = await operator.show(customer.uid)
     assert summary.balance == 1000  # charged 1, refunded 1
+
+
+async def test_recording_looks_messages_up_by_primary_key(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    """A state filter beside `id IN (...)` made SQLite scan the state index, so
+    every batch cost as much as the whole backlog."""
+    if not settings.is_sqlite:
+        return  # the query planner in question is SQLite's
+    from sqlalchemy import event
+
+    from hongyan.store.engine import create_sqlite_writer_engine
+
+    service, account, _ = await sender(settings, db, operator)
+    await service.send(account, SendForm("13900008888,13900008889", "长" * 100), post=True)
+    claimed = await claim(db)
+    engine = create_sqlite_writer_engine(settings.database_url)
+    statements: list[tuple[str, object]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append((statement, parameters))
+
+    now = now_ms()
+    with engine.begin() as conn:
+        delivery.record_outcomes(
+            conn,
+            [
+                MessageOutcome(
+                    m.id,
+                    "sim",
+                    now,
+                    [PartOutcome(1, f"u{m.id}-1"), PartOutcome(2, f"u{m.id}-2")],
+                    retry_at=now,
+                    expires_at=now + 60_000,
+                )
+                for m in claimed
+            ],
+        )
+        delivery.record_receipts(
+            conn,
+            [("sim", Receipt(f"u{m.id}-{seq}", "100", now)) for m in claimed for seq in (1, 2)],
+        )
+        event.remove(engine, "before_cursor_execute", capture)
+        plans = []
+        for statement, _ in list(statements):
+            if "messages" in statement and not statement.startswith("INSERT"):
+                plan = conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + statement,
+                    _first_params(_),
+                ).all()
+                plans.append((statement, " ".join(str(row[-1]) for row in plan)))
+    engine.dispose()
+    assert plans
+    for statement, plan in plans:
+        assert "ix_messages_state_due_at" not in plan, (statement, plan)
+    assert await state(db, claimed[0].id) == ("delivered", "100", 1)
+
+
+def _first_params(parameters: object) -> object:
+    if isinstance(parameters, list):
+        return parameters[0]
+    return parameters

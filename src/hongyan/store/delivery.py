@@ -178,13 +178,16 @@ def record_outcomes(conn: Connection, outcomes: list[MessageOutcome]) -> list[No
                 retries.append({"b_id": o.message_id, "b_due": o.retry_at, "b_channel": o.channel})
         else:
             sent.setdefault(o.channel, []).append(o.message_id)
-    for channel, ids in sent.items():
-        for chunk in _chunks(ids):
-            conn.execute(
-                update(messages)
-                .where(messages.c.id.in_(chunk), messages.c.state == QUEUED)
-                .values(state=SENT, lease_until=None, channel=channel)
-            )
+    # Row by row on the primary key: with `id IN (...) AND state = ...` SQLite
+    # picks the state index and scans every waiting message.
+    sent_rows = [{"b_id": i, "b_channel": c} for c, ids in sent.items() for i in ids]
+    if sent_rows:
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == bindparam("b_id"), messages.c.state == QUEUED)
+            .values(state=SENT, lease_until=None, channel=bindparam("b_channel")),
+            sent_rows,
+        )
     if retries:
         conn.execute(
             update(messages)
@@ -364,10 +367,14 @@ def _finalise_many(conn: Connection, finals: list[tuple[int, str]], now: int) ->
                 messages.c.submission_id,
                 accounts.c.refund_on_failure,
             )
+            .add_columns(messages.c.state)
             .join(accounts, accounts.c.id == messages.c.account_id)
-            .where(messages.c.id.in_(chunk), messages.c.state.in_((QUEUED, SENT)))
+            # By primary key only; the state is checked below (a state filter here
+            # makes SQLite scan the state index: every waiting message).
+            .where(messages.c.id.in_(chunk))
             .with_for_update(of=messages)
         ).all()
+    rows = [row for row in rows if row.state in (QUEUED, SENT)]
     if not rows:
         return
     conn.execute(

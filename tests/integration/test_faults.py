@@ -1,0 +1,227 @@
+"""Carrier faults over a real server: random failures, an outage, throttling, a TPS limit.
+
+Random failures run `hongyan serve` as a subprocess. The outage and the
+throttling need the simulator's operator controls (no CLI for them yet), so
+those run the platform in-process under uvicorn (`RunningServer`), as
+test_delivery.py does, and call `platform.simulator` directly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hongyan.store.engine import now_ms
+from tests.conftest import Customer, RunningServer, _server_settings
+from tests.integration.test_crash import PWD, UID, Server, database
+from tests.integration.test_serve import SUCCESS, cli
+
+# -- random failures, `hongyan serve` ----------------------------------------------
+
+
+def test_a_tenth_fail_at_random_and_every_message_ends_once(tmp_path: Path) -> None:
+    for args in [
+        ("account", "create", UID, "--password", "crash-password", "--balance", "100000"),
+        ("account", "limits", UID, "--rate", "off", "--per-number", "off"),
+        ("account", "refund", UID, "on"),
+    ]:
+        assert cli(tmp_path, *args).returncode == 0
+    settings = {
+        "HONGYAN_ACCESS_LOG": "false",
+        "HONGYAN_SIMULATOR__DELAY_MIN_S": "0",
+        "HONGYAN_SIMULATOR__DELAY_MAX_S": "0.1",
+        "HONGYAN_SIMULATOR__FAILURE_RATIO": "0.1",
+        "HONGYAN_DISPATCH_POLL_S": "0.05",
+    }
+    server = Server(tmp_path, settings)
+    count = 6000
+    mobiles = [f"13{i // 2000}{i % 2000:04d}5555" for i in range(count)]  # no test numbers
+    try:
+        for start in range(0, count, 2000):
+            form = {
+                "uid": UID,
+                "pwd": PWD,
+                "mobile": ",".join(mobiles[start : start + 2000]),
+                "mobileids": ",".join(f"r{i}" for i in range(start, start + 2000)),
+                "content": "x",
+            }
+            assert server.http.post("/mt/", data=form).content == SUCCESS
+        fetched: list[tuple[str, str, str, str]] = []
+        deadline = time.monotonic() + 30
+        while len(fetched) < count and time.monotonic() < deadline:
+            got = server.reports()
+            fetched += got
+            if not got:
+                time.sleep(0.05)
+        time.sleep(0.3)
+        fetched += server.reports()
+    finally:
+        server.stop()
+    assert Counter(Counter(r[2] for r in fetched).values()) == {1: count}
+    statuses = Counter(r[1] for r in fetched)
+    assert set(statuses) == {"100", "UNDELIV"}
+    assert 0.08 < statuses["UNDELIV"] / count < 0.12, statuses  # binomial sd: 0.4 %
+    with database(tmp_path) as db:
+        states = dict(db.execute("SELECT state, count(*) FROM messages GROUP BY state"))
+        balance, ledger_sum, refunds = db.execute(
+            "SELECT balance, (SELECT sum(delta) FROM ledger),"
+            " (SELECT count(*) FROM ledger WHERE kind = 'refund') FROM accounts WHERE uid = ?",
+            (UID,),
+        ).fetchone()
+    assert states == {"delivered": statuses["100"], "failed": statuses["UNDELIV"]}
+    assert refunds == statuses["UNDELIV"]
+    assert balance == ledger_sum == 100_000 - statuses["100"]
+
+
+# -- outage and throttling, in-process ---------------------------------------------
+
+RETRIES = {"retry_base_s": 0.05, "retry_max_s": 0.5}
+
+
+def live_server(tmp_path_factory: pytest.TempPathFactory, **overrides: Any) -> RunningServer:
+    settings = _server_settings(
+        tmp_path_factory,
+        run_dispatcher=True,
+        dispatch_poll_s=0.05,
+        **{**RETRIES, "simulator": {"delay_min_s": 0, "delay_max_s": 0.05}, **overrides},
+    )
+    return RunningServer(settings)
+
+
+@pytest.fixture
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    server = live_server(tmp_path_factory)
+    yield server
+    server.stop()
+
+
+def numbers(prefix: str, count: int) -> list[str]:
+    """Distinct numbers the simulator delivers: none ends in a failing test suffix."""
+    return [f"{prefix}{i:04d}5" for i in range(count)]
+
+
+def send(server: RunningServer, c: Customer, mobiles: list[str], tag: str) -> None:
+    form = {
+        **c.auth(),
+        "mobile": ",".join(mobiles),
+        "mobileids": ",".join(f"{tag}{i}" for i in range(len(mobiles))),
+        "content": "x",
+    }
+    assert server.post("/mt/", form).content == SUCCESS
+
+
+def poll(server: RunningServer, c: Customer) -> list[tuple[float, list[str]]]:
+    """One /st/ call: (seconds on the monotonic clock, report fields) a report."""
+    body = server.get("/st/", c.auth()).content.decode("gbk")
+    at = time.monotonic()
+    return [(at, line.split(",")) for line in body.split("\n")] if body else []
+
+
+def collect(
+    server: RunningServer, c: Customer, count: int, timeout: float
+) -> list[tuple[float, list[str]]]:
+    got: list[tuple[float, list[str]]] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < count and time.monotonic() < deadline:
+        more = poll(server, c)
+        got += more
+        if not more:
+            time.sleep(0.05)
+    time.sleep(0.2)
+    got += poll(server, c)  # nothing more may come
+    return got
+
+
+def db_rows(server: RunningServer, sql: str) -> list[tuple[Any, ...]]:
+    path = server.settings.database_url.split("///", 1)[1]
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_an_outage_of_ten_seconds_delays_but_loses_nothing(live: RunningServer) -> None:
+    c = live.customer(balance=10_000)
+    simulator = live.platform.simulator
+    simulator.go_down(10)
+    down_until = time.monotonic() + 10
+    send(live, c, numbers("138000", 1000), "a")
+    time.sleep(1)
+    assert simulator.status().state == "down"
+    send(live, c, numbers("138100", 1000), "b")  # sent meanwhile, too
+    early = poll(live, c)
+    assert early == [], "a report while the carrier was down"
+    got = collect(live, c, 2000, timeout=20)
+    assert len(got) == 2000 and len({r[2] for _, r in got}) == 2000
+    assert {r[1] for _, r in got} == {"100"}
+    first = min(at for at, _ in got)
+    last = max(at for at, _ in got)
+    assert first >= down_until - 0.05, f"reported {down_until - first:.2f} s before it came back"
+    assert last - down_until < 5, f"the last report {last - down_until:.1f} s after it came back"
+    assert simulator.status().state == "up"
+    # Retried all along with the short backoff (0.05 s doubling to 0.5 s), not given up.
+    ((low, high),) = db_rows(live, "SELECT min(attempts), max(attempts) FROM messages")
+    assert 10 <= low <= high < 60, (low, high)
+
+
+def test_messages_expire_when_the_outage_outlasts_their_time_to_live(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    server = live_server(tmp_path_factory, message_ttl_s=2)
+    try:
+        c = server.customer(balance=1000)
+        server.operate(lambda op: op.set_refund(c.uid, True))
+        server.platform.simulator.go_down(4)
+        send(server, c, numbers("138200", 100), "e")
+        got = collect(server, c, 100, timeout=10)
+        assert sorted(Counter(r[1] for _, r in got).items()) == [("EXPIRED", 100)]
+        assert server.get("/mm/", c.auth()).text == "sms&stat=100&remain=1000"  # refunded
+    finally:
+        server.stop()
+
+
+def test_throttling_is_a_temporary_error(live: RunningServer) -> None:
+    c = live.customer(balance=10_000)
+    simulator = live.platform.simulator
+    simulator.throttle(3)
+    throttled_until = time.monotonic() + 3
+    before = simulator.status().submitted
+    send(live, c, numbers("138300", 1000), "t")
+    time.sleep(0.5)
+    assert simulator.status().state == "throttled"
+    assert simulator.status().submitted == before  # every submit answered THROTTLED
+    got = collect(live, c, 1000, timeout=15)
+    assert len(got) == 1000 and {r[1] for _, r in got} == {"100"}
+    assert min(at for at, _ in got) >= throttled_until - 0.05
+
+
+def test_a_tps_limit_spreads_submits_and_loses_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    tps, count = 200, 800
+    server = live_server(
+        tmp_path_factory, simulator={"delay_min_s": 0, "delay_max_s": 0.05, "tps": tps}
+    )
+    try:
+        c = server.customer(balance=10_000)
+        started = now_ms()
+        send(server, c, numbers("138400", count), "p")
+        got = collect(server, c, count, timeout=20)
+        submitted = sorted(t for (t,) in db_rows(server, "SELECT submitted_at FROM message_parts"))
+        status = server.platform.simulator.status()
+    finally:
+        server.stop()
+    assert len(got) == count and {r[1] for _, r in got} == {"100"}
+    assert status.submitted == count and status.tps == tps
+    # The bucket holds `tps` tokens at first, then refills at `tps` a second.
+    assert (submitted[-1] - started) / 1000 >= (count - tps) / tps - 0.2
+    busiest = max(bisect_left(submitted, t + 1000) - i for i, t in enumerate(submitted))
+    assert busiest <= 2 * tps + 10, busiest
