@@ -283,3 +283,50 @@ def test_mo_inject_channel_list_and_refund_from_the_cli(demo: Serve) -> None:
         return "simulator [simulator]: up" in out and "messages queued" in out
 
     until(listed, timeout=10)
+
+
+def test_the_whole_delivery_flow_as_a_new_user_would_run_it(demo: Serve) -> None:
+    """Send to three numbers (one invalid) → three reports by /st/ with the ids
+    given → a reply injected by the CLI comes back once by /rx/ → /rd/ and /mm/
+    agree with what happened. Real server process, real sockets."""
+    uid, pwd = demo_credentials(demo.output())
+    auth = {"uid": uid, "pwd": pwd}
+    sent = httpx.post(
+        f"{demo.url}/mt/",
+        data={
+            **auth,
+            "mobile": "13911112222,1391111test,13911110000",
+            "mobileids": "m1,m2,m3",
+            "content": "flow",
+        },
+    )
+    assert sent.content == SUCCESS
+    got: list[list[str]] = []
+
+    def all_reported() -> bool:
+        body = httpx.get(f"{demo.url}/st/", params=auth).text
+        got.extend(line.split(",") for line in body.split("\n") if body)
+        return len(got) >= 3
+
+    until(all_reported, timeout=15)
+    assert sorted((r[0], r[1], r[2]) for r in got) == [
+        ("13911110000", "UNDELIV", "m3"),
+        ("13911112222", "100", "m1"),
+        ("1391111test", "112", "m2"),
+    ]
+    cli(demo.directory, "mo", "inject", "--from", "13911112222", "--uid", uid, "--text", "TD")
+    replies = httpx.get(f"{demo.url}/rx/", params=auth).text
+    assert replies.startswith("100{&}13911112222||TD||")
+    assert httpx.get(f"{demo.url}/rx/", params=auth).content == b""
+    records = httpx.get(f"{demo.url}/rd/", params=auth).content.decode("gbk").split("|#|")
+    assert records[0] == "3||3||1"
+    assert sorted((r.split("||")[1], r.split("||")[3]) for r in records[1:]) == [
+        ("13911110000", "UNDELIV"),
+        ("13911112222", "100"),
+        ("1391111test", "112"),
+    ]
+    # Two valid numbers charged one part each; no refund by default.
+    assert httpx.get(f"{demo.url}/mm/", params=auth).text == "sms&stat=100&remain=9998"
+    assert httpx.get(f"{demo.url}/mm/", params={**auth, "cmd": "send"}).text == (
+        "sms&stat=100&remain=2"
+    )
