@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -43,7 +43,7 @@ from hongyan.client import (
     UnexpectedAnswer,
 )
 from hongyan.store import system
-from tests.conftest import Customer, RunningServer, _server_settings
+from tests.conftest import Customer, RunningServer
 
 T = TypeVar("T")
 
@@ -61,22 +61,6 @@ def client(server: RunningServer, c: Customer, **options: Any) -> SmsClient:
 
 def today() -> str:
     return datetime.now(BEIJING).date().isoformat()
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """A platform with its dispatcher on: receipts 0-50 ms after submission."""
-    settings = _server_settings(
-        tmp_path_factory,
-        run_dispatcher=True,
-        dispatch_poll_s=0.05,
-        retry_base_s=0.05,
-        retry_max_s=0.2,
-        simulator={"delay_min_s": 0, "delay_max_s": 0.05},
-    )
-    server = RunningServer(settings)
-    yield server
-    server.stop()
 
 
 def collect(fetch: Callable[[], list[T]], count: int, timeout: float = 20) -> list[T]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,21 +13,6 @@ from hongyan.store import system
 from tests.conftest import Customer, RunningServer, _server_settings
 
 SUCCESS = "sms&stat=100&message=发送成功".encode("gbk")
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    settings = _server_settings(
-        tmp_path_factory,
-        run_dispatcher=True,
-        dispatch_poll_s=0.05,
-        retry_base_s=0.05,
-        retry_max_s=0.2,
-        simulator={"delay_min_s": 0, "delay_max_s": 0.05},
-    )
-    server = RunningServer(settings)
-    yield server
-    server.stop()
 
 
 def until(check: Callable[[], bool], timeout: float = 20) -> None:

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from hongyan.store.engine import now_ms
-from tests.conftest import Customer, RunningServer, _server_settings
+from tests.conftest import Customer, RunningServer
+from tests.integration.conftest import live_server
 from tests.integration.test_crash import PWD, UID, Server, database
 from tests.integration.test_serve import SUCCESS, cli
 
@@ -85,19 +86,10 @@ def test_a_tenth_fail_at_random_and_every_message_ends_once(tmp_path: Path) -> N
 RETRIES = {"retry_base_s": 0.05, "retry_max_s": 0.5}
 
 
-def live_server(tmp_path_factory: pytest.TempPathFactory, **overrides: Any) -> RunningServer:
-    settings = _server_settings(
-        tmp_path_factory,
-        run_dispatcher=True,
-        dispatch_poll_s=0.05,
-        **{**RETRIES, "simulator": {"delay_min_s": 0, "delay_max_s": 0.05}, **overrides},
-    )
-    return RunningServer(settings)
-
-
 @pytest.fixture
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    server = live_server(tmp_path_factory)
+    """A fresh delivering platform a test: these tests take its carrier down."""
+    server = live_server(tmp_path_factory, **RETRIES)
     yield server
     server.stop()
 
