@@ -390,7 +390,7 @@ def channel_list() -> None:
         typer.echo(
             f"{row['name']} [{row['kind']}]: {row['state']}{stale}, {row['rate']}/s "
             f"(limit {tps}), {row['submitted']} submitted, "
-            f"{row['awaiting_receipts']} awaiting receipts"
+            f"{row['awaiting_receipts']} messages awaiting receipts"
             + (f", last error {row['last_error']}" if row["last_error"] else "")
         )
 

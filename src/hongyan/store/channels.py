@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
-from hongyan.store.schema import channel_status, message_parts, messages
+from hongyan.store.schema import channel_status, messages
 
 
 def save_status(conn: Connection, batches: list[list[dict[str, Any]]]) -> list[None]:
@@ -22,12 +22,16 @@ def save_status(conn: Connection, batches: list[list[dict[str, Any]]]) -> list[N
 
 
 def awaiting_receipts(conn: Connection) -> dict[str, int]:
+    """Messages each channel took that wait for their receipts.
+
+    Counted on messages (the state index finds the few that are waiting), not
+    on message_parts, whose every row from history it would have to read."""
     rows = conn.execute(
-        select(message_parts.c.channel, func.count())
-        .where(message_parts.c.state == "sent")
-        .group_by(message_parts.c.channel)
+        select(messages.c.channel, func.count())
+        .where(messages.c.state == "sent")
+        .group_by(messages.c.channel)
     )
-    return {channel: int(count) for channel, count in rows}
+    return {channel: int(count) for channel, count in rows if channel}
 
 
 def list_status(conn: Connection) -> tuple[list[dict[str, Any]], int]:
