@@ -208,6 +208,7 @@ def test_a_tps_limit_spreads_submits_and_loses_nothing(
         send(server, c, numbers("138400", count), "p")
         got = collect(server, c, count, timeout=20)
         submitted = sorted(t for (t,) in db_rows(server, "SELECT submitted_at FROM message_parts"))
+        attempts = db_rows(server, "SELECT max(attempts) FROM messages")[0][0]
         status = server.platform.simulator.status()
     finally:
         server.stop()
@@ -217,3 +218,5 @@ def test_a_tps_limit_spreads_submits_and_loses_nothing(
     assert (submitted[-1] - started) / 1000 >= (count - tps) / tps - 0.2
     busiest = max(bisect_left(submitted, t + 1000) - i for i, t in enumerate(submitted))
     assert busiest <= 2 * tps + 10, busiest
+    # The dispatcher paces itself to the limit: nothing was refused THROTTLED and retried.
+    assert attempts == 1

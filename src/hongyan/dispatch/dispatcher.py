@@ -2,7 +2,8 @@
 
 One loop per process. It claims a batch of due messages (a lease, so another
 dispatcher, or this one after a crash, takes them again only once the lease
-expires), routes each to a channel, submits the parts not yet accepted, and
+expires), routes each to a channel, submits the parts not yet accepted (paced to the
+channel's parts-a-second limit), and
 records every outcome in the group-commit writer. Temporary errors come back
 after an exponential backoff with jitter until the message's time to live
 runs out (then EXPIRED); permanent ones end the message with the upstream's
@@ -55,6 +56,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._status_task: asyncio.Task[None] | None = None
+        # Per channel: the start of its current one-second window, parts sent in it.
+        self._windows: dict[str, tuple[float, int]] = {}
         self.submitted = 0
 
     def notify(self) -> None:
@@ -149,17 +152,13 @@ class Dispatcher:
                 for seq, text in enumerate(texts, 1)
                 if seq not in m.submitted_seqs
             ]
-        try:
-            outcomes = await self._channels[name].submit(parts)
-        except ChannelUnavailable as exc:
-            log.info("channel unavailable", extra={"channel": name, "reason": str(exc)})
-            outcomes = [SubmitOutcome(error=DOWN, temporary=True)] * len(parts)
+        outcomes, times = await self._paced_submit(self._channels[name], parts)
         now = now_ms()
         results = {m.id: self._outcome(name, m, now) for m in messages}
         counted: dict[str, int] = defaultdict(int)
-        for part, outcome in zip(parts, outcomes, strict=True):
+        for part, outcome, at in zip(parts, outcomes, times, strict=True):
             results[part.message_id].parts.append(
-                PartOutcome(part.seq, outcome.upstream_id, outcome.error, outcome.temporary)
+                PartOutcome(part.seq, outcome.upstream_id, outcome.error, outcome.temporary, at)
             )
             self.submitted += outcome.accepted
             kind = (
@@ -171,6 +170,45 @@ class Dispatcher:
         await asyncio.gather(
             *(self._db.write(delivery.record_outcomes, r) for r in results.values())
         )
+
+    async def _paced_submit(
+        self, channel: Channel, parts: list[Part]
+    ) -> tuple[list[SubmitOutcome], list[int]]:
+        """Submit in order within the channel's parts-a-second limit, which holds
+        across batches; what a down channel could not take is a temporary error.
+        Each outcome comes with the time its part was submitted."""
+        outcomes: list[SubmitOutcome] = []
+        times: list[int] = []
+        start = 0
+        while start < len(parts):
+            take = await self._allowance(channel, len(parts) - start)
+            at = now_ms()
+            try:
+                outcomes += await channel.submit(parts[start : start + take])
+            except ChannelUnavailable as exc:
+                log.info("channel unavailable", extra={"channel": channel.name, "reason": str(exc)})
+                take = len(parts) - start
+                outcomes += [SubmitOutcome(error=DOWN, temporary=True)] * take
+            times += [at] * take
+            start += take
+        return outcomes, times
+
+    async def _allowance(self, channel: Channel, wanted: int) -> int:
+        """How many parts may go now; waits for the next second when this one is used up."""
+        tps = channel.status().tps
+        if not tps:
+            return wanted
+        limit = max(1, int(tps))
+        began, used = self._windows.get(channel.name, (0.0, 0))
+        now = time.monotonic()
+        if now - began >= 1.0:
+            began, used = now, 0
+        elif used >= limit:
+            await asyncio.sleep(began + 1.0 - now)
+            began, used = time.monotonic(), 0
+        take = min(wanted, limit - used)
+        self._windows[channel.name] = (began, used + take)
+        return take
 
     def _outcome(self, channel: str, message: Claimed, now: int) -> MessageOutcome:
         s = self._settings

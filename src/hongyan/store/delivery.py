@@ -70,6 +70,7 @@ class PartOutcome:
     upstream_id: str | None
     error: str = ""
     temporary: bool = False
+    at: int = 0  # when it was submitted; 0: the outcome's time
 
 
 @dataclass(slots=True)
@@ -159,7 +160,7 @@ def record_outcomes(conn: Connection, outcomes: list[MessageOutcome]) -> list[No
                     "upstream_id": p.upstream_id,
                     "state": SENT,
                     "status": "",
-                    "submitted_at": o.now,
+                    "submitted_at": p.at or o.now,
                 }
                 for o, p in accepted
             ],
