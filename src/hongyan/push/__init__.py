@@ -1,0 +1,1 @@
+"""At-least-once delivery of replies and status reports to customers' servers."""
