@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import subprocess
 import sys
@@ -51,8 +50,8 @@ from pathlib import Path
 from loadgen import Result, asyncio_run, drive, open_conns
 from mt_api import Mobiles, get_request, post_request
 from profiling import finish_profile, start_profile
-from report import Figures, machine, note
-from server_process import Server, Snapshot, wait_for_quiet
+from report import Figures, note
+from server_process import Server, Snapshot, start_quietly
 from wrk_driver import write_wrk_script, wrk_run
 
 
@@ -303,18 +302,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for line in machine():
-        print(line, flush=True)
-    inherited = sorted(k for k in os.environ if k.startswith("HONGYAN_"))
-    if inherited:
-        print(f"# inherited settings: {', '.join(inherited)}", flush=True)
-    give_up = time.monotonic() + args.wait_idle
-    busy = wait_for_quiet()
-    while busy > 0.10 and time.monotonic() < give_up:
-        note(f"# machine busy ({100 * busy:.0f}% of a CPU): waiting for it to be idle")
-        time.sleep(4)
-        busy = wait_for_quiet()
-    print(f"# machine busy before start: {100 * busy:.0f}% of a CPU", flush=True)
+    busy = start_quietly(args.wait_idle)
     if busy > 0.10:
         note("# WARNING: the machine is not idle; figures will be low and noisy")
     passed = True

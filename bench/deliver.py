@@ -43,8 +43,8 @@ from pathlib import Path
 from loadgen import Result, asyncio_run, drive, open_conns
 from mt_api import FORM, HOST, UID, Mobiles, post_request
 from profiling import finish_profile, start_profile
-from report import TARGETS, Figures, machine, note
-from server_process import Server, Snapshot, wait_for_quiet
+from report import TARGETS, Figures, note
+from server_process import Server, Snapshot, start_quietly
 
 BATCH = 2000  # numbers a POST
 TARGETS.update(
@@ -388,18 +388,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for line in machine():
-        print(line, flush=True)
-    inherited = sorted(k for k in os.environ if k.startswith("HONGYAN_"))
-    if inherited:
-        print(f"# inherited settings: {', '.join(inherited)}", flush=True)
-    give_up = time.monotonic() + args.wait_idle
-    busy = wait_for_quiet()
-    while busy > 0.10 and time.monotonic() < give_up:
-        note(f"# machine busy ({100 * busy:.0f}% of a CPU): waiting for it to be idle")
-        time.sleep(4)
-        busy = wait_for_quiet()
-    print(f"# machine busy before start: {100 * busy:.0f}% of a CPU", flush=True)
+    start_quietly(args.wait_idle)
     try:
         passed = Bench(args).run()
     except KeyboardInterrupt:

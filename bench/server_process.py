@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mt_api import BALANCE, HOST, PASSWORD, UID
-from report import note
+from report import machine, note
 
 # Ports a developer may have something on; the kernel's ephemeral range avoids them anyway.
 AVOID_PORTS = {3000, 5000, 5432, 6379, 8000, 8008, 8080, 8443, 8888, 9000, 9090, 27017}
@@ -309,3 +309,21 @@ def _default_hongyan() -> str:
     if found is None:
         raise SystemExit("cannot find the hongyan command; give --hongyan PATH")
     return found
+
+
+def start_quietly(wait_idle: float) -> float:
+    """Print the machine and inherited settings, wait up to `wait_idle` s for an idle
+    machine; the share of a CPU others still use (figures are noisy above 0.10)."""
+    for line in machine():
+        print(line, flush=True)
+    inherited = sorted(k for k in os.environ if k.startswith("HONGYAN_"))
+    if inherited:
+        print(f"# inherited settings: {', '.join(inherited)}", flush=True)
+    give_up = time.monotonic() + wait_idle
+    busy = wait_for_quiet()
+    while busy > 0.10 and time.monotonic() < give_up:
+        note(f"# machine busy ({100 * busy:.0f}% of a CPU): waiting for it to be idle")
+        time.sleep(4)
+        busy = wait_for_quiet()
+    print(f"# machine busy before start: {100 * busy:.0f}% of a CPU", flush=True)
+    return busy
