@@ -112,6 +112,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "sqlite_synchronous": "NORMAL",
         # Delivery tests turn it on; elsewhere messages stay as accepted.
         "run_dispatcher": False,
+        "push": {"run": False},
     }
     values.update(overrides)
     return load_settings(None, **values)

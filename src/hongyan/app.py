@@ -29,6 +29,7 @@ from hongyan.dispatch.dispatcher import Dispatcher
 from hongyan.dispatch.routing import Router
 from hongyan.protocol import render
 from hongyan.protocol.stat import Stat
+from hongyan.push.pusher import Pusher
 from hongyan.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Platform:
         router = Router(settings.fallback_channel or self.simulator.name, settings.routes)
         self.dispatcher = Dispatcher(settings, self.db, self.gates, self.channels, router)
         self.service.on_accepted = self.dispatcher.notify
+        self.pusher = Pusher(settings, self.db)
         self._refresher: asyncio.Task[None] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -64,9 +66,12 @@ class Platform:
             await channel.start(self.sink)
         if self.settings.run_dispatcher:
             await self.dispatcher.start()
+        if self.settings.push.run:
+            await self.pusher.start()
 
     async def stop(self) -> None:
         await self.dispatcher.stop()
+        await self.pusher.stop()
         for channel in self.channels.values():
             await channel.stop()
         if self._refresher is not None:

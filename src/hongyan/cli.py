@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,12 +37,14 @@ ops_app = typer.Typer(no_args_is_help=True, help="Platform switches")
 mo_app = typer.Typer(no_args_is_help=True, help="Replies (MO) from handsets")
 channel_app = typer.Typer(no_args_is_help=True, help="Upstream channels")
 keywords_app = typer.Typer(no_args_is_help=True, help="Blocked keywords")
+push_app = typer.Typer(no_args_is_help=True, help="Push of reports and replies to customers")
 app.add_typer(account_app, name="account")
 app.add_typer(ops_app, name="ops")
 app.add_typer(keywords_app, name="keywords")
 app.add_typer(mo_app, name="mo")
 app.add_typer(client_app, name="client")
 app.add_typer(channel_app, name="channel")
+app.add_typer(push_app, name="push")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="TOML settings file (default ./hongyan.toml)")
@@ -237,9 +240,67 @@ def account_show(uid: str) -> None:
 
     async def show(op: Operator) -> str:
         summary = await op.show(uid)
-        return f"{_describe(summary)}; replies arrive on {op.gateway_number(summary)}[mid]"
+        push = _describe_push(await op.push_target(uid))
+        return (
+            f"{_describe(summary)}; replies arrive on {op.gateway_number(summary)}[mid]; "
+            f"push {push}"
+        )
 
     typer.echo(_run(show))
+
+
+@account_app.command("push")
+def account_push(
+    uid: str,
+    replies: Annotated[
+        str | None, typer.Option("--replies", help="URL replies are pushed to ('' stops)")
+    ] = None,
+    reports: Annotated[
+        str | None, typer.Option("--reports", help="URL status reports are pushed to ('' stops)")
+    ] = None,
+    method: Annotated[str | None, typer.Option("--method", help="GET (default) or POST")] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option("--secret", help="HMAC-SHA256 key to sign pushes with ('' stops signing)"),
+    ] = None,
+    batch: Annotated[
+        bool | None,
+        typer.Option("--batch/--no-batch", help="several reports a POST, one a line"),
+    ] = None,
+    off: Annotated[
+        bool, typer.Option("--off", help="stop pushing; queued items go to pull")
+    ] = False,
+) -> None:
+    """Push an account's replies and status reports to its server instead of /rx/ and /st/."""
+    if off:
+        if any(v is not None for v in (replies, reports, method, secret, batch)):
+            _fail("--off takes no other option")
+        _run(lambda op: op.push_off(uid))
+        typer.echo(f"push for {uid} is off: replies and reports wait for /rx/ and /st/")
+        return
+    if all(v is None for v in (replies, reports, method, secret, batch)):
+        target = _run(lambda op: op.push_target(uid))
+    else:
+        target = _run(
+            lambda op: op.set_push(
+                uid, replies=replies, reports=reports, method=method, secret=secret, batch=batch
+            )
+        )
+    typer.echo(f"push for {uid}: {_describe_push(target)}")
+
+
+def _describe_push(target: object) -> str:
+    from hongyan.store.push import Target
+
+    if target is None:
+        return "off (replies and reports wait for /rx/ and /st/)"
+    assert isinstance(target, Target)
+    return (
+        f"replies to {target.replies_url or '/rx/ (not pushed)'}, "
+        f"reports to {target.reports_url or '/st/ (not pushed)'}, by {target.method}"
+        + (", batched" if target.batch_reports else "")
+        + (", signed" if target.secret else ", unsigned")
+    )
 
 
 @account_app.command("refund")
@@ -392,6 +453,32 @@ def channel_list() -> None:
             f"(limit {tps}), {row['submitted']} submitted, "
             f"{row['awaiting_receipts']} messages awaiting receipts"
             + (f", last error {row['last_error']}" if row["last_error"] else "")
+        )
+
+
+@push_app.command("status")
+def push_status(uid: Annotated[str | None, typer.Argument(help="one account")] = None) -> None:
+    """What waits to be pushed, per account and kind: queued, retrying, given up, last error."""
+    import time
+
+    from hongyan.core.schedule import format_local
+
+    rows = _run(lambda op: op.push_status(uid))
+    if not rows:
+        typer.echo("no account pushes, and nothing waits to be pushed")
+    zone = ZoneInfo(_settings().timezone)
+    now = time.time() * 1000
+    for row in rows:
+        age = f", oldest {(now - row.oldest_at) / 1000:.0f} s old" if row.oldest_at else ""
+        last = (
+            f", last error {row.last_error!r} at {format_local(row.last_attempt_at, zone)}"
+            if row.last_error and row.last_attempt_at
+            else ""
+        )
+        typer.echo(
+            f"{row.uid} {row.kind}s to {row.url or '(push off)'}: {row.queued} queued, "
+            f"{row.retrying} retrying, {row.given_up} given up (sent to "
+            f"{'/st/' if row.kind == 'report' else '/rx/'}){age}{last}"
         )
 
 

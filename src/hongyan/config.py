@@ -23,6 +23,7 @@ from pydantic_settings import (
 from hongyan.channels.simulator import SimulatorSettings
 from hongyan.dispatch.routing import RouteSettings
 from hongyan.errors import ConfigError
+from hongyan.push.policy import PushSettings
 
 DEFAULT_CONFIG_FILE = Path("hongyan.toml")
 _toml_file: ContextVar[Path | None] = ContextVar("_toml_file", default=None)
@@ -87,6 +88,9 @@ class Settings(BaseSettings):
     channels: tuple[SimulatorSettings, ...] = ()
     routes: tuple[RouteSettings, ...] = ()
     fallback_channel: str = ""
+
+    # Push of reports and replies to customers' servers (push/).
+    push: PushSettings = PushSettings()
 
     # How often a running server picks up operator changes made elsewhere.
     reload_interval_s: float = 0.5

@@ -52,6 +52,26 @@ RECEIPT_LATENCY = Histogram(
     ["channel"],
     buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 86400),
 )
+PUSH_ATTEMPTS = Counter(
+    "hongyan_push_attempts_total",
+    "Reports and replies pushed to customers' servers, by kind and outcome",
+    ["kind", "outcome"],
+)
+PUSH_GIVEN_UP = Counter(
+    "hongyan_push_given_up_total",
+    "Pushed items given up after retrying (handed to /st/ or /rx/ instead)",
+    ["kind"],
+)
+PUSH_OLDEST_AGE = Gauge(
+    "hongyan_push_oldest_queued_seconds",
+    "Age of the oldest report or reply waiting to be pushed (0 when none)",
+    multiprocess_mode="max",
+)
+PUSH_QUEUED = Gauge(
+    "hongyan_push_held",
+    "Items this process holds to push (claimed, waiting or in flight)",
+    multiprocess_mode="sum",
+)
 PARTS_CHARGED = Counter("hongyan_parts_charged_total", "Billing parts charged at acceptance")
 
 

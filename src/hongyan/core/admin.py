@@ -18,8 +18,10 @@ from hongyan.core.limits import format_windows, parse_windows
 from hongyan.core.models import AccountSummary
 from hongyan.core.numbers import normalise
 from hongyan.errors import InvalidInput, NotFound
+from hongyan.push.targets import approved_addresses
 from hongyan.store import accounts as account_store
 from hongyan.store import channels as channel_store
+from hongyan.store import push as push_store
 from hongyan.store import system
 from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
@@ -168,6 +170,64 @@ class Operator:
         if not removed:
             raise NotFound(f"{network} is not bound to {uid!r}")
         return network
+
+    async def push_target(self, uid: str) -> push_store.Target | None:
+        account_id = await self._account_id(uid)
+        return await self._db.read_sync(lambda conn: push_store.target(conn, account_id))
+
+    async def set_push(
+        self,
+        uid: str,
+        *,
+        replies: str | None = None,
+        reports: str | None = None,
+        method: str | None = None,
+        secret: str | None = None,
+        batch: bool | None = None,
+    ) -> push_store.Target | None:
+        """Change where an account's replies and reports are pushed; None leaves a field as is.
+
+        An empty URL turns that kind's push off: what was queued for it goes
+        back to `/rx/` or `/st/`. A URL must pass the SSRF check now (and is
+        checked again before every push).
+        """
+        account_id = await self._account_id(uid)
+        current = await self._db.read_sync(lambda conn: push_store.target(conn, account_id))
+        old = current or push_store.Target("", "", "GET", "", False)
+        new = push_store.Target(
+            replies_url=old.replies_url if replies is None else replies.strip(),
+            reports_url=old.reports_url if reports is None else reports.strip(),
+            method=old.method if method is None else method.strip().upper(),
+            secret=old.secret if secret is None else secret,
+            batch_reports=old.batch_reports if batch is None else batch,
+        )
+        if new.method not in ("GET", "POST"):
+            raise InvalidInput("method must be GET or POST")
+        if new.batch_reports and new.method != "POST":
+            raise InvalidInput("batched reports are sent by POST: give --method POST")
+        if len(new.secret) > 128 or (new.secret and len(new.secret) < 16):
+            raise InvalidInput("a push secret is 16 to 128 characters")
+        allowed = self._settings.push.networks()
+        for url in (new.replies_url, new.reports_url):
+            if len(url) > 500:
+                raise InvalidInput("a callback URL is at most 500 characters")
+            if url:
+                await approved_addresses(url, allowed)
+        async with self._db.transaction() as conn:
+            await conn.run_sync(lambda sync: push_store.set_target(sync, account_id, new, now_ms()))
+        return new if new.replies_url or new.reports_url else None
+
+    async def push_off(self, uid: str) -> None:
+        """Stop pushing for an account; what was queued goes back to `/st/` and `/rx/`."""
+        account_id = await self._account_id(uid)
+        async with self._db.transaction() as conn:
+            await conn.run_sync(
+                lambda sync: push_store.set_target(sync, account_id, None, now_ms())
+            )
+
+    async def push_status(self, uid: str | None = None) -> list[push_store.StreamStatus]:
+        account_id = None if uid is None else await self._account_id(uid)
+        return await self._db.read_sync(lambda conn: push_store.status(conn, account_id))
 
     async def set_switch(self, name: str, on: bool) -> None:
         async with self._db.transaction() as conn:

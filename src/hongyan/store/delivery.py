@@ -25,13 +25,13 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from hongyan.channels.base import Receipt, SentPart
+from hongyan.store import push
 from hongyan.store.schema import (
     accounts,
     early_receipts,
     ledger,
     message_parts,
     messages,
-    reports,
     submissions,
 )
 
@@ -397,8 +397,8 @@ def _finalise_many(conn: Connection, finals: list[tuple[int, str]], now: int) ->
             for row in rows
         ],
     )
-    conn.execute(
-        insert(reports),
+    push.insert_reports(
+        conn,
         [
             {
                 "account_id": row.account_id,
@@ -410,6 +410,7 @@ def _finalise_many(conn: Connection, finals: list[tuple[int, str]], now: int) ->
             }
             for row in rows
         ],
+        now,
     )
     for row in rows:
         if wanted[row.id] != DELIVERED_STATUS and row.refund_on_failure and row.charged:

@@ -22,7 +22,8 @@ from hongyan.core.limits import Bucket, longest_window_ms, within_windows
 from hongyan.core.models import Accepted, Record, RecordPage, Submission
 from hongyan.errors import Rejected
 from hongyan.protocol.stat import Stat
-from hongyan.store.schema import accounts, ledger, messages, reports, submissions
+from hongyan.store import push
+from hongyan.store.schema import accounts, ledger, messages, submissions
 
 QUEUED = "queued"
 FAILED = "failed"
@@ -203,8 +204,8 @@ def _write(conn: Connection, plans: list[_Plan]) -> list[int]:
                 insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows
             )
         ).scalars()
-        conn.execute(
-            insert(reports),
+        push.insert_reports(
+            conn,
             [
                 {
                     "account_id": row["account_id"],
@@ -217,6 +218,7 @@ def _write(conn: Connection, plans: list[_Plan]) -> list[int]:
                 for message_id, row in zip(message_ids, rows, strict=True)
                 if row["state"] == FAILED
             ],
+            max(p.submission.created_at for p in plans),
         )
     conn.execute(
         insert(ledger),

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, func, insert, literal, select, update
 
 from hongyan.channels.base import InboundReply
+from hongyan.store import push
 from hongyan.store.schema import accounts, replies
 
 
@@ -34,21 +35,31 @@ class Reply(NamedTuple):
 
 
 def record(conn: Connection, items: list[IncomingReply]) -> list[int | None]:
-    """Store replies; each one's account id, or None when no extension matches."""
-    owners = []
-    for channel, reply, prefix in items:
-        account_id = _owner(conn, reply.gateway, prefix)
-        conn.execute(
-            insert(replies).values(
+    """Store replies; each one's account id, or None when no extension matches.
+
+    A reply to an account that pushes replies goes to the push outbox too,
+    and is not handed out by /rx/ unless pushing gives up.
+    """
+    owners = [_owner(conn, reply.gateway, prefix) for _, reply, prefix in items]
+    to_push = push.pushing(conn, (o for o in owners if o is not None), push.REPLY)
+    for (channel, reply, _), account_id in zip(items, owners, strict=True):
+        pushed = account_id in to_push
+        reply_id = conn.execute(
+            insert(replies)
+            .values(
                 account_id=account_id,
                 mobile=reply.mobile[:40],
                 content=reply.text,
                 gateway=reply.gateway[:40],
                 channel=channel,
                 received_at=reply.at,
+                fetched_at=reply.at if pushed else None,
             )
-        )
-        owners.append(account_id)
+            .returning(replies.c.id)
+        ).scalar_one()
+        if pushed:
+            assert account_id is not None
+            push.enqueue(conn, push.REPLY, [(account_id, reply_id)], reply.at)
     return owners
 
 

@@ -216,3 +216,41 @@ channel_status = Table(
     Column("last_error", String(200), nullable=False, server_default=""),
     Column("updated_at", BigInteger, nullable=False),
 )
+
+# Where an account's replies and reports are pushed (PROTOCOL.md "Push"); an
+# empty URL is "fetch it by /rx/ or /st/".
+push_targets = Table(
+    "push_targets",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("replies_url", String(500), nullable=False, server_default=""),
+    Column("reports_url", String(500), nullable=False, server_default=""),
+    Column("method", String(4), nullable=False, server_default="GET"),
+    # The HMAC key the customer verifies our signature with; it must be kept
+    # to sign, so it is stored as given (never logged or printed).
+    Column("secret", String(128), nullable=False, server_default=""),
+    Column("batch_reports", Boolean, nullable=False, server_default=text("false")),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Reports and replies waiting to be pushed, written in the transaction that
+# records them. A pushed item leaves; one that cannot be pushed for
+# `give_up_s` stays as "given_up" and its report or reply goes back to pull.
+push_outbox = Table(
+    "push_outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    # "report" (an id in reports) or "reply" (an id in replies).
+    Column("kind", String(8), nullable=False),
+    Column("item_id", BigInteger, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", BigInteger, nullable=False),
+    Column("next_at", BigInteger, nullable=False),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("last_error", String(200), nullable=False, server_default=""),
+    Column("last_attempt_at", BigInteger, nullable=True),
+    Index(None, "state", "next_at"),
+    Index(None, "account_id", "state"),
+)

@@ -1,0 +1,113 @@
+"""How hard push tries: its settings, the retry schedule, and the per-host breaker.
+
+Pure decisions with no I/O, so the pusher's behaviour under failure can be
+tested without a clock or a socket.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class PushSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Whether this process pushes (like `run_dispatcher`).
+    run: bool = True
+    # Ranges a callback URL may resolve into although they are not public
+    # (e.g. "127.0.0.1/32" for tests, or a customer's VPN range).
+    allowed_networks: tuple[str, ...] = ()
+    connect_timeout_s: float = 5.0
+    timeout_s: float = 10.0
+    # Retries: base * 2^(attempt-1), at most max, with jitter; then give up
+    # (the item goes back to /st/ or /rx/) once it is older than give_up_s.
+    retry_base_s: float = 10.0
+    retry_max_s: float = 1800.0
+    give_up_s: float = 86_400.0
+    # Isolation: requests in flight per host, and the breaker that stops
+    # calling a host after consecutive failures, for open_s doubling to max.
+    per_host_concurrency: int = 8
+    breaker_failures: int = 5
+    breaker_open_s: float = 30.0
+    breaker_max_open_s: float = 600.0
+    # Claiming from the outbox: items a claim takes, items held in memory per
+    # account at most, how long a claim is leased (renewed while held).
+    claim_batch: int = 500
+    per_account_held: int = 200
+    lease_s: float = 60.0
+    poll_s: float = 0.2
+    # Reports a batched POST carries at most (accounts that opt in).
+    batch_max_lines: int = 100
+    # How long an approved DNS answer is trusted before the host is checked again.
+    dns_cache_s: float = 30.0
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address range: {network!r}") from None
+        return value
+
+    def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(n, strict=False) for n in self.allowed_networks]
+
+
+def retry_delay_s(settings: PushSettings, attempts: int, rng: random.Random) -> float:
+    """Seconds until the next try after `attempts` failed ones: exponential, full-ish jitter.
+
+    The delay is drawn from [d/2, d] where d doubles per attempt up to the
+    maximum, so retries of many items spread out instead of arriving together.
+    """
+    exponent = min(max(attempts - 1, 0), 30)
+    delay = min(settings.retry_base_s * 2.0**exponent, settings.retry_max_s)
+    return delay * (0.5 + rng.random() / 2)
+
+
+@dataclass
+class Breaker:
+    """One host's circuit breaker: closed, open until a time, then one probe at a time."""
+
+    failures_to_open: int
+    open_s: float
+    max_open_s: float
+    failures: int = 0
+    trips: int = 0
+    open_until: float = 0.0
+    probing: bool = False
+
+    def allows(self, now: float) -> bool:
+        """Whether a request may go now; after the open period, one probe at a time."""
+        if self.trips == 0:
+            return True
+        if now < self.open_until or self.probing:
+            return False
+        self.probing = True
+        return True
+
+    def is_open(self, now: float) -> bool:
+        return self.trips > 0 and (now < self.open_until or self.probing)
+
+    def succeeded(self) -> bool:
+        """Record a success; True when this closed a breaker that was open."""
+        recovered = self.trips > 0
+        self.failures = self.trips = 0
+        self.open_until = 0.0
+        self.probing = False
+        return recovered
+
+    def failed(self, now: float) -> bool:
+        """Record a failure; True when this opened (or re-opened) the breaker."""
+        self.failures += 1
+        if self.probing or (self.trips == 0 and self.failures >= self.failures_to_open):
+            self.probing = False
+            self.trips += 1
+            self.open_until = now + min(self.open_s * 2.0 ** (self.trips - 1), self.max_open_s)
+            return True
+        return False

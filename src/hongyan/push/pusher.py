@@ -1,0 +1,445 @@
+"""The pusher: reports and replies from the outbox to customers' servers, at least once.
+
+One loop claims due outbox rows under a lease; each account's items of one
+kind form a stream, pushed one request at a time in outbox order, so a
+healthy receiver sees them in the order they happened. Streams run side by
+side; what one customer's server does cannot hold up another's:
+- every request has a connect timeout and an overall deadline;
+- each host has its own limit of requests in flight, and its own circuit
+  breaker: after consecutive failures the host is left alone (its rows are
+  moved past the open period) and then probed with one request;
+- an account holds at most `per_account_held` items in memory, so a slow
+  host's backlog never crowds others out of a claim.
+A failed item is retried with exponential backoff and jitter; once it is
+older than `give_up_s` it is given up and handed to `/st/` or `/rx/`.
+Outcomes are written in batches; held rows have their lease renewed, and a
+restart (or a crash, once the lease runs out) takes them up again.
+
+Every request goes to an address the SSRF check approved just before
+(`targets.approved_addresses`, cached for `dns_cache_s`), with the URL's
+host in the Host header and TLS server name, and redirects are not followed.
+The push secret only ever goes into the signature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from hongyan import metrics
+from hongyan.config import Settings
+from hongyan.core.schedule import format_local
+from hongyan.push import payload
+from hongyan.push.policy import Breaker, retry_delay_s
+from hongyan.push.targets import (
+    Address,
+    RefusedTarget,
+    Resolver,
+    approved_addresses,
+    system_resolver,
+)
+from hongyan.store import push as outbox
+from hongyan.store.database import Database
+from hongyan.store.engine import now_ms
+
+log = logging.getLogger(__name__)
+
+_MAX_ANSWER_BYTES = 64 * 1024
+_STATUS_EVERY_S = 2.0
+_FLUSH_EVERY_S = 0.05
+
+StreamKey = tuple[int, str]
+
+
+@dataclass
+class _Host:
+    breaker: Breaker
+    slots: asyncio.Semaphore
+    accounts: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Stream:
+    items: deque[outbox.Claimed] = field(default_factory=deque)
+    task: asyncio.Task[None] | None = None
+
+
+class _Failure(Exception):
+    """One push attempt that did not get a 2xx; `outcome` labels the metric."""
+
+    def __init__(self, outcome: str, error: str, *, host_fault: bool = True) -> None:
+        super().__init__(error)
+        self.outcome = outcome
+        self.error = error
+        self.host_fault = host_fault
+
+
+class Pusher:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        resolve: Resolver = system_resolver,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._settings = settings.push
+        self._db = db
+        self._zone = ZoneInfo(settings.timezone)
+        self._allowed = settings.push.networks()
+        self._resolve = resolve
+        self._rng = random.Random()
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            trust_env=False,  # no proxy from the environment: we connect where we checked
+            timeout=httpx.Timeout(settings.push.timeout_s, connect=settings.push.connect_timeout_s),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
+            transport=transport,
+        )
+        self._streams: dict[StreamKey, _Stream] = {}
+        self._hosts: dict[str, _Host] = {}
+        self._held: dict[int, outbox.Claimed] = {}
+        self._held_per_account: dict[int, int] = {}
+        self._outcomes: list[outbox.Outcome] = []
+        self._dns: dict[tuple[str, int], tuple[float, list[Address]]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    # -- life cycle ------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="push-claim"),
+            asyncio.create_task(self._flush_loop(), name="push-flush"),
+            asyncio.create_task(self._renew_loop(), name="push-renew"),
+            asyncio.create_task(self._status_loop(), name="push-status"),
+        ]
+
+    def wake(self) -> None:
+        """Look at the outbox now rather than at the next poll."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop pushing; record what finished, give back what did not."""
+        self._stopping = True
+        streams = [s.task for s in self._streams.values() if s.task is not None]
+        for task in [*self._tasks, *streams]:
+            task.cancel()
+        for task in [*self._tasks, *streams]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        decided = {o.id for o in self._outcomes}
+        now = now_ms()
+        for item in self._held.values():
+            if item.id not in decided:
+                self._outcomes.append(
+                    outbox.Outcome(item.id, item.kind, item.item_id, outbox.RELEASE, now)
+                )
+        await self._flush()
+        self._streams.clear()
+        await self._client.aclose()
+
+    # -- claiming --------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        lease_ms = int(self._settings.lease_s * 1000)
+        while not self._stopping:
+            try:
+                request = outbox.ClaimRequest(
+                    now_ms(), lease_ms, self._settings.claim_batch, self._skipped_accounts()
+                )
+                claimed = []
+                if await self._db.read_sync(partial(outbox.due_exists, request=request)):
+                    claimed = await self._db.write(outbox.claim, request)
+            except Exception:
+                log.exception("claiming push items failed")
+                claimed = []
+            for item in claimed:
+                self._hold(item)
+            if len(claimed) < self._settings.claim_batch:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._settings.poll_s)
+            else:
+                await asyncio.sleep(0)
+
+    def _skipped_accounts(self) -> tuple[int, ...]:
+        """Accounts not to claim for now: holding enough already, or behind an open breaker."""
+        now = time.monotonic()
+        skipped = {
+            account
+            for account, held in self._held_per_account.items()
+            if held >= self._settings.per_account_held
+        }
+        for host in self._hosts.values():
+            if host.breaker.is_open(now):
+                skipped |= host.accounts
+        return tuple(sorted(skipped))
+
+    def _hold(self, item: outbox.Claimed) -> None:
+        if item.id in self._held:
+            return
+        self._held[item.id] = item
+        self._held_per_account[item.account_id] = self._held_per_account.get(item.account_id, 0) + 1
+        key = (item.account_id, item.kind)
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = _Stream()
+        stream.items.append(item)
+        if stream.task is None:
+            stream.task = asyncio.create_task(self._run_stream(key, stream), name=f"push-{key}")
+
+    def _decide(self, outcome: outbox.Outcome) -> None:
+        """Queue an item's outcome for the next flush (it stays held until then)."""
+        self._outcomes.append(outcome)
+
+    # -- pushing ---------------------------------------------------------------
+
+    async def _run_stream(self, key: StreamKey, stream: _Stream) -> None:
+        try:
+            while stream.items and not self._stopping:
+                batch = self._next_batch(stream)
+                await self._push(stream, batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("push stream failed", extra={"account_id": key[0], "kind": key[1]})
+            now = now_ms()
+            for item in stream.items:
+                self._decide(outbox.Outcome(item.id, item.kind, item.item_id, outbox.RELEASE, now))
+            stream.items.clear()
+        finally:
+            stream.task = None
+            if not stream.items and self._streams.get(key) is stream:
+                del self._streams[key]
+
+    def _next_batch(self, stream: _Stream) -> list[outbox.Claimed]:
+        first = stream.items.popleft()
+        batch = [first]
+        if first.kind == outbox.REPORT and first.batch and first.method == "POST":
+            while (
+                stream.items
+                and len(batch) < self._settings.batch_max_lines
+                and stream.items[0].url == first.url
+            ):
+                batch.append(stream.items.popleft())
+        return batch
+
+    async def _push(self, stream: _Stream, batch: list[outbox.Claimed]) -> None:
+        first = batch[0]
+        kind = first.kind
+        if not first.url:
+            self._settle(batch, _Failure("off", "push turned off"), give_up_now=True)
+            return
+        host = self._host_of(first)
+        host.accounts.add(first.account_id)
+        if not host.breaker.allows(time.monotonic()):
+            self._release_stream(stream, batch, host)
+            return
+        try:
+            async with host.slots:
+                await self._send(batch)
+        except _Failure as failure:
+            metrics.PUSH_ATTEMPTS.labels(kind, failure.outcome).inc(len(batch))
+            if failure.host_fault and host.breaker.failed(time.monotonic()):
+                await self._host_down(host, failure.error)
+            self._settle(batch, failure)
+            return
+        metrics.PUSH_ATTEMPTS.labels(kind, "delivered").inc(len(batch))
+        now = now_ms()
+        for item in batch:
+            self._decide(outbox.Outcome(item.id, item.kind, item.item_id, outbox.DELIVERED, at=now))
+        if host.breaker.succeeded():
+            await self._host_up(host)
+
+    async def _send(self, batch: Sequence[outbox.Claimed]) -> None:
+        first = batch[0]
+        try:
+            address = (await self._approved(first.url))[0]
+        except RefusedTarget as exc:
+            raise _Failure("refused", str(exc), host_fault=False) from None
+        request = payload.build_request(
+            first.url,
+            first.method,
+            [self._form(item) for item in batch],
+            first.secret,
+            int(time.time()),
+        )
+        url = httpx.URL(request.url)
+        headers = {"Host": url.netloc.decode("ascii"), **request.headers}
+        try:
+            async with asyncio.timeout(self._settings.timeout_s):
+                async with self._client.stream(
+                    request.method,
+                    url.copy_with(host=str(address)),
+                    content=request.body,
+                    headers=headers,
+                    extensions={"sni_hostname": url.host},
+                ) as response:
+                    size = 0
+                    async for chunk in response.aiter_raw():
+                        size += len(chunk)
+                        if size > _MAX_ANSWER_BYTES:
+                            break
+        except (TimeoutError, httpx.TimeoutException):
+            raise _Failure("timeout", f"no answer within {self._settings.timeout_s:g} s") from None
+        except httpx.HTTPError as exc:
+            raise _Failure("connection", f"connection failed: {type(exc).__name__}") from None
+        if 200 <= response.status_code < 300:
+            return
+        if 300 <= response.status_code < 400:
+            raise _Failure("redirect", f"HTTP {response.status_code} redirect (not followed)")
+        raise _Failure("http_error", f"HTTP {response.status_code}")
+
+    def _form(self, item: outbox.Claimed) -> bytes:
+        time_text = format_local(item.at, self._zone)
+        if item.kind == outbox.REPORT:
+            return payload.report_form(item.uid, item.mobileid, item.mobile, item.status, time_text)
+        return payload.reply_form(item.uid, time_text, item.mobile, item.content, item.gateway)
+
+    async def _approved(self, url: str) -> list[Address]:
+        """The URL's approved addresses, checked again once the cached answer is old."""
+        parts = httpx.URL(url)
+        key = (parts.host, parts.port or (443 if parts.scheme == "https" else 80))
+        now = time.monotonic()
+        cached = self._dns.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        addresses = await approved_addresses(url, self._allowed, self._resolve)
+        if self._settings.dns_cache_s > 0:
+            self._dns[key] = (now + self._settings.dns_cache_s, addresses)
+        return addresses
+
+    def _settle(
+        self, batch: Sequence[outbox.Claimed], failure: _Failure, *, give_up_now: bool = False
+    ) -> None:
+        """A failed attempt: retry later, or give up on what is too old to retry."""
+        now = now_ms()
+        deadline_ms = self._settings.give_up_s * 1000
+        for item in batch:
+            if give_up_now or now - item.created_at >= deadline_ms:
+                metrics.PUSH_GIVEN_UP.labels(item.kind).inc()
+                log.warning(
+                    "push given up; the item goes back to the pull endpoint",
+                    extra={"uid": item.uid, "kind": item.kind, "error": failure.error},
+                )
+                outcome = outbox.Outcome(
+                    item.id, item.kind, item.item_id, outbox.GIVE_UP, now, failure.error, now
+                )
+            else:
+                delay = retry_delay_s(self._settings, item.attempts + 1, self._rng)
+                outcome = outbox.Outcome(
+                    item.id,
+                    item.kind,
+                    item.item_id,
+                    outbox.RETRY,
+                    now + int(delay * 1000),
+                    failure.error,
+                    now,
+                )
+            self._decide(outcome)
+
+    # -- hosts -------------------------------------------------------------------
+
+    def _host_of(self, item: outbox.Claimed) -> _Host:
+        url = httpx.URL(item.url)
+        key = f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+        host = self._hosts.get(key)
+        if host is None:
+            s = self._settings
+            breaker = Breaker(s.breaker_failures, s.breaker_open_s, s.breaker_max_open_s)
+            host = self._hosts[key] = _Host(breaker, asyncio.Semaphore(s.per_host_concurrency))
+        return host
+
+    def _release_stream(self, stream: _Stream, batch: list[outbox.Claimed], host: _Host) -> None:
+        """The host's breaker is open: give the stream's items back until it may be tried."""
+        due = now_ms() + int(max(0.0, host.breaker.open_until - time.monotonic()) * 1000)
+        for item in [*batch, *stream.items]:
+            self._decide(outbox.Outcome(item.id, item.kind, item.item_id, outbox.RELEASE, due))
+        stream.items.clear()
+
+    async def _host_down(self, host: _Host, error: str) -> None:
+        """A breaker opened: move the host's waiting rows past the open period."""
+        wait_s = max(0.0, host.breaker.open_until - time.monotonic())
+        log.warning(
+            "push host failing; pausing it",
+            extra={"accounts": sorted(host.accounts), "error": error, "pause_s": round(wait_s, 1)},
+        )
+        now = now_ms()
+        await self._reschedule(host, now + int(wait_s * 1000), now, earlier_only=False)
+
+    async def _host_up(self, host: _Host) -> None:
+        """A breaker closed: what backed off while the host was down is due now, in order."""
+        log.info("push host recovered", extra={"accounts": sorted(host.accounts)})
+        now = now_ms()
+        await self._reschedule(host, now, now, earlier_only=True)
+        self.wake()
+
+    async def _reschedule(self, host: _Host, next_at: int, now: int, *, earlier_only: bool) -> None:
+        request = outbox.Reschedule(tuple(sorted(host.accounts)), next_at, now, earlier_only)
+        try:
+            await self._db.write(outbox.reschedule, request)
+        except Exception:
+            log.exception("rescheduling push items failed")
+
+    # -- bookkeeping -------------------------------------------------------------
+
+    async def _flush(self) -> None:
+        if not self._outcomes:
+            return
+        outcomes, self._outcomes = self._outcomes, []
+        try:
+            await self._db.write(outbox.record, outcomes)
+        except Exception:
+            # Kept held: their leases run out and they are claimed again.
+            log.exception("recording push outcomes failed", extra={"count": len(outcomes)})
+            self._outcomes[:0] = outcomes
+            return
+        for outcome in outcomes:
+            item = self._held.pop(outcome.id, None)
+            if item is not None:
+                left = self._held_per_account[item.account_id] - 1
+                if left:
+                    self._held_per_account[item.account_id] = left
+                else:
+                    del self._held_per_account[item.account_id]
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(_FLUSH_EVERY_S)
+            await self._flush()
+
+    async def _renew_loop(self) -> None:
+        interval = self._settings.lease_s / 3
+        while True:
+            await asyncio.sleep(interval)
+            if self._held:
+                until = now_ms() + int(self._settings.lease_s * 1000)
+                try:
+                    await self._db.write(outbox.renew, outbox.Renewal(tuple(self._held), until))
+                except Exception:
+                    log.exception("renewing push leases failed")
+
+    async def _status_loop(self) -> None:
+        while True:
+            try:
+                oldest = await self._db.read_sync(outbox.oldest_queued)
+                age = 0.0 if oldest is None else max(0.0, (now_ms() - oldest) / 1000)
+                metrics.PUSH_OLDEST_AGE.set(age)
+                metrics.PUSH_QUEUED.set(len(self._held))
+            except Exception:
+                log.exception("reading the push outbox's age failed")
+            await asyncio.sleep(_STATUS_EVERY_S)
