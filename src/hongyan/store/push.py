@@ -459,13 +459,14 @@ def status(conn: Connection, account_id: int | None = None) -> list[StreamStatus
         if replies_url:
             urls[(account, REPLY)] = replies_url
     keys = sorted(set(by_stream) | set(urls))
-    uids = dict(
-        conn.execute(
+    uids: dict[int, str] = {
+        account: uid
+        for account, uid in conn.execute(
             select(accounts.c.id, accounts.c.uid).where(
                 accounts.c.id.in_(sorted({k[0] for k in keys}))
             )
-        ).tuples()
-    )
+        )
+    }
     result = []
     for key in keys:
         counted = by_stream.get(key)
