@@ -19,6 +19,10 @@ Every request goes to an address the SSRF check approved just before
 (`targets.approved_addresses`, cached for `dns_cache_s`), with the URL's
 host in the Host header and TLS server name, and redirects are not followed.
 The push secret only ever goes into the signature.
+
+HTTP is aiohttp's client, not httpx as elsewhere: on this project's 2-core
+machine httpx managed about 1,100 requests/s to a loopback receiver and
+aiohttp about 11,000, and push must sustain 2,000 a second.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from zoneinfo import ZoneInfo
 
-import httpx
+import aiohttp
+from yarl import URL
 
 from hongyan import metrics
 from hongyan.config import Settings
@@ -86,12 +91,7 @@ class _Failure(Exception):
 
 class Pusher:
     def __init__(
-        self,
-        settings: Settings,
-        db: Database,
-        *,
-        resolve: Resolver = system_resolver,
-        transport: httpx.AsyncBaseTransport | None = None,
+        self, settings: Settings, db: Database, *, resolve: Resolver = system_resolver
     ) -> None:
         self._settings = settings.push
         self._db = db
@@ -99,13 +99,7 @@ class Pusher:
         self._allowed = settings.push.networks()
         self._resolve = resolve
         self._rng = random.Random()
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,
-            trust_env=False,  # no proxy from the environment: we connect where we checked
-            timeout=httpx.Timeout(settings.push.timeout_s, connect=settings.push.connect_timeout_s),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
-            transport=transport,
-        )
+        self._session: aiohttp.ClientSession | None = None
         self._streams: dict[StreamKey, _Stream] = {}
         self._hosts: dict[str, _Host] = {}
         self._held: dict[int, outbox.Claimed] = {}
@@ -120,6 +114,15 @@ class Pusher:
 
     async def start(self) -> None:
         self._stopping = False
+        self._session = aiohttp.ClientSession(
+            # Our own per-host limits; no proxy from the environment (we connect where we checked).
+            connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
+            trust_env=False,
+            timeout=aiohttp.ClientTimeout(
+                total=self._settings.timeout_s, sock_connect=self._settings.connect_timeout_s
+            ),
+            auto_decompress=False,
+        )
         self._tasks = [
             asyncio.create_task(self._claim_loop(), name="push-claim"),
             asyncio.create_task(self._flush_loop(), name="push-flush"),
@@ -150,7 +153,9 @@ class Pusher:
                 )
         await self._flush()
         self._streams.clear()
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     # -- claiming --------------------------------------------------------------
 
@@ -278,31 +283,30 @@ class Pusher:
             first.secret,
             int(time.time()),
         )
-        url = httpx.URL(request.url)
-        headers = {"Host": url.netloc.decode("ascii"), **request.headers}
+        url = URL(request.url, encoded=True)
+        headers = {"Host": _netloc(url), **request.headers}
+        assert self._session is not None
         try:
             async with asyncio.timeout(self._settings.timeout_s):
-                async with self._client.stream(
+                async with self._session.request(
                     request.method,
-                    url.copy_with(host=str(address)),
-                    content=request.body,
+                    url.with_host(str(address)),
+                    data=request.body or None,
                     headers=headers,
-                    extensions={"sni_hostname": url.host},
+                    allow_redirects=False,
+                    server_hostname=url.host if url.scheme == "https" else None,
                 ) as response:
-                    size = 0
-                    async for chunk in response.aiter_raw():
-                        size += len(chunk)
-                        if size > _MAX_ANSWER_BYTES:
-                            break
-        except (TimeoutError, httpx.TimeoutException):
+                    status = response.status
+                    await _read_answer(response)
+        except TimeoutError:
             raise _Failure("timeout", f"no answer within {self._settings.timeout_s:g} s") from None
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise _Failure("connection", f"connection failed: {type(exc).__name__}") from None
-        if 200 <= response.status_code < 300:
+        if 200 <= status < 300:
             return
-        if 300 <= response.status_code < 400:
-            raise _Failure("redirect", f"HTTP {response.status_code} redirect (not followed)")
-        raise _Failure("http_error", f"HTTP {response.status_code}")
+        if 300 <= status < 400:
+            raise _Failure("redirect", f"HTTP {status} redirect (not followed)")
+        raise _Failure("http_error", f"HTTP {status}")
 
     def _form(self, item: outbox.Claimed) -> bytes:
         time_text = format_local(item.at, self._zone)
@@ -312,8 +316,8 @@ class Pusher:
 
     async def _approved(self, url: str) -> list[Address]:
         """The URL's approved addresses, checked again once the cached answer is old."""
-        parts = httpx.URL(url)
-        key = (parts.host, parts.port or (443 if parts.scheme == "https" else 80))
+        parts = URL(url)
+        key = (parts.host or "", parts.port or 0)
         now = time.monotonic()
         cached = self._dns.get(key)
         if cached is not None and cached[0] > now:
@@ -355,8 +359,8 @@ class Pusher:
     # -- hosts -------------------------------------------------------------------
 
     def _host_of(self, item: outbox.Claimed) -> _Host:
-        url = httpx.URL(item.url)
-        key = f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+        url = URL(item.url)
+        key = f"{url.scheme}://{url.host}:{url.port}"
         host = self._hosts.get(key)
         if host is None:
             s = self._settings
@@ -443,3 +447,22 @@ class Pusher:
             except Exception:
                 log.exception("reading the push outbox's age failed")
             await asyncio.sleep(_STATUS_EVERY_S)
+
+
+def _netloc(url: URL) -> str:
+    """The Host header of `url`: its host, and its port unless the scheme's default."""
+    host = url.raw_host or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return host if url.is_default_port() else f"{host}:{url.port}"
+
+
+async def _read_answer(response: aiohttp.ClientResponse) -> None:
+    """Read the answer (which we do not need) so the connection can be used again;
+    at most a little of it, so a server cannot keep us reading."""
+    size = 0
+    async for chunk in response.content.iter_chunked(16 * 1024):
+        size += len(chunk)
+        if size > _MAX_ANSWER_BYTES:
+            response.close()
+            return
