@@ -14,9 +14,12 @@ own `Pusher` in this process until the outbox drains:
     each request and never answers (default settings: 10 s timeout, breaker
     after 5 failures); pushes/s counts the healthy accounts' items only, so
     it shows whether the hanging server holds anyone else up.
+  * `one_account`: all items of one account, which are pushed one request
+    at a time to keep them in order: the rate a single busy customer gets.
 
 Each phase is bounded by `--timeout` seconds; figures go to stdout, one a
-line, notes to stderr.
+line, notes to stderr. The pusher runs as in `hongyan serve`: on uvloop,
+with the server's garbage-collector tuning.
 """
 
 from __future__ import annotations
@@ -29,10 +32,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from report import TARGETS, Figures, note
-from server_process import free_port, start_quietly
+import uvloop
 from sqlalchemy import Connection, func, insert, select
 
+from hongyan.app import tune_gc
 from hongyan.config import Settings, load_settings
 from hongyan.core import credentials
 from hongyan.core.admin import Operator
@@ -42,6 +45,8 @@ from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
 from hongyan.store.migrate import upgrade
 from hongyan.store.schema import push_outbox, replies
+from report import TARGETS, Figures, note
+from server_process import free_port, start_quietly
 
 TARGETS.update({"healthy_pushes_per_s": (">=", 2000), "hanging_pushes_per_s": (">=", 2000)})
 CONTENT = "您好，您的快递已到，请凭取件码 8848 领取。回复 TD 退订"
@@ -107,7 +112,11 @@ async def accounts(op: Operator, prefix: str, count: int, url: str) -> list[int]
 
 
 async def phase(
-    settings: Settings, name: str, groups: list[tuple[str, str]], args: argparse.Namespace
+    settings: Settings,
+    name: str,
+    groups: list[tuple[str, str]],
+    args: argparse.Namespace,
+    accounts_a_group: int | None = None,
 ) -> float:
     """Push `args.items` items per group; pushes/s of the first group's accounts."""
     db = Database(settings)
@@ -116,7 +125,7 @@ async def phase(
     try:
         per_group = []
         for prefix, url in groups:
-            ids = await accounts(op, f"{name}-{prefix}-", args.accounts, url)
+            ids = await accounts(op, f"{name}-{prefix}-", accounts_a_group or args.accounts, url)
             async with db.transaction() as conn:
                 await conn.run_sync(lambda sync, ids=ids: fill(sync, ids, args.items))
             per_group.append(ids)
@@ -161,6 +170,10 @@ async def main(args: argparse.Namespace) -> None:
                 "hanging_pushes_per_s",
                 await phase(settings, "hanging", [("a", healthy.url), ("h", hanging.url)], args),
             )
+            figures.add(
+                "one_account_pushes_per_s",
+                await phase(settings, "one", [("a", healthy.url)], args, accounts_a_group=1),
+            )
             figures.note_targets("healthy")
             figures.note_targets("hanging")
     finally:
@@ -174,4 +187,7 @@ if __name__ == "__main__":
     parser.add_argument("--accounts", type=int, default=20, help="accounts a receiver")
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--wait-idle", type=float, default=30.0)
-    asyncio.run(main(parser.parse_args()))
+    # As in `hongyan serve`: uvloop (uvicorn's loop) and the server's collector tuning.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        tune_gc()
+        runner.run(main(parser.parse_args()))

@@ -122,10 +122,16 @@ def test_reports_and_replies_are_pushed_in_the_documents_form(
     # Pushed items are not handed out again by the pull endpoints.
     assert pulled(pushing, c, "/st/") == b""
     assert pulled(pushing, c, "/rx/") == b""
+    metrics = pushing.get("/metrics").text
+    delivered = re.search(
+        r'hongyan_push_attempts_total\{kind="report",outcome="delivered"\} (\d+)', metrics
+    )
+    assert delivered and int(delivered.group(1)) >= 3
+    assert "hongyan_push_oldest_queued_seconds" in metrics
 
 
 def test_signed_post_can_be_verified_by_the_customer(
-    pushing: RunningServer, receiver: PushReceiver
+    pushing: RunningServer, receiver: PushReceiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     c = pushing.customer()
     pushing.operate(
@@ -141,6 +147,12 @@ def test_signed_post_can_be_verified_by_the_customer(
     expected = hmac.new(SECRET.encode(), stamp.encode() + b"." + push.body, hashlib.sha256)
     assert push.headers["x-hongyan-signature"] == expected.hexdigest()
     assert push.forms()[0]["mobileids"] == "s1"
+    # Failures are logged with what went wrong, never with the secret.
+    receiver.mode = FAIL
+    send(pushing, c, ["13900008888"], ["s2"], "hello")
+    until(lambda: receiver.attempts >= 3, what="failed signed pushes")
+    assert SECRET not in caplog.text
+    receiver.mode = OK
     # Replies stay with /rx/: only reports were configured.
     pushing.operate(lambda op: op.inject_reply("13900008888", "hi", uid=c.uid))
     assert b"hi" in pulled(pushing, c, "/rx/")
