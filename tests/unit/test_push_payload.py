@@ -82,6 +82,14 @@ def test_the_breaker_opens_after_consecutive_failures_and_probes_once() -> None:
     assert not breaker.succeeded()
 
 
+def test_a_probe_that_says_nothing_about_the_host_lets_the_next_probe_go() -> None:
+    breaker = Breaker(failures_to_open=1, open_s=1, max_open_s=1)
+    breaker.failed(0)
+    assert breaker.allows(2) and not breaker.allows(2)
+    breaker.inconclusive()  # e.g. the URL was refused before connecting
+    assert breaker.allows(2)
+
+
 def test_a_success_resets_the_count_of_failures() -> None:
     breaker = Breaker(failures_to_open=2, open_s=1, max_open_s=1)
     breaker.failed(0)

@@ -102,6 +102,10 @@ class Breaker:
         self.probing = False
         return recovered
 
+    def inconclusive(self) -> None:
+        """An attempt that says nothing about the host (e.g. refused before connecting)."""
+        self.probing = False
+
     def failed(self, now: float) -> bool:
         """Record a failure; True when this opened (or re-opened) the breaker."""
         self.failures += 1

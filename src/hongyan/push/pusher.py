@@ -251,15 +251,18 @@ class Pusher:
             return
         host = self._host_of(first)
         host.accounts.add(first.account_id)
-        if not host.breaker.allows(time.monotonic()):
-            self._release_stream(stream, batch, host)
-            return
         try:
             async with host.slots:
+                # Asked once a slot is free: the breaker may have opened meanwhile.
+                if not host.breaker.allows(time.monotonic()):
+                    self._release_stream(stream, batch, host)
+                    return
                 await self._send(batch)
         except _Failure as failure:
             metrics.PUSH_ATTEMPTS.labels(kind, failure.outcome).inc(len(batch))
-            if failure.host_fault and host.breaker.failed(time.monotonic()):
+            if not failure.host_fault:
+                host.breaker.inconclusive()
+            elif host.breaker.failed(time.monotonic()):
                 await self._host_down(host, failure.error)
             self._settle(batch, failure)
             return
@@ -370,10 +373,19 @@ class Pusher:
 
     def _release_stream(self, stream: _Stream, batch: list[outbox.Claimed], host: _Host) -> None:
         """The host's breaker is open: give the stream's items back until it may be tried."""
-        due = now_ms() + int(max(0.0, host.breaker.open_until - time.monotonic()) * 1000)
-        for item in [*batch, *stream.items]:
-            self._decide(outbox.Outcome(item.id, item.kind, item.item_id, outbox.RELEASE, due))
+        now = now_ms()
+        due = now + int(max(0.0, host.breaker.open_until - time.monotonic()) * 1000)
+        items = [*batch, *stream.items]
         stream.items.clear()
+        expired = [
+            item for item in items if now - item.created_at >= self._settings.give_up_s * 1000
+        ]
+        if expired:  # never tried while the host was down, but out of time all the same
+            self._settle(expired, _Failure("breaker", "host unavailable (circuit open)"))
+        expired_ids = {item.id for item in expired}
+        for item in items:
+            if item.id not in expired_ids:
+                self._decide(outbox.Outcome(item.id, item.kind, item.item_id, outbox.RELEASE, due))
 
     async def _host_down(self, host: _Host, error: str) -> None:
         """A breaker opened: move the host's waiting rows past the open period."""
