@@ -67,7 +67,7 @@ PUSH_OLDEST_AGE = Gauge(
     "Age of the oldest report or reply waiting to be pushed (0 when none)",
     multiprocess_mode="max",
 )
-PUSH_QUEUED = Gauge(
+PUSH_HELD = Gauge(
     "hongyan_push_held",
     "Items this process holds to push (claimed, waiting or in flight)",
     multiprocess_mode="sum",

@@ -214,16 +214,19 @@ class Pusher:
     # -- pushing ---------------------------------------------------------------
 
     async def _run_stream(self, key: StreamKey, stream: _Stream) -> None:
+        batch: list[outbox.Claimed] = []
         try:
             while stream.items and not self._stopping:
                 batch = self._next_batch(stream)
                 await self._push(stream, batch)
+                batch = []
         except asyncio.CancelledError:
             raise
         except Exception:
+            # A fault of ours, not the customer's: give the items back as they were.
             log.exception("push stream failed", extra={"account_id": key[0], "kind": key[1]})
             now = now_ms()
-            for item in stream.items:
+            for item in [*batch, *stream.items]:
                 self._decide(outbox.Outcome(item.id, item.kind, item.item_id, outbox.RELEASE, now))
             stream.items.clear()
         finally:
@@ -249,7 +252,11 @@ class Pusher:
         if not first.url:
             self._settle(batch, _Failure("off", "push turned off"), give_up_now=True)
             return
-        host = self._host_of(first)
+        try:
+            host = self._host_of(first)
+        except ValueError:
+            self._settle(batch, _Failure("refused", "the callback URL cannot be read"))
+            return
         host.accounts.add(first.account_id)
         try:
             async with host.slots:
@@ -455,7 +462,7 @@ class Pusher:
                 oldest = await self._db.read_sync(outbox.oldest_queued)
                 age = 0.0 if oldest is None else max(0.0, (now_ms() - oldest) / 1000)
                 metrics.PUSH_OLDEST_AGE.set(age)
-                metrics.PUSH_QUEUED.set(len(self._held))
+                metrics.PUSH_HELD.set(len(self._held))
             except Exception:
                 log.exception("reading the push outbox's age failed")
             await asyncio.sleep(_STATUS_EVERY_S)
