@@ -56,7 +56,16 @@ class Receiver:
     def __init__(self, mode: str) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hongyan.testing", "--port", str(self.port), "--mode", mode],
+            [
+                sys.executable,
+                "-m",
+                "hongyan.testing",
+                "--port",
+                str(self.port),
+                "--mode",
+                mode,
+                "--quiet",
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )

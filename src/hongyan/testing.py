@@ -7,7 +7,8 @@ asyncio streams rather than a web framework because the misbehaviours (a
 connection closed before any answer, an answer that never comes) are what
 frameworks are built to prevent.
 
-Run alone: `python -m hongyan.testing --port 9300 [--mode hang]`.
+Run alone: `python -m hongyan.testing --port 9300 [--mode hang] [--quiet]`; it
+prints each push it accepts.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class PushReceiver:
     mode: str = OK
     script: Callable[[int], str] | None = None
     received: list[Push] = field(default_factory=list)  # answered 2xx
+    on_push: Callable[[Push], None] | None = None
     attempts: int = 0  # every request that arrived, answered or not
 
     def __post_init__(self) -> None:
@@ -157,8 +159,11 @@ class PushReceiver:
             await self._closing.wait()
             return False
         if mode == OK:
+            push = Push(method, target, headers, body, time.monotonic())
             with self._lock:
-                self.received.append(Push(method, target, headers, body, time.monotonic()))
+                self.received.append(push)
+            if self.on_push is not None:
+                self.on_push(push)
             status = "200 OK"
             extra = ""
         elif mode == REDIRECT:
@@ -177,8 +182,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--mode", choices=MODES, default=OK)
+    parser.add_argument("--quiet", action="store_true", help="do not print each push")
     args = parser.parse_args()
-    receiver = PushReceiver(args.port, args.mode)
+
+    def show(push: Push) -> None:
+        for form in push.forms():
+            print(" ".join(f"{k}={v}" for k, v in form.items()), flush=True)
+
+    receiver = PushReceiver(args.port, args.mode, on_push=None if args.quiet else show)
 
     async def run() -> None:
         await receiver.serve()
