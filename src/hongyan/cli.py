@@ -475,10 +475,10 @@ def push_status(uid: Annotated[str | None, typer.Argument(help="one account")] =
             if row.last_error and row.last_attempt_at
             else ""
         )
+        kind, pull = ("reports", "/st/") if row.kind == "report" else ("replies", "/rx/")
         typer.echo(
-            f"{row.uid} {row.kind}s to {row.url or '(push off)'}: {row.queued} queued, "
-            f"{row.retrying} retrying, {row.given_up} given up (sent to "
-            f"{'/st/' if row.kind == 'report' else '/rx/'}){age}{last}"
+            f"{row.uid} {kind} to {row.url or '(push off)'}: {row.queued} queued, "
+            f"{row.retrying} retrying, {row.given_up} given up (now on {pull}){age}{last}"
         )
 
 

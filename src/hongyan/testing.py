@@ -193,7 +193,7 @@ def main() -> None:
 
     async def run() -> None:
         await receiver.serve()
-        print(f"listening on {receiver.url} ({receiver.mode})", flush=True)
+        print(f"listening on http://127.0.0.1:{receiver.port}/ ({receiver.mode})", flush=True)
         await asyncio.Event().wait()
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -48,6 +48,9 @@ def test_public_addresses(address: str) -> None:
         "http://u:p@example.com/",
         "http://example.com:port/",
         "javascript:alert(1)",
+        "http://example.com/cb#part",  # the query would land inside the fragment
+        "http://exa mple.com/cb",
+        "http://example.com/c b",
     ],
 )
 def test_only_http_urls_with_a_host(url: str) -> None:

@@ -55,6 +55,10 @@ def parse_target(url: str) -> tuple[str, int]:
         raise RefusedTarget("a callback URL needs a host")
     if parts.username or parts.password:
         raise RefusedTarget("a callback URL may not carry credentials")
+    if parts.fragment or url.strip().endswith("#"):
+        raise RefusedTarget("a callback URL has no #fragment (the push's query would follow it)")
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url.strip()):
+        raise RefusedTarget("a callback URL has no spaces or control characters")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
