@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +22,7 @@ from hongyan.store.schema import accounts, reports
 from hongyan.testing import CLOSE, FAIL, HANG, OK, REDIRECT, PushReceiver
 from tests.conftest import Customer, RunningServer
 from tests.integration.conftest import live_server
+from tests.integration.test_crash import until
 
 SUCCESS = "sms&stat=100&message=发送成功".encode("gbk")
 TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
@@ -41,14 +42,6 @@ PUSH = {
     "lease_s": 3,
     "dns_cache_s": 0,
 }
-
-
-def until(check: Callable[[], bool], timeout: float = 30, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +86,7 @@ def test_reports_and_replies_are_pushed_in_the_documents_form(
     c = pushing.customer()
     pushing.operate(lambda op: op.set_push(c.uid, replies=receiver.url, reports=receiver.url))
     send(pushing, c, ["13900008888", "1390000test", "13900000000"], ["a1", "a2", "a3"], "验证码 1")
-    until(lambda: len(reports_of(receiver.forms())) >= 3, what="three reports pushed")
+    until(lambda: len(reports_of(receiver.forms())) >= 3, 30, "three reports pushed")
     got = {f["mobileids"]: f for f in reports_of(receiver.forms())}
     assert {k: (v["mobile"], v["status"]) for k, v in got.items()} == {
         "a1": ("13900008888", "100"),
@@ -108,7 +101,7 @@ def test_reports_and_replies_are_pushed_in_the_documents_form(
     gateway = pushing.operate(
         lambda op: op.inject_reply("13900008888", "收到，谢谢 ||{&}", uid=c.uid)
     )[0]
-    until(lambda: any(f.get("cmd") == "res" for f in receiver.forms()), what="reply pushed")
+    until(lambda: any(f.get("cmd") == "res" for f in receiver.forms()), 30, "reply pushed")
     (reply,) = [f for f in receiver.forms() if f["cmd"] == "res"]
     assert list(reply) == ["cmd", "uid", "time", "mobile", "content", "gateway"]
     assert reply["content"] == "收到，谢谢 ||{&}" and reply["mobile"] == "13900008888"
@@ -138,7 +131,7 @@ def test_signed_post_can_be_verified_by_the_customer(
         lambda op: op.set_push(c.uid, reports=receiver.url, method="POST", secret=SECRET)
     )
     send(pushing, c, ["13900008888"], ["s1"], "hello")
-    until(lambda: len(receiver.received) >= 1, what="a signed push")
+    until(lambda: len(receiver.received) >= 1, 30, "a signed push")
     push = receiver.received[0]
     assert push.method == "POST"
     assert push.headers["content-type"] == "application/x-www-form-urlencoded; charset=GBK"
@@ -150,7 +143,7 @@ def test_signed_post_can_be_verified_by_the_customer(
     # Failures are logged with what went wrong, never with the secret.
     receiver.mode = FAIL
     send(pushing, c, ["13900008888"], ["s2"], "hello")
-    until(lambda: receiver.attempts >= 3, what="failed signed pushes")
+    until(lambda: receiver.attempts >= 3, 30, "failed signed pushes")
     assert SECRET not in caplog.text
     receiver.mode = OK
     # Replies stay with /rx/: only reports were configured.
@@ -166,9 +159,9 @@ def test_batched_reports_several_lines_a_post(
     receiver.mode = FAIL  # let reports pile up, then take them in batches
     mobiles = [f"1390000{i:04d}" for i in range(1, 301)]
     send(pushing, c, mobiles, [f"b{i}" for i in range(300)], "batch")
-    until(lambda: receiver.attempts >= 3, what="failing pushes")
+    until(lambda: receiver.attempts >= 3, 30, "failing pushes")
     receiver.mode = OK
-    until(lambda: len(receiver.forms()) >= 300, what="all 300 reports")
+    until(lambda: len(receiver.forms()) >= 300, 30, "all 300 reports")
     assert {f["mobileids"] for f in receiver.forms()} == {f"b{i}" for i in range(300)}
     assert max(len(p.forms()) for p in receiver.received) > 1
 
@@ -211,7 +204,7 @@ def test_receiver_that_fails_hangs_and_closes_loses_nothing(
             expected[c.uid].add(f"reply r{round_}")
         if mode != OK:
             before = receiver.attempts
-            until(lambda b=before: receiver.attempts > b + 2, what=f"pushes meet {mode}")
+            until(lambda b=before: receiver.attempts > b + 2, 30, f"pushes meet {mode}")
 
     def arrived() -> dict[str, set[str]]:
         got: dict[str, set[str]] = {c.uid: set() for c in customers}
@@ -220,14 +213,14 @@ def test_receiver_that_fails_hangs_and_closes_loses_nothing(
             got[form["uid"]].add(key)
         return got
 
-    until(lambda: arrived() == expected, timeout=60, what="every report and reply pushed")
+    until(lambda: arrived() == expected, 60, "every report and reply pushed")
     assert all(pulled(pushing, c, "/st/") == b"" for c in customers)
 
     # A healthy receiver sees each account's items in the order they were made.
     receiver.received.clear()
     for c in customers:
         send(pushing, c, [f"1380000{i:04d}" for i in range(60)], [f"o{i}" for i in range(60)], "o")
-    until(lambda: len(receiver.forms()) >= 180, what="ordered round")
+    until(lambda: len(receiver.forms()) >= 180, 30, "ordered round")
     for c in customers:
         pushed = [f["mobileids"] for f in receiver.forms() if f["uid"] == c.uid]
         made = [m for m in account_reports_in_order(pushing, c.uid) if m.startswith("o")]
@@ -241,9 +234,9 @@ def test_a_hanging_server_does_not_hold_up_another_account(pushing: RunningServe
         pushing.operate(lambda op: op.set_push(slow.uid, reports=hanging.url))
         pushing.operate(lambda op: op.set_push(fast.uid, reports=healthy.url))
         send(pushing, slow, [f"1391111{i:04d}" for i in range(200)], [], "slow")
-        until(lambda: hanging.attempts > 0, what="the hanging server is called")
+        until(lambda: hanging.attempts > 0, 30, "the hanging server is called")
         send(pushing, fast, [f"1392222{i:04d}" for i in range(200)], [], "fast")
-        until(lambda: len(healthy.forms()) >= 200, what="the healthy account's reports")
+        until(lambda: len(healthy.forms()) >= 200, 30, "the healthy account's reports")
         assert hanging.received == []
         rows = pushing.operate(lambda op: op.push_status(slow.uid))
         assert rows[0].queued + rows[0].retrying == 200
@@ -257,7 +250,7 @@ def test_redirects_are_not_followed(pushing: RunningServer, receiver: PushReceiv
     pushing.operate(lambda op: op.set_push(c.uid, reports=receiver.url))
     receiver.mode = REDIRECT
     send(pushing, c, ["13900008888"], ["r1"], "hello")
-    until(lambda: receiver.attempts >= 2, what="retries after a redirect")
+    until(lambda: receiver.attempts >= 2, 30, "retries after a redirect")
     (row,) = pushing.operate(lambda op: op.push_status(c.uid))
     assert row.retrying == 1 and "redirect" in row.last_error
     assert receiver.received == []
@@ -278,7 +271,7 @@ def test_given_up_items_go_back_to_pull(
             rows = server.operate(lambda op: op.push_status(c.uid))
             return sum(r.given_up for r in rows) == 2
 
-        until(given_up, what="both items given up")
+        until(given_up, 30, "both items given up")
         assert pulled(server, c, "/st/").decode("gbk").split(",")[:3] == [
             "13900008888",
             "100",
@@ -297,7 +290,7 @@ def test_push_off_returns_queued_items_to_pull(
     c = pushing.customer()
     pushing.operate(lambda op: op.set_push(c.uid, reports=receiver.url))
     send(pushing, c, ["13900008888", "13900008889"], ["f1", "f2"], "hello")
-    until(lambda: receiver.attempts >= 2, what="failing pushes")
+    until(lambda: receiver.attempts >= 2, 30, "failing pushes")
     pushing.operate(lambda op: op.push_off(c.uid))
     got: list[str] = []
 
@@ -306,7 +299,7 @@ def test_push_off_returns_queued_items_to_pull(
         got.extend(line.split(",")[2] for line in body.split("\n") if body)
         return len(got) >= 2
 
-    until(both, what="reports back on /st/")
+    until(both, 30, "reports back on /st/")
     assert sorted(got) == ["f1", "f2"]
     assert pushing.operate(lambda op: op.push_target(c.uid)) is None
 
