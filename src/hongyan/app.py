@@ -21,6 +21,8 @@ from hongyan import metrics
 from hongyan.api.customer import ENDPOINTS, CustomerApi
 from hongyan.channels.base import Channel
 from hongyan.channels.simulator import SimulatedCarrier
+from hongyan.channels.smpp.channel import SmppChannel
+from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.config import Settings
 from hongyan.core.delivery import DeliverySink
 from hongyan.core.gates import Gatekeeper
@@ -48,9 +50,16 @@ class Platform:
         self.simulator = SimulatedCarrier(settings.simulator)
         self.channels: dict[str, Channel] = {self.simulator.name: self.simulator}
         for extra in settings.channels:
-            self.channels[extra.name] = SimulatedCarrier(extra)
+            if isinstance(extra, SmppSettings):
+                self.channels[extra.name] = SmppChannel(extra, settings.gateway_prefix)
+            else:
+                self.channels[extra.name] = SimulatedCarrier(extra)
         self.sink = DeliverySink(self.db, settings.gateway_prefix)
-        router = Router(settings.fallback_channel or self.simulator.name, settings.routes)
+        router = Router(
+            settings.fallback_channel or self.simulator.name,
+            settings.routes,
+            settings.fallback_failover,
+        )
         self.dispatcher = Dispatcher(settings, self.db, self.gates, self.channels, router)
         self.service.on_accepted = self.dispatcher.notify
         self.pusher = Pusher(settings, self.db)

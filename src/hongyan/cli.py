@@ -7,6 +7,7 @@ message on bad input.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -454,6 +455,70 @@ def channel_list() -> None:
             f"{row['awaiting_receipts']} messages awaiting receipts"
             + (f", last error {row['last_error']}" if row["last_error"] else "")
         )
+        for bind in json.loads(str(row.get("binds") or "[]")):
+            typer.echo(
+                f"  bind {bind['bind']}: {bind['state']}, window {bind['in_flight']}/"
+                f"{bind['window']}, {bind['submitted']} submitted"
+                + (f", last error {bind['last_error']}" if bind["last_error"] else "")
+            )
+
+
+@app.command("smsc")
+def smsc(
+    port: Annotated[int, typer.Option(help="SMPP port (127.0.0.1)")] = 2775,
+    system_id: Annotated[str, typer.Option(help="system_id an ESME binds with")] = "hongyan",
+    # The simulator's demo credentials, the same as an smpp channel's example.
+    password: Annotated[str, typer.Option(help="its password")] = "secret",  # noqa: S107
+    receipt_delay: Annotated[
+        float, typer.Option(help="seconds before a receipt (up to twice this)")
+    ] = 0.2,
+    failure_ratio: Annotated[float, typer.Option(help="share of receipts UNDELIV")] = 0.0,
+    tps: Annotated[float, typer.Option(help="submits a second before THROTTLED; 0: none")] = 0,
+    id_base: Annotated[str, typer.Option(help="submit_sm_resp ids: hex or dec")] = "hex",
+    receipt_id_base: Annotated[str, typer.Option(help="receipt text ids: hex or dec")] = "hex",
+    control_port: Annotated[
+        int, typer.Option(help="HTTP control port on 127.0.0.1 (0: none)")
+    ] = 2776,
+    quiet: Annotated[bool, typer.Option(help="no counters every 5 s")] = False,
+) -> None:
+    """An SMPP 3.4 SMSC simulator to point an `smpp` channel at (demos, tests, staging)."""
+    from pydantic import ValidationError
+
+    from hongyan.channels.smpp.smsc import Smsc, SmscSettings
+
+    try:
+        settings = SmscSettings(
+            port=port,
+            accounts={system_id: password},
+            receipt_delay_min_s=receipt_delay,
+            receipt_delay_max_s=receipt_delay * 2,
+            failure_ratio=failure_ratio,
+            tps=tps or None,
+            id_base=id_base,
+            receipt_id_base=receipt_id_base,
+            control_port=control_port or None,
+        )
+    except ValidationError as exc:
+        _fail(f"invalid option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+
+    async def run() -> None:
+        server = Smsc(settings)
+        try:
+            await server.start()
+        except OSError as exc:
+            _fail(f"cannot listen: {exc}")
+        control = f", control http://127.0.0.1:{server.control_port}/" if control_port else ""
+        typer.echo(f"SMSC listening on 127.0.0.1:{server.port} (system_id {system_id}){control}")
+        try:
+            while True:
+                await asyncio.sleep(5)
+                if not quiet:
+                    typer.echo(" ".join(f"{k}={v}" for k, v in server.stats().items()))
+        finally:
+            await server.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
 
 
 @push_app.command("status")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import secrets
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,11 +21,25 @@ from pydantic_settings import (
 )
 
 from hongyan.channels.simulator import SimulatorSettings
+from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.dispatch.routing import RouteSettings
 from hongyan.errors import ConfigError
 from hongyan.push.policy import PushSettings
 
 DEFAULT_CONFIG_FILE = Path("hongyan.toml")
+
+
+def _channel_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("kind", "simulator"))
+    return str(getattr(value, "kind", "simulator"))
+
+
+# `[[channels]]` entries: `kind = "smpp"`, or a simulator when no kind is given.
+ChannelSettings = Annotated[
+    Annotated[SimulatorSettings, Tag("simulator")] | Annotated[SmppSettings, Tag("smpp")],
+    Discriminator(_channel_kind),
+]
 _toml_file: ContextVar[Path | None] = ContextVar("_toml_file", default=None)
 
 
@@ -85,9 +99,10 @@ class Settings(BaseSettings):
     # The embedded simulated carrier, more simulated channels, and the routes
     # over them; a message no route matches goes to `fallback_channel`.
     simulator: SimulatorSettings = SimulatorSettings()
-    channels: tuple[SimulatorSettings, ...] = ()
+    channels: tuple[ChannelSettings, ...] = ()
     routes: tuple[RouteSettings, ...] = ()
     fallback_channel: str = ""
+    fallback_failover: tuple[str, ...] = ()
 
     # Push of reports and replies to customers' servers (push/).
     push: PushSettings = PushSettings()
@@ -125,7 +140,9 @@ class Settings(BaseSettings):
         names = [self.simulator.name, *(c.name for c in self.channels)]
         if len(set(names)) != len(names):
             raise ValueError(f"channel names must differ: {names}")
-        for target in [r.channel for r in self.routes] + [self.fallback_channel]:
+        targets = [r.channel for r in self.routes] + [self.fallback_channel]
+        targets += [name for r in self.routes for name in r.failover] + list(self.fallback_failover)
+        for target in targets:
             if target and target not in names:
                 raise ValueError(f"no channel named {target!r} (channels: {names})")
         return self

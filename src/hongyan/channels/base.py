@@ -21,6 +21,13 @@ Receipts and replies
     is recorded; the sink keeps it until the outcome is recorded. Duplicates
     are harmless: a part's first final receipt wins.
 
+Long messages
+    `segments(text)` says how the channel cuts a text; the dispatcher submits
+    one `Part` per segment, in order, all in one `submit` call, and the
+    message is final once every segment is. A channel that paces itself (a
+    parts-a-second limit it keeps across its connections) says so in its
+    status and the dispatcher leaves the pacing to it.
+
 Restarts
     After a restart the dispatcher calls `resume(parts)` with the parts it
     submitted through this channel that still wait for a receipt, for
@@ -51,6 +58,7 @@ class Part:
     destination: str
     source: str  # the gateway number's extension part: account ext code + mid
     text: str
+    extension: str = ""  # the account's extension code + mid, without the gateway prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,19 @@ class InboundReply:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundFragment:
+    """One part of a long reply; the sink keeps it until the reply is whole."""
+
+    mobile: str
+    gateway: str
+    reference: int
+    total: int
+    seq: int
+    text: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
 class SentPart:
     """A part submitted through a channel that still waits for its receipt."""
 
@@ -101,6 +122,9 @@ class ChannelStatus:
     submitted: int = 0
     last_error: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    paces_itself: bool = False
+    # One entry per connection: bind, state, in_flight, window, submitted, last_error.
+    binds: list[dict[str, object]] = field(default_factory=list)
 
 
 class ChannelSink(Protocol):
@@ -109,6 +133,8 @@ class ChannelSink(Protocol):
     async def receipt(self, channel: str, receipt: Receipt) -> None: ...
 
     async def reply(self, channel: str, reply: InboundReply) -> None: ...
+
+    async def reply_part(self, channel: str, fragment: InboundFragment) -> None: ...
 
 
 class Channel(Protocol):
@@ -121,5 +147,7 @@ class Channel(Protocol):
     async def submit(self, parts: Sequence[Part]) -> list[SubmitOutcome]: ...
 
     async def resume(self, parts: Sequence[SentPart]) -> None: ...
+
+    def segments(self, text: str) -> list[str]: ...
 
     def status(self) -> ChannelStatus: ...

@@ -20,6 +20,7 @@ import os
 import random
 import time
 from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -33,6 +34,7 @@ from hongyan.channels.base import (
     SentPart,
     SubmitOutcome,
 )
+from hongyan.core.content import split_parts
 from hongyan.core.limits import Bucket
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ _RETRY_S = 1.0
 class SimulatorSettings(BaseModel):
     model_config = {"frozen": True, "extra": "forbid"}
 
+    kind: Literal["simulator"] = "simulator"
     name: str = "simulator"
     delay_min_s: float = Field(default=0.2, ge=0)
     delay_max_s: float = Field(default=2.0, ge=0)
@@ -131,6 +134,10 @@ class SimulatedCarrier:
             outcomes.append(SubmitOutcome(upstream_id))
         self.submitted += sum(1 for o in outcomes if o.accepted)
         return outcomes
+
+    def segments(self, text: str) -> list[str]:
+        """As billed: whole, or 67 UTF-16 units a part."""
+        return split_parts(text)
 
     async def resume(self, parts: Sequence[SentPart]) -> None:
         now = _now_ms()

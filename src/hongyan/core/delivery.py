@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from hongyan import metrics
-from hongyan.channels.base import InboundReply, Receipt
+from hongyan.channels.base import InboundFragment, InboundReply, Receipt
 from hongyan.store import delivery
 from hongyan.store import replies as reply_store
 from hongyan.store.database import Database
@@ -33,3 +33,7 @@ class DeliverySink:
         metrics.REPLIES.labels("attributed" if owner is not None else "unattributed").inc()
         if owner is None:
             log.warning("reply to a gateway number of no account", extra={"gateway": reply.gateway})
+
+    async def reply_part(self, channel: str, fragment: InboundFragment) -> None:
+        part = reply_store.IncomingFragment(channel, fragment, self._gateway_prefix)
+        await self._db.write(reply_store.record_fragment, part)

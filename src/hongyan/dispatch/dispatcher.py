@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -24,7 +25,6 @@ from functools import partial
 from hongyan import metrics
 from hongyan.channels.base import Channel, ChannelUnavailable, Part, SubmitOutcome
 from hongyan.config import Settings
-from hongyan.core.content import split_parts
 from hongyan.core.gates import Gatekeeper
 from hongyan.dispatch.routing import Router
 from hongyan.store import channels as channel_store
@@ -106,6 +106,7 @@ class Dispatcher:
                             "submitted": status.submitted,
                             "awaiting_receipts": waiting.get(name, 0),
                             "last_error": status.last_error[:200],
+                            "binds": json.dumps(status.binds) if status.binds else "",
                             "updated_at": now_ms(),
                         }
                     )
@@ -136,29 +137,44 @@ class Dispatcher:
         )
         if not claimed:
             return False
+        up_now = {name for name, c in self._channels.items() if c.status().state != "down"}
         by_channel: dict[str, list[Claimed]] = defaultdict(list)
         for message in claimed:
-            by_channel[self._router.route(message)].append(message)
+            # A message part-way through stays on its channel: the parts it
+            # still needs follow the reference and segmentation of the first.
+            if message.submitted_seqs and message.channel in self._channels:
+                by_channel[message.channel].append(message)
+            else:
+                by_channel[self._router.route(message, up_now.__contains__)].append(message)
         await asyncio.gather(*(self._submit(name, group) for name, group in by_channel.items()))
         return True
 
     async def _submit(self, name: str, messages: list[Claimed]) -> None:
         s = self._settings
+        channel = self._channels[name]
         parts: list[Part] = []
         for m in messages:
-            texts = split_parts(m.content)
+            texts = channel.segments(m.content)
             parts += [
-                Part(m.id, seq, len(texts), m.mobile, s.gateway_prefix + m.source, text)
+                Part(m.id, seq, len(texts), m.mobile, s.gateway_prefix + m.source, text, m.source)
                 for seq, text in enumerate(texts, 1)
                 if seq not in m.submitted_seqs
             ]
-        outcomes, times = await self._paced_submit(self._channels[name], parts)
+        outcomes, times = await self._paced_submit(channel, parts)
         now = now_ms()
         results = {m.id: self._outcome(name, m, now) for m in messages}
+        billed = {m.id: m.parts for m in messages}
         counted: dict[str, int] = defaultdict(int)
         for part, outcome, at in zip(parts, outcomes, times, strict=True):
             results[part.message_id].parts.append(
-                PartOutcome(part.seq, outcome.upstream_id, outcome.error, outcome.temporary, at)
+                PartOutcome(
+                    part.seq,
+                    outcome.upstream_id,
+                    outcome.error,
+                    outcome.temporary,
+                    at,
+                    part.total if part.total != billed[part.message_id] else 0,
+                )
             )
             self.submitted += outcome.accepted
             kind = (
@@ -180,8 +196,12 @@ class Dispatcher:
         outcomes: list[SubmitOutcome] = []
         times: list[int] = []
         start = 0
+        paces_itself = channel.status().paces_itself
         while start < len(parts):
-            take = await self._allowance(channel, len(parts) - start)
+            if paces_itself:
+                take = len(parts) - start
+            else:
+                take = await self._allowance(channel, len(parts) - start)
             at = now_ms()
             try:
                 outcomes += await channel.submit(parts[start : start + take])

@@ -1,4 +1,5 @@
-"""Which channel takes a message: the first matching route, else the fallback.
+"""Which channel takes a message: the first matching route, else the fallback;
+failing over to the route's backups, in order, while its channel is down.
 
 A route matches by the carrier of the number (China Mobile / Unicom / Telecom,
 from phonenumbers' carrier data) and by account; an empty condition matches
@@ -8,11 +9,15 @@ anything. Routes come from the settings, in order:
     channel = "cmcc"
     carriers = ["china_mobile"]
     accounts = ["acme"]        # optional
+    failover = ["backup"]      # optional: tried in order while `channel` is down
+
+`fallback_failover` does the same for the fallback channel. When every
+candidate is down the first one is kept: its messages wait and are retried.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import phonenumbers
@@ -34,6 +39,7 @@ class RouteSettings(BaseModel):
     channel: str
     carriers: tuple[str, ...] = ()
     accounts: tuple[str, ...] = ()
+    failover: tuple[str, ...] = ()
 
 
 def carrier_of(mobile: str) -> str:
@@ -51,16 +57,28 @@ def _carrier_of_prefix(prefix: str) -> str:
     return CARRIERS.get(carrier_data.name_for_number(number, "en"), "")
 
 
+def _always_up(_name: str) -> bool:
+    return True
+
+
 class Router:
-    def __init__(self, fallback: str, routes: Sequence[RouteSettings] = ()) -> None:
+    def __init__(
+        self,
+        fallback: str,
+        routes: Sequence[RouteSettings] = (),
+        fallback_failover: Sequence[str] = (),
+    ) -> None:
         self.fallback = fallback
         self.routes = tuple(routes)
+        self.fallback_failover = tuple(fallback_failover)
 
-    def route(self, message: Claimed) -> str:
+    def route(self, message: Claimed, is_up: Callable[[str], bool] = _always_up) -> str:
+        candidates: tuple[str, ...] = (self.fallback, *self.fallback_failover)
         for route in self.routes:
             if route.accounts and message.uid not in route.accounts:
                 continue
             if route.carriers and carrier_of(message.mobile) not in route.carriers:
                 continue
-            return route.channel
-        return self.fallback
+            candidates = (route.channel, *route.failover)
+            break
+        return next((name for name in candidates if is_up(name)), candidates[0])

@@ -62,6 +62,7 @@ class Claimed:
     attempts: int
     created_at: int
     submitted_seqs: frozenset[int]
+    channel: str = ""  # where its first parts went, if any did
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class PartOutcome:
     error: str = ""
     temporary: bool = False
     at: int = 0  # when it was submitted; 0: the outcome's time
+    total: int = 0  # segments the channel cut the message into; 0: as billed
 
 
 @dataclass(slots=True)
@@ -102,6 +104,7 @@ def _claim_one(conn: Connection, request: ClaimRequest) -> list[Claimed]:
             messages.c.created_at,
             submissions.c.content,
             submissions.c.source,
+            messages.c.channel,
         )
         .join(submissions, submissions.c.id == messages.c.submission_id)
         .join(accounts, accounts.c.id == messages.c.account_id)
@@ -141,6 +144,7 @@ def _claim_one(conn: Connection, request: ClaimRequest) -> list[Claimed]:
             row.attempts + 1,
             row.created_at,
             frozenset(submitted.get(row.id, ())),
+            row.channel or "",
         )
         for row in rows
     ]
@@ -164,6 +168,18 @@ def record_outcomes(conn: Connection, outcomes: list[MessageOutcome]) -> list[No
                 }
                 for o, p in accepted
             ],
+        )
+    # A channel may cut a text into other segments than it was billed by
+    # (GSM-7 at 153 septets, one message_payload): the message waits for those.
+    segments = {
+        (o.message_id, p.total) for o in outcomes for p in o.parts if p.total and p.upstream_id
+    }
+    if segments:
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == bindparam("b_id"), messages.c.parts != bindparam("b_parts"))
+            .values(parts=bindparam("b_parts")),
+            [{"b_id": i, "b_parts": n} for i, n in segments],
         )
     sent: dict[str, list[int]] = {}
     retries: list[dict[str, object]] = []

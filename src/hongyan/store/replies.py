@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import Connection, func, insert, literal, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, select, update
 
-from hongyan.channels.base import InboundReply
+from hongyan.channels.base import InboundFragment, InboundReply
 from hongyan.store import push
-from hongyan.store.schema import accounts, replies
+from hongyan.store.schema import accounts, replies, reply_fragments
 
 
 class IncomingReply(NamedTuple):
@@ -105,3 +105,63 @@ def _hand_out_one(conn: Connection, request: ReplyRequest) -> list[Reply]:
             .values(fetched_at=request.now)
         )
     return [Reply(row.mobile, row.content, row.received_at, row.gateway) for row in rows]
+
+
+class IncomingFragment(NamedTuple):
+    channel: str
+    fragment: InboundFragment
+    gateway_prefix: str
+
+
+# A part older than this cannot belong to the reply now arriving with its
+# reference (handsets reuse the 8-bit reference): it is dropped.
+FRAGMENT_STALE_MS = 3_600_000
+
+
+def record_fragment(conn: Connection, items: list[IncomingFragment]) -> list[bool]:
+    """Keep parts of long replies; record a reply once all its parts are here.
+
+    For each part: whether it completed its reply. Group-commit handler.
+    """
+    completed: list[bool] = []
+    for channel, part, prefix in items:
+        key = and_(
+            reply_fragments.c.channel == channel,
+            reply_fragments.c.mobile == part.mobile[:40],
+            reply_fragments.c.reference == part.reference,
+        )
+        conn.execute(
+            delete(reply_fragments).where(
+                key,
+                or_(
+                    reply_fragments.c.received_at < part.at - FRAGMENT_STALE_MS,
+                    reply_fragments.c.total != part.total,
+                    reply_fragments.c.seq == part.seq,  # offered again: the later copy stays
+                ),
+            )
+        )
+        conn.execute(
+            insert(reply_fragments).values(
+                channel=channel,
+                mobile=part.mobile[:40],
+                reference=part.reference,
+                seq=part.seq,
+                total=part.total,
+                gateway=part.gateway[:40],
+                content=part.text,
+                received_at=part.at,
+            )
+        )
+        rows = conn.execute(
+            select(reply_fragments.c.seq, reply_fragments.c.content, reply_fragments.c.received_at)
+            .where(key)
+            .order_by(reply_fragments.c.seq)
+        ).all()
+        if len(rows) < part.total:
+            completed.append(False)
+            continue
+        conn.execute(delete(reply_fragments).where(key))
+        whole = InboundReply(part.mobile, part.gateway, "".join(r.content for r in rows), part.at)
+        record(conn, [IncomingReply(channel, whole, prefix)])
+        completed.append(True)
+    return completed

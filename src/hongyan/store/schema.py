@@ -215,6 +215,23 @@ channel_status = Table(
     Column("awaiting_receipts", BigInteger, nullable=False),
     Column("last_error", String(200), nullable=False, server_default=""),
     Column("updated_at", BigInteger, nullable=False),
+    # JSON list, one object per connection (SMPP binds); "" for channels without.
+    Column("binds", Text, nullable=False, server_default=""),
+)
+
+# Parts of a long reply (UDH or SAR) until the last one arrives; the whole
+# reply is recorded and its parts deleted in one transaction.
+reply_fragments = Table(
+    "reply_fragments",
+    metadata,
+    Column("channel", String(40), primary_key=True),
+    Column("mobile", String(40), primary_key=True),
+    Column("reference", Integer, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("total", Integer, nullable=False),
+    Column("gateway", String(40), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
 )
 
 # Where an account's replies and reports are pushed (PROTOCOL.md "Push"); an

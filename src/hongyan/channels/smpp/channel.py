@@ -1,0 +1,473 @@
+"""The `smpp` channel: an SMPP 3.4 ESME keeping N binds to one SMSC.
+
+Each bind is kept up by its own task: connect, bind, wait for the connection
+to end, reconnect after a backoff with jitter (`reconnect_min_s` doubling to
+`reconnect_max_s`). Submits go over the bound connection with the most room
+in its window. The parts of one message go one after another, each once the
+previous one is answered, so a long message's parts leave in order and a
+refused or throttled part stops the rest of that message (the dispatcher
+submits the missing ones later, same reference, same order). Different
+messages go in parallel within the windows.
+
+The channel paces itself at `tps` parts a second across all its binds. An
+ESME_RTHROTTLED or ESME_RMSGQFUL answer pauses every submit of the channel
+for `throttle_pause_s`, doubling while the SMSC keeps refusing, and the part
+is a temporary failure for the dispatcher to retry. Other errors are
+permanent unless the SMSC says "try later" (ESME_RX_T_APPN, ESME_RSYSERR);
+a lost connection or a response timeout is temporary.
+
+Receipts and replies (deliver_sm, data_sm) are answered only after the sink
+has committed them; if it fails they are answered ESME_RX_T_APPN and the SMSC
+offers them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Sequence
+
+from hongyan.channels.base import (
+    ChannelSink,
+    ChannelStatus,
+    ChannelUnavailable,
+    InboundFragment,
+    InboundReply,
+    Part,
+    Receipt,
+    SentPart,
+    SubmitOutcome,
+)
+from hongyan.channels.smpp import receipt, text
+from hongyan.channels.smpp.constants import (
+    ESM_UDHI,
+    REGISTERED_DELIVERY_FINAL,
+    CommandStatus,
+    Tag,
+    status_name,
+)
+from hongyan.channels.smpp.pdu import (
+    Bind,
+    BindReceiver,
+    BindTransceiver,
+    BindTransmitter,
+    DataSm,
+    DataSmResp,
+    DeliverSm,
+    DeliverSmResp,
+    Pdu,
+    PduError,
+    SubmitSm,
+    SubmitSmResp,
+    read_int,
+    response_to,
+    tlv_int,
+)
+from hongyan.channels.smpp.session import Session
+from hongyan.channels.smpp.settings import SmppSettings
+
+log = logging.getLogger(__name__)
+
+DOWN = "DOWN"
+TIMEOUT = "TIMEOUT"
+_SLOW_DOWN = {CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL}
+_TRY_LATER = {CommandStatus.ESME_RX_T_APPN, CommandStatus.ESME_RSYSERR}
+_STATUS_WIDTH = 20  # messages.status holds 20 characters
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def error_word(status: int) -> str:
+    """What a refused part's report says: the command_status name, if it fits."""
+    name = status_name(status)
+    return name if len(name) <= _STATUS_WIDTH else f"0x{status:08X}"
+
+
+class _Link:
+    """One connection of the channel and what `channel list` shows of it."""
+
+    def __init__(self, label: str, transmits: bool, receives: bool) -> None:
+        self.label = label
+        self.transmits = transmits
+        self.receives = receives
+        self.session: Session | None = None
+        self.state = "down"
+        self.last_error = ""
+        self.submitted = 0
+        self.failures = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.transmits and self.session is not None and self.session.bound
+
+    def describe(self, window: int) -> dict[str, object]:
+        session = self.session
+        return {
+            "bind": self.label,
+            "state": self.state,
+            "in_flight": session.in_flight if session is not None else 0,
+            "window": window,
+            "submitted": self.submitted,
+            "last_error": self.last_error,
+        }
+
+
+class SmppChannel:
+    kind = "smpp"
+
+    def __init__(self, settings: SmppSettings, gateway_prefix: str = "") -> None:
+        self.name = settings.name
+        self._s = settings
+        self._gateway_prefix = gateway_prefix
+        self._sink: ChannelSink | None = None
+        self._links: list[_Link] = []
+        for i in range(1, settings.binds + 1):
+            if settings.bind_mode == "transceiver":
+                self._links.append(_Link(f"{i}/trx", True, True))
+            else:
+                self._links += [_Link(f"{i}/tx", True, False), _Link(f"{i}/rx", False, True)]
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._up = asyncio.Event()
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._pause = settings.throttle_pause_s
+        self.submitted = 0
+        self.throttled = 0
+        self.receipts = 0
+        self.replies = 0
+        self.last_error = ""
+
+    # -- the Channel protocol ------------------------------------------------------
+
+    async def start(self, sink: ChannelSink) -> None:
+        self._sink = sink
+        self._stopping = False
+        self._tasks = [
+            asyncio.create_task(self._keep_bound(link), name=f"{self.name}-{link.label}")
+            for link in self._links
+        ]
+
+    async def stop(self) -> None:
+        self._stopping = True
+        await asyncio.gather(
+            *(link.session.unbind() for link in self._links if link.session is not None),
+            return_exceptions=True,
+        )
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def segments(self, content: str) -> list[str]:
+        return text.segments(content, self._s.split, self._s.gsm7)
+
+    async def resume(self, parts: Sequence[SentPart]) -> None:
+        """Nothing to do: the SMSC keeps receipts for our system_id until we bind again."""
+
+    async def submit(self, parts: Sequence[Part]) -> list[SubmitOutcome]:
+        if not any(link.ready for link in self._links):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._up.wait(), self._s.bind_wait_s)
+            if not any(link.ready for link in self._links):
+                raise ChannelUnavailable(f"{self.name}: no bind up ({self.last_error})")
+        groups: list[list[Part]] = []
+        for part in parts:
+            if groups and groups[-1][0].message_id == part.message_id:
+                groups[-1].append(part)
+            else:
+                groups.append([part])
+        results = await asyncio.gather(*(self._submit_message(group) for group in groups))
+        return [outcome for group in results for outcome in group]
+
+    def status(self) -> ChannelStatus:
+        bound = sum(1 for link in self._links if link.session is not None and link.session.bound)
+        if not any(link.ready for link in self._links):
+            state = "down"
+        elif time.monotonic() < self._paused_until:
+            state = "throttled"
+        else:
+            state = "up"
+        return ChannelStatus(
+            self.name,
+            self.kind,
+            state,
+            self._s.tps,
+            self.submitted,
+            self.last_error,
+            extra={
+                "binds_up": f"{bound}/{len(self._links)}",
+                "throttled": str(self.throttled),
+                "receipts": str(self.receipts),
+                "replies": str(self.replies),
+            },
+            paces_itself=True,
+            binds=[link.describe(self._s.window) for link in self._links],
+        )
+
+    # -- binds ------------------------------------------------------------------------
+
+    async def _keep_bound(self, link: _Link) -> None:
+        failures = 0
+        while not self._stopping:
+            link.state = "connecting"
+            try:
+                await self._bind(link)
+            except Exception as exc:
+                link.last_error = self.last_error = _describe(exc)
+                log.warning(
+                    "smpp bind failed",
+                    extra={"channel": self.name, "bind": link.label, "error": link.last_error},
+                )
+            else:
+                failures = 0
+                assert link.session is not None
+                await link.session.wait_closed()
+                if link.session.last_error:
+                    link.last_error = self.last_error = link.session.last_error
+                log.info(
+                    "smpp connection closed",
+                    extra={"channel": self.name, "bind": link.label, "error": link.last_error},
+                )
+            link.state = "down"
+            self._up_changed()
+            if self._stopping:
+                return
+            failures += 1
+            delay = min(self._s.reconnect_max_s, self._s.reconnect_min_s * 2 ** (failures - 1))
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+
+    async def _bind(self, link: _Link) -> None:
+        s = self._s
+        loop = asyncio.get_running_loop()
+        session = Session(
+            f"{self.name}-{link.label}",
+            self._on_request,
+            window=s.window,
+            response_timeout_s=s.response_timeout_s,
+            enquire_link_s=s.enquire_link_s,
+        )
+        link.session = session
+        await asyncio.wait_for(
+            loop.create_connection(lambda: session, s.host, s.port), s.connect_timeout_s
+        )
+        request: Bind
+        if link.transmits and link.receives:
+            request = BindTransceiver()
+        elif link.transmits:
+            request = BindTransmitter()
+        else:
+            request = BindReceiver()
+        request.system_id, request.password = s.system_id, s.password
+        request.system_type, request.address_range = s.system_type, s.address_range
+        try:
+            answer = await asyncio.wait_for(session.request(request), s.response_timeout_s)
+        except BaseException:
+            session.abort()
+            raise
+        if answer.status:
+            session.close()
+            raise ConnectionError(f"bind refused: {status_name(answer.status)}")
+        session.bound = True
+        link.state = "bound"
+        link.last_error = ""
+        self._up_changed()
+        log.info("smpp bound", extra={"channel": self.name, "bind": link.label})
+
+    def _up_changed(self) -> None:
+        if any(link.ready for link in self._links):
+            self._up.set()
+        else:
+            self._up.clear()
+
+    # -- submitting ----------------------------------------------------------------------
+
+    async def _submit_message(self, parts: list[Part]) -> list[SubmitOutcome]:
+        outcomes: list[SubmitOutcome] = []
+        for i, part in enumerate(parts):
+            outcome = await self._submit_part(part)
+            outcomes.append(outcome)
+            if not outcome.accepted:
+                # The rest of this message waits, so its parts never overtake one another.
+                left = len(parts) - i - 1
+                outcomes += [SubmitOutcome(error=outcome.error, temporary=True)] * left
+                break
+        return outcomes
+
+    async def _submit_part(self, part: Part) -> SubmitOutcome:
+        await self._pace()
+        link = self._pick()
+        if link is None or link.session is None:
+            return SubmitOutcome(error=DOWN, temporary=True)
+        try:
+            answer = await link.session.request(self._submit_sm(part))
+        except TimeoutError:
+            return SubmitOutcome(error=TIMEOUT, temporary=True)
+        except (ConnectionError, PduError) as exc:
+            link.last_error = _describe(exc)
+            return SubmitOutcome(error=DOWN, temporary=True)
+        if answer.status == 0 and isinstance(answer, SubmitSmResp) and answer.message_id:
+            link.submitted += 1
+            self.submitted += 1
+            if self._pause > self._s.throttle_pause_s and time.monotonic() > self._paused_until:
+                self._pause = self._s.throttle_pause_s
+            return SubmitOutcome(receipt.canonical_id(answer.message_id, self._s.submit_id_base))
+        word = error_word(answer.status) if answer.status else "NO_MESSAGE_ID"
+        link.last_error = self.last_error = word
+        if answer.status in _SLOW_DOWN:
+            self._slow_down()
+            return SubmitOutcome(error=word, temporary=True)
+        return SubmitOutcome(error=word, temporary=answer.status in _TRY_LATER or not answer.status)
+
+    def _pick(self) -> _Link | None:
+        best: _Link | None = None
+        for link in self._links:
+            if link.ready and (
+                best is None
+                or (
+                    link.session
+                    and best.session
+                    and link.session.in_flight < best.session.in_flight
+                )
+            ):
+                best = link
+        return best
+
+    async def _pace(self) -> None:
+        """Wait out a throttle pause, then for this part's slot under `tps`."""
+        while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)  # the pause can grow while we wait
+        if self._s.tps:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1 / self._s.tps
+            if slot > now:
+                await asyncio.sleep(slot - now)
+
+    def _slow_down(self) -> None:
+        self.throttled += 1
+        now = time.monotonic()
+        if now >= self._paused_until:
+            self._paused_until = now + self._pause
+            self._pause = min(self._pause * 2, self._s.throttle_pause_max_s)
+            log.info("smpp throttled", extra={"channel": self.name, "pause_s": self._pause})
+
+    def _submit_sm(self, part: Part) -> SubmitSm:
+        s = self._s
+        source = part.source
+        if s.source_addr:
+            source = s.source_addr + (part.extension if s.append_extension else "")
+        pdu = SubmitSm(
+            service_type=s.service_type,
+            source_addr_ton=s.source_ton if s.source_ton is not None else _ton(source),
+            source_addr_npi=s.source_npi if s.source_npi is not None else _npi(source),
+            source_addr=source[:20],
+            dest_addr_ton=s.dest_ton,
+            dest_addr_npi=s.dest_npi,
+            destination_addr=(s.dest_prefix + part.destination)[:20],
+            registered_delivery=REGISTERED_DELIVERY_FINAL,
+        )
+        udh = b""
+        if part.total > 1 and s.split in ("udh8", "udh16"):
+            wide = s.split == "udh16"
+            reference = part.message_id & (0xFFFF if wide else 0xFF)
+            udh = text.concat_udh(reference, part.total, part.seq, wide)
+            pdu.esm_class = ESM_UDHI
+        elif part.total > 1:  # sar
+            pdu.tlvs[Tag.SAR_MSG_REF_NUM] = tlv_int(part.message_id & 0xFFFF, 2)
+            pdu.tlvs[Tag.SAR_TOTAL_SEGMENTS] = tlv_int(part.total, 1)
+            pdu.tlvs[Tag.SAR_SEGMENT_SEQNUM] = tlv_int(part.seq, 1)
+        encoded = text.encode(part.text, s.gsm7, s.gsm7_packed, udh)
+        pdu.data_coding = encoded.data_coding
+        if len(encoded.octets) > 140 and s.split == "payload":
+            pdu.tlvs[Tag.MESSAGE_PAYLOAD] = encoded.octets
+        else:
+            pdu.short_message = encoded.octets
+        return pdu
+
+    # -- what the SMSC sends ----------------------------------------------------------
+
+    async def _on_request(self, session: Session, pdu: Pdu) -> Pdu | None:
+        if isinstance(pdu, DeliverSm):
+            await self._take(pdu)
+            return DeliverSmResp()
+        if isinstance(pdu, DataSm):
+            await self._take(_as_deliver(pdu))
+            return DataSmResp()
+        return response_to(pdu.command_id, pdu.sequence, CommandStatus.ESME_RINVCMDID)
+
+    async def _take(self, pdu: DeliverSm) -> None:
+        """Commit a receipt or reply; returns once it is safe to acknowledge."""
+        assert self._sink is not None
+        s = self._s
+        if receipt.is_receipt(pdu):
+            parsed = receipt.parse(pdu, s.submit_id_base, s.receipt_id_base)
+            if parsed is None:
+                log.warning("smpp receipt names no message", extra={"channel": self.name})
+                return
+            if parsed.final:
+                await self._sink.receipt(
+                    self.name, Receipt(parsed.upstream_id, parsed.status, _now_ms())
+                )
+                self.receipts += 1
+            return
+        body = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD) or pdu.short_message
+        concat: text.Concat | None = None
+        fill = 0
+        if pdu.esm_class & ESM_UDHI:
+            concat, body, udh_size = text.split_udh(body)
+            fill = (7 - (udh_size * 8) % 7) % 7 if udh_size else 0
+        elif Tag.SAR_MSG_REF_NUM in pdu.tlvs:
+            concat = text.Concat(
+                read_int(pdu.tlvs, Tag.SAR_MSG_REF_NUM) or 0,
+                read_int(pdu.tlvs, Tag.SAR_TOTAL_SEGMENTS) or 1,
+                read_int(pdu.tlvs, Tag.SAR_SEGMENT_SEQNUM) or 1,
+            )
+        content = text.decode(pdu.data_coding, body, s.gsm7_packed, fill)
+        mobile = pdu.source_addr.removeprefix("+")
+        if s.dest_prefix:
+            mobile = mobile.removeprefix(s.dest_prefix)
+        gateway = pdu.destination_addr
+        if s.source_addr and gateway.startswith(s.source_addr):
+            gateway = self._gateway_prefix + gateway[len(s.source_addr) :]
+        now = _now_ms()
+        if concat is not None and concat.total > 1:
+            fragment = InboundFragment(
+                mobile, gateway, concat.reference, concat.total, concat.seq, content, now
+            )
+            await self._sink.reply_part(self.name, fragment)
+        else:
+            await self._sink.reply(self.name, InboundReply(mobile, gateway, content, now))
+        self.replies += 1
+
+
+def _as_deliver(pdu: DataSm) -> DeliverSm:
+    return DeliverSm(
+        source_addr=pdu.source_addr[:20],
+        destination_addr=pdu.destination_addr[:20],
+        esm_class=pdu.esm_class,
+        data_coding=pdu.data_coding,
+        tlvs=pdu.tlvs,
+    )
+
+
+def _ton(address: str) -> int:
+    """Type of number for a sender (SMPP 3.4 §5.2.5): alphanumeric 5, else unknown."""
+    return 0 if address.isdigit() else 5
+
+
+def _npi(address: str) -> int:
+    return 1 if address.isdigit() else 0
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,459 @@
+"""`hongyan smsc`: an SMPP 3.4 SMSC to point the platform at, for demos,
+tests, benchmarks and operators' own staging. The SMSC side of the same
+codec and session as the channel.
+
+It accepts binds with the configured credentials, answers submit_sm and
+data_sm with an id (hex or decimal), and sends a delivery receipt after a
+random delay in [receipt_delay_min_s, receipt_delay_max_s]: DELIVRD, or
+UNDELIV for the share `failure_ratio` (decided by the id's hash, so reruns
+agree) and for the simulator's test numbers (ending 0000, 0001, 0002). A
+destination ending in 9999 is refused with ESME_RINVDSTADR. Receipts and
+replies wait, in memory, until a receiver of the same system_id is bound and
+acknowledges them, as a real SMSC keeps them for an ESME that is away.
+
+Controls, from tests in the same process or over the HTTP control port
+(127.0.0.1 only, JSON):
+
+    GET  /counters               what happened so far
+    GET  /submits                every accepted submit, in order
+    POST /mo        {"source", "destination", "text", "parts": 1, "split": "udh8"|"sar"}
+    POST /throttle  {"seconds": 2}   answer ESME_RTHROTTLED meanwhile
+    POST /drop                       cut every connection at once
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from hongyan.channels.simulator import DELIVERED, outcome_of
+from hongyan.channels.smpp import text
+from hongyan.channels.smpp.constants import (
+    ESM_DELIVERY_RECEIPT,
+    ESM_UDHI,
+    CommandId,
+    CommandStatus,
+    MessageState,
+    Tag,
+)
+from hongyan.channels.smpp.pdu import (
+    Bind,
+    BindReceiver,
+    BindTransmitter,
+    DataSm,
+    DataSmResp,
+    DeliverSm,
+    Pdu,
+    QuerySm,
+    QuerySmResp,
+    SubmitSm,
+    SubmitSmResp,
+    read_int,
+    response_to,
+    tlv_cstr,
+    tlv_int,
+)
+from hongyan.channels.smpp.session import Session
+
+log = logging.getLogger(__name__)
+
+_WORD_STATES = {
+    "DELIVRD": MessageState.DELIVERED,
+    "UNDELIV": MessageState.UNDELIVERABLE,
+    "EXPIRED": MessageState.EXPIRED,
+    "REJECTD": MessageState.REJECTED,
+}
+_RETRY_S = 0.5
+
+
+class SmscSettings(BaseModel):
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=2775, ge=0, le=65535)
+    accounts: dict[str, str] = {"hongyan": "secret"}  # system_id: password
+    receipt_delay_min_s: float = Field(default=0.1, ge=0)
+    receipt_delay_max_s: float = Field(default=0.5, ge=0)
+    failure_ratio: float = Field(default=0.0, ge=0, le=1)
+    tps: float | None = Field(default=None, gt=0)  # submits a second before THROTTLED
+    id_base: Literal["hex", "dec"] = "hex"
+    receipt_id_base: Literal["hex", "dec"] = "hex"
+    receipt_tlvs: bool = True
+    window: int = Field(default=64, ge=1)
+    control_port: int | None = Field(default=None, ge=0, le=65535)
+
+
+@dataclass(slots=True)
+class Submitted:
+    id: str
+    system_id: str
+    source: str
+    destination: str
+    esm_class: int
+    data_coding: int
+    short_message: str  # hex
+    payload: str  # hex of message_payload, or ""
+    sar: tuple[int, int, int] | None
+    stat: str
+
+
+@dataclass(slots=True)
+class _Outbound:
+    system_id: str
+    pdu: DeliverSm
+    kind: str  # "receipt" or "mo"
+
+
+class Smsc:
+    def __init__(self, settings: SmscSettings) -> None:
+        self.settings = settings
+        self.port = settings.port
+        self.control_port = settings.control_port
+        self.submits: list[Submitted] = []
+        self.counters: dict[str, int] = {
+            "bind_total": 0,
+            "bind_refused": 0,
+            "submits": 0,
+            "throttled": 0,
+            "rejected": 0,
+            "receipts_acked": 0,
+            "mo_acked": 0,
+            "redelivered": 0,
+        }
+        self._ids = itertools.count(1)
+        self._sessions: dict[Session, str] = {}  # bound session: "trx" | "tx" | "rx"
+        self._queue: list[tuple[float, int, _Outbound]] = []
+        self._order = itertools.count()
+        self._wake = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self._control: web.AppRunner | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+        self._throttled_until = 0.0
+        self._window_start = 0.0
+        self._window_count = 0
+        self._references = itertools.count(1)
+
+    # -- life --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: Session("smsc", self._handle, window=self.settings.window),
+            self.settings.host,
+            self.settings.port,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._pump = asyncio.create_task(self._send_outbound(), name="smsc-outbound")
+        if self.settings.control_port is not None:
+            self._control = web.AppRunner(self._control_app(), access_log=None)
+            await self._control.setup()
+            site = web.TCPSite(self._control, "127.0.0.1", self.settings.control_port)
+            await site.start()
+            server = site._server
+            assert isinstance(server, asyncio.Server)
+            self.control_port = server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        if self._control is not None:
+            await self._control.cleanup()
+        if self._server is not None:
+            self._server.close()
+        for session in list(self._sessions):
+            session.abort()
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    # -- controls ------------------------------------------------------------------------
+
+    def throttle(self, seconds: float) -> None:
+        self._throttled_until = time.monotonic() + seconds
+
+    def drop(self) -> None:
+        """Cut every connection at once, requests in flight and all."""
+        for session in list(self._sessions):
+            session.abort()
+
+    def inject_mo(
+        self,
+        source: str,
+        destination: str,
+        content: str,
+        parts: int = 1,
+        split: Literal["udh8", "sar"] = "udh8",
+        system_id: str = "",
+    ) -> None:
+        """A handset's reply, in `parts` parts (at least as many as it needs)."""
+        system_id = system_id or next(iter(self.settings.accounts))
+        pieces = text.segments(content, split)
+        if parts > len(pieces):
+            size = -(-len(content) // parts)
+            pieces = [content[i : i + size] for i in range(0, len(content), size)]
+        reference = next(self._references) & 0xFF
+        for seq, piece in enumerate(pieces, 1):
+            pdu = DeliverSm(source_addr=source, destination_addr=destination)
+            udh = b""
+            if len(pieces) > 1 and split == "udh8":
+                udh = text.concat_udh(reference, len(pieces), seq)
+                pdu.esm_class = ESM_UDHI
+            elif len(pieces) > 1:
+                pdu.tlvs[Tag.SAR_MSG_REF_NUM] = tlv_int(reference, 2)
+                pdu.tlvs[Tag.SAR_TOTAL_SEGMENTS] = tlv_int(len(pieces), 1)
+                pdu.tlvs[Tag.SAR_SEGMENT_SEQNUM] = tlv_int(seq, 1)
+            encoded = text.encode(piece, udh=udh)
+            pdu.data_coding, pdu.short_message = encoded.data_coding, encoded.octets
+            self._enqueue(_Outbound(system_id, pdu, "mo"), 0.0)
+
+    def stats(self) -> dict[str, int]:
+        return {
+            **self.counters,
+            "binds": len(self._sessions),
+            "receipts_pending": sum(1 for *_, o in self._queue if o.kind == "receipt"),
+            "mo_pending": sum(1 for *_, o in self._queue if o.kind == "mo"),
+        }
+
+    # -- requests from ESMEs ----------------------------------------------------------------
+
+    async def _handle(self, session: Session, pdu: Pdu) -> Pdu | None:
+        if isinstance(pdu, Bind):
+            return self._bind(session, pdu)
+        mode = self._sessions.get(session)
+        if mode is None:
+            return response_to(pdu.command_id, pdu.sequence, CommandStatus.ESME_RINVBNDSTS)
+        if isinstance(pdu, SubmitSm | DataSm):
+            if mode == "rx":
+                return response_to(pdu.command_id, pdu.sequence, CommandStatus.ESME_RINVBNDSTS)
+            return self._submit(session, pdu)
+        if isinstance(pdu, QuerySm):
+            found = next((s for s in self.submits if s.id == pdu.message_id), None)
+            if found is None:
+                return QuerySmResp(status=CommandStatus.ESME_RQUERYFAIL)
+            return QuerySmResp(message_id=found.id, message_state=_WORD_STATES[found.stat])
+        return response_to(pdu.command_id, pdu.sequence, CommandStatus.ESME_RINVCMDID)
+
+    def _bind(self, session: Session, pdu: Bind) -> Pdu:
+        answer = response_to(pdu.command_id, pdu.sequence)
+        if session in self._sessions:
+            answer.status = CommandStatus.ESME_RALYBND
+        elif pdu.system_id not in self.settings.accounts:
+            answer.status = CommandStatus.ESME_RINVSYSID
+        elif self.settings.accounts[pdu.system_id] != pdu.password:
+            answer.status = CommandStatus.ESME_RINVPASWD
+        if answer.status:
+            self.counters["bind_refused"] += 1
+            return answer
+        mode = (
+            "tx"
+            if isinstance(pdu, BindTransmitter)
+            else "rx"
+            if isinstance(pdu, BindReceiver)
+            else "trx"
+        )
+        self._sessions[session] = mode
+        session.bound = True
+        session.system_id = pdu.system_id
+        asyncio.get_running_loop().create_task(self._forget_when_closed(session))
+        self.counters["bind_total"] += 1
+        answer.tlvs[Tag.SC_INTERFACE_VERSION] = tlv_int(0x34, 1)
+        answer.system_id = "hongyan-smsc"  # type: ignore[attr-defined]
+        self._wake.set()
+        return answer
+
+    async def _forget_when_closed(self, session: Session) -> None:
+        await session.wait_closed()
+        self._sessions.pop(session, None)
+
+    def _submit(self, session: Session, pdu: SubmitSm | DataSm) -> Pdu:
+        now = time.monotonic()
+        refuse = 0
+        if now < self._throttled_until:
+            refuse = CommandStatus.ESME_RTHROTTLED
+        elif self.settings.tps:
+            if now - self._window_start >= 1.0:
+                self._window_start, self._window_count = now, 0
+            self._window_count += 1
+            if self._window_count > self.settings.tps:
+                refuse = CommandStatus.ESME_RTHROTTLED
+        if not refuse and (not pdu.destination_addr or pdu.destination_addr.endswith("9999")):
+            refuse = CommandStatus.ESME_RINVDSTADR
+        if refuse:
+            self.counters[
+                "throttled" if refuse == CommandStatus.ESME_RTHROTTLED else "rejected"
+            ] += 1
+            return response_to(pdu.command_id, pdu.sequence, refuse)
+        number = next(self._ids)
+        message_id = _format_id(number, self.settings.id_base)
+        status = outcome_of(pdu.destination_addr, message_id, self.settings.failure_ratio)
+        word = "DELIVRD" if status == DELIVERED else status
+        sar = None
+        if Tag.SAR_MSG_REF_NUM in pdu.tlvs:
+            sar = (
+                read_int(pdu.tlvs, Tag.SAR_MSG_REF_NUM) or 0,
+                read_int(pdu.tlvs, Tag.SAR_TOTAL_SEGMENTS) or 0,
+                read_int(pdu.tlvs, Tag.SAR_SEGMENT_SEQNUM) or 0,
+            )
+        short_message = pdu.short_message if isinstance(pdu, SubmitSm) else b""
+        self.submits.append(
+            Submitted(
+                message_id,
+                session.system_id,
+                pdu.source_addr,
+                pdu.destination_addr,
+                pdu.esm_class,
+                pdu.data_coding,
+                short_message.hex(),
+                pdu.tlvs.get(Tag.MESSAGE_PAYLOAD, b"").hex(),
+                sar,
+                word,
+            )
+        )
+        self.counters["submits"] += 1
+        if pdu.registered_delivery & 0x03:
+            s = self.settings
+            delay = random.uniform(
+                s.receipt_delay_min_s, max(s.receipt_delay_min_s, s.receipt_delay_max_s)
+            )
+            receipt = self._receipt(number, message_id, pdu, word)
+            self._enqueue(_Outbound(session.system_id, receipt, "receipt"), delay)
+        if isinstance(pdu, DataSm):
+            return DataSmResp(message_id=message_id)
+        return SubmitSmResp(message_id=message_id)
+
+    def _receipt(
+        self, number: int, message_id: str, pdu: SubmitSm | DataSm, word: str
+    ) -> DeliverSm:
+        """Receipt text per SMPP 3.4 Appendix B, and the TLVs of §5.3.2.12 and §5.3.2.35."""
+        stamp = datetime.now(UTC).strftime("%y%m%d%H%M")
+        delivered = word == "DELIVRD"
+        body = (
+            f"id:{_format_id(number, self.settings.receipt_id_base)} sub:001 "
+            f"dlvrd:{'001' if delivered else '000'} submit date:{stamp} done date:{stamp} "
+            f"stat:{word} err:{'000' if delivered else '001'} text:"
+        )
+        receipt = DeliverSm(
+            source_addr=pdu.destination_addr[:20],
+            destination_addr=pdu.source_addr[:20],
+            esm_class=ESM_DELIVERY_RECEIPT,
+            short_message=body.encode("ascii"),
+        )
+        if self.settings.receipt_tlvs:
+            receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] = tlv_cstr(message_id)
+            receipt.tlvs[Tag.MESSAGE_STATE] = tlv_int(_WORD_STATES[word], 1)
+        return receipt
+
+    # -- receipts and replies out ----------------------------------------------------------
+
+    def _enqueue(self, item: _Outbound, delay_s: float) -> None:
+        heapq.heappush(self._queue, (time.monotonic() + delay_s, next(self._order), item))
+        self._wake.set()
+
+    async def _send_outbound(self) -> None:
+        while True:
+            self._wake.clear()
+            now = time.monotonic()
+            waiting: list[tuple[float, int, _Outbound]] = []
+            while self._queue and self._queue[0][0] <= now:
+                entry = heapq.heappop(self._queue)
+                session = self._receiver(entry[2].system_id)
+                if session is None:
+                    waiting.append(entry)
+                    continue
+                task = asyncio.create_task(self._offer(session, entry[2]))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
+            for entry in waiting:
+                heapq.heappush(self._queue, entry)
+            timeout = _RETRY_S
+            if self._queue and not waiting:
+                timeout = max(0.0, min(_RETRY_S, self._queue[0][0] - time.monotonic()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _receiver(self, system_id: str) -> Session | None:
+        """A bound receiver of this system_id with room in its window."""
+        best: Session | None = None
+        for session, mode in self._sessions.items():
+            if mode == "tx" or session.system_id != system_id or not session.connected:
+                continue
+            if session.in_flight >= session.window:
+                continue
+            if best is None or session.in_flight < best.in_flight:
+                best = session
+        return best
+
+    async def _offer(self, session: Session, item: _Outbound) -> None:
+        try:
+            answer = await session.request(item.pdu)
+            ok = answer.command_id == CommandId.DELIVER_SM_RESP and answer.status == 0
+        except Exception:
+            ok = False
+        if ok:
+            self.counters["receipts_acked" if item.kind == "receipt" else "mo_acked"] += 1
+        else:
+            self.counters["redelivered"] += 1
+            self._enqueue(item, _RETRY_S)
+
+    # -- HTTP control -------------------------------------------------------------------------
+
+    def _control_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/counters", self._http_counters)
+        app.router.add_get("/submits", self._http_submits)
+        app.router.add_post("/mo", self._http_mo)
+        app.router.add_post("/throttle", self._http_throttle)
+        app.router.add_post("/drop", self._http_drop)
+        return app
+
+    async def _http_counters(self, _request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
+    async def _http_submits(self, _request: web.Request) -> web.Response:
+        return web.json_response([asdict(s) for s in self.submits])
+
+    async def _http_mo(self, request: web.Request) -> web.Response:
+        try:
+            body: dict[str, Any] = await request.json()
+            self.inject_mo(
+                str(body["source"]),
+                str(body["destination"]),
+                str(body["text"]),
+                int(body.get("parts", 1)),
+                "sar" if body.get("split") == "sar" else "udh8",
+                str(body.get("system_id", "")),
+            )
+        except (KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
+            return web.json_response({"ok": False, "error": str(exc)}, status=400)
+        return web.json_response({"ok": True})
+
+    async def _http_throttle(self, request: web.Request) -> web.Response:
+        try:
+            seconds = float((await request.json()).get("seconds", 1))
+        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+            return web.json_response({"ok": False, "error": str(exc)}, status=400)
+        self.throttle(seconds)
+        return web.json_response({"ok": True})
+
+    async def _http_drop(self, _request: web.Request) -> web.Response:
+        self.drop()
+        return web.json_response({"ok": True})
+
+
+def _format_id(number: int, base: str) -> str:
+    return format(number, "x") if base == "hex" else str(number)
