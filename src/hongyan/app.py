@@ -54,6 +54,11 @@ class Platform:
                 self.channels[extra.name] = SmppChannel(extra, settings.gateway_prefix)
             else:
                 self.channels[extra.name] = SimulatedCarrier(extra)
+        scopes: dict[tuple[str, int, str], str] = {}
+        for extra in settings.channels:
+            if isinstance(extra, SmppSettings):
+                account = (extra.host, extra.port, extra.system_id)
+                self.channels[extra.name].receipt_scope = scopes.setdefault(account, extra.name)
         self.sink = DeliverySink(self.db, settings.gateway_prefix)
         router = Router(
             settings.fallback_channel or self.simulator.name,

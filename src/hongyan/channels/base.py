@@ -139,6 +139,10 @@ class ChannelSink(Protocol):
 
 class Channel(Protocol):
     name: str
+    # Whose receipts this channel's receipts may be: channels bound to one
+    # upstream account share it (an SMSC sends a receipt over any bind of the
+    # account), so a part is found whichever of them submitted it.
+    receipt_scope: str
 
     async def start(self, sink: ChannelSink) -> None: ...
 

@@ -78,7 +78,7 @@ class SimulatedCarrier:
     kind = "simulator"
 
     def __init__(self, settings: SimulatorSettings) -> None:
-        self.name = settings.name
+        self.name = self.receipt_scope = settings.name
         self._settings = settings
         self._sink: ChannelSink | None = None
         self._pending: list[tuple[int, str, str]] = []  # (due ms, upstream id, status)

@@ -163,6 +163,8 @@ class Dispatcher:
         outcomes, times = await self._paced_submit(channel, parts)
         now = now_ms()
         results = {m.id: self._outcome(name, m, now) for m in messages}
+        for result in results.values():
+            result.receipt_scope = channel.receipt_scope
         billed = {m.id: m.parts for m in messages}
         counted: dict[str, int] = defaultdict(int)
         for part, outcome, at in zip(parts, outcomes, times, strict=True):

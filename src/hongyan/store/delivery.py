@@ -85,6 +85,7 @@ class MessageOutcome:
     parts: list[PartOutcome] = field(default_factory=list)
     retry_at: int = 0  # when a temporary failure may be tried again
     expires_at: int = 0  # past this, a temporary failure is final (EXPIRED)
+    receipt_scope: str = ""  # the channel name receipts for these parts come under
 
 
 def claim(conn: Connection, requests: list[ClaimRequest]) -> list[list[Claimed]]:
@@ -160,7 +161,7 @@ def record_outcomes(conn: Connection, outcomes: list[MessageOutcome]) -> list[No
                 {
                     "message_id": o.message_id,
                     "seq": p.seq,
-                    "channel": o.channel,
+                    "channel": o.receipt_scope or o.channel,
                     "upstream_id": p.upstream_id,
                     "state": SENT,
                     "status": "",
@@ -215,7 +216,9 @@ def record_outcomes(conn: Connection, outcomes: list[MessageOutcome]) -> list[No
     if outcomes:
         _finalise_many(conn, finals, max(o.now for o in outcomes))
     # Receipts that came before these outcomes were recorded.
-    early = _take_early_receipts(conn, [(o.channel, p.upstream_id) for o, p in accepted])
+    early = _take_early_receipts(
+        conn, [(o.receipt_scope or o.channel, p.upstream_id) for o, p in accepted]
+    )
     if early:
         record_receipts(conn, early)
     return [None] * len(outcomes)

@@ -121,7 +121,7 @@ class SmppChannel:
     kind = "smpp"
 
     def __init__(self, settings: SmppSettings, gateway_prefix: str = "") -> None:
-        self.name = settings.name
+        self.name = self.receipt_scope = settings.name
         self._s = settings
         self._gateway_prefix = gateway_prefix
         self._sink: ChannelSink | None = None
@@ -414,7 +414,7 @@ class SmppChannel:
                 return
             if parsed.final:
                 await self._sink.receipt(
-                    self.name, Receipt(parsed.upstream_id, parsed.status, _now_ms())
+                    self.receipt_scope, Receipt(parsed.upstream_id, parsed.status, _now_ms())
                 )
                 self.receipts += 1
             return
@@ -442,7 +442,9 @@ class SmppChannel:
             fragment = InboundFragment(
                 mobile, gateway, concat.reference, concat.total, concat.seq, content, now
             )
-            await self._sink.reply_part(self.name, fragment)
+            # Parts may come over any bind of the upstream account: they are
+            # gathered under its scope, not under this channel's name.
+            await self._sink.reply_part(self.receipt_scope, fragment)
         else:
             await self._sink.reply(self.name, InboundReply(mobile, gateway, content, now))
         self.replies += 1

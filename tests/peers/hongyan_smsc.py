@@ -1,0 +1,114 @@
+"""`hongyan smsc` in a process of its own, with the same controls as `NodeSmsc`.
+
+Both peers answer the same HTTP control API (GET /counters, GET /submits,
+POST /mo, /throttle, /drop), so one integration test runs against either.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from tests.peers.node_smsc import _free_port
+
+READY_TIMEOUT = 20.0
+
+
+class HongyanSmsc:
+    def __init__(
+        self,
+        system_id: str = "hongyan",
+        password: str = "secret",
+        failure_ratio: float = 0.0,
+        receipt_delay_ms: int = 200,
+        log_dir: Path | None = None,
+    ) -> None:
+        self.system_id = system_id
+        self.password = password
+        self.failure_ratio = failure_ratio
+        self.receipt_delay_ms = receipt_delay_ms
+        self.port = self.control_port = 0
+        directory = log_dir or Path(tempfile.mkdtemp(prefix="hongyan-smsc-"))
+        self._log_path = directory / f"smsc-{time.monotonic_ns()}.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._http: httpx.Client | None = None
+
+    def __enter__(self) -> Self:
+        self.port, self.control_port = _free_port(), _free_port()
+        delay = self.receipt_delay_ms / 1000 / 1.5  # receipts come after delay..2*delay
+        with self._log_path.open("wb") as log:
+            self._proc = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "hongyan", "smsc", "--quiet"),
+                    *("--port", str(self.port), "--control-port", str(self.control_port)),
+                    *("--system-id", self.system_id, "--password", self.password),
+                    *("--failure-ratio", str(self.failure_ratio)),
+                    *("--receipt-delay", str(delay)),
+                    *("--id-base", "hex", "--receipt-id-base", "dec"),
+                ],
+                cwd=self._log_path.parent,  # the CLI's settings may create var/ there
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self._http = httpx.Client(base_url=f"http://127.0.0.1:{self.control_port}", timeout=5.0)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            try:
+                self._http.get("/counters")
+                return self
+            except httpx.TransportError:
+                if time.monotonic() > deadline or self._proc.poll() is not None:
+                    self.__exit__(None, None, None)
+                    raise RuntimeError(f"hongyan smsc did not start: {self.log()}") from None
+                time.sleep(0.05)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._http is not None:
+            self._http.close()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+    def log(self) -> str:
+        return self._log_path.read_text(errors="replace")[-2000:]
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        assert self._http is not None
+        response = self._http.request(method, path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def counters(self) -> dict[str, int]:
+        result: dict[str, int] = self._call("GET", "/counters")
+        return result
+
+    def submits(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "/submits")
+        return result
+
+    def inject_mo(self, source: str, destination: str, text: str, parts: int = 1) -> None:
+        body = {"source": source, "destination": destination, "text": text, "parts": parts}
+        self._call("POST", "/mo", body)
+
+    def throttle(self, seconds: float) -> None:
+        self._call("POST", "/throttle", {"seconds": seconds})
+
+    def drop(self) -> None:
+        self._call("POST", "/drop")
