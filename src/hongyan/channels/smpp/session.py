@@ -23,6 +23,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from hongyan.channels.smpp.constants import CommandId, CommandStatus
 from hongyan.channels.smpp.pdu import (
@@ -83,8 +84,8 @@ class Session(asyncio.Protocol):
     # -- asyncio.Protocol --------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but are one.
+        self._transport = cast(asyncio.Transport, transport)
         self._keepalive = asyncio.create_task(self._watch(), name=f"{self.name}-keepalive")
 
     def data_received(self, data: bytes) -> None:
