@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import service_missing
 from tests.integration.test_crash import PWD, SETTINGS, UID, Server, database, directory, until
-from tests.integration.test_serve import SUCCESS
+from tests.integration.test_serve import SUCCESS, cli
 from tests.integration.test_smpp import Peer, expected_status, smpp_channel
 from tests.peers.hongyan_smsc import HongyanSmsc
 from tests.peers.node_smsc import NodeSmsc, node_available
@@ -59,6 +59,7 @@ def test_restart_between_submit_and_receipt(directory: Path, slow_peer: Peer) ->
     second = Server(directory, env)
     try:
         until(lambda: final_count(directory) == COUNT, 60, "every message final after restart")
+        until(lambda: "bind 1/trx: bound" in channels(directory), 10, "bind in channel list")
     finally:
         second.stop()
     decided = {s["destination"]: s["stat"] for s in slow_peer.submits()}
@@ -73,6 +74,12 @@ def test_restart_between_submit_and_receipt(directory: Path, slow_peer: Peer) ->
         m: (expected_status(decided.get(m)), 1) for m in mobiles
     }
     assert early == 0
+
+
+def channels(directory: Path) -> str:
+    done = cli(directory, "channel", "list")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def sent_parts(directory: Path) -> int:

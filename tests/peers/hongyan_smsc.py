@@ -12,16 +12,17 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import httpx
 
+from tests.peers.control import ControlledSmsc
 from tests.peers.node_smsc import _free_port
 
 READY_TIMEOUT = 20.0
 
 
-class HongyanSmsc:
+class HongyanSmsc(ControlledSmsc):
     def __init__(
         self,
         system_id: str = "hongyan",
@@ -88,27 +89,3 @@ class HongyanSmsc:
 
     def log(self) -> str:
         return self._log_path.read_text(errors="replace")[-2000:]
-
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        assert self._http is not None
-        response = self._http.request(method, path, json=body)
-        response.raise_for_status()
-        return response.json()
-
-    def counters(self) -> dict[str, int]:
-        result: dict[str, int] = self._call("GET", "/counters")
-        return result
-
-    def submits(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call("GET", "/submits")
-        return result
-
-    def inject_mo(self, source: str, destination: str, text: str, parts: int = 1) -> None:
-        body = {"source": source, "destination": destination, "text": text, "parts": parts}
-        self._call("POST", "/mo", body)
-
-    def throttle(self, seconds: float) -> None:
-        self._call("POST", "/throttle", {"seconds": seconds})
-
-    def drop(self) -> None:
-        self._call("POST", "/drop")

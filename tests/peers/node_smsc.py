@@ -27,9 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Self
 
 import httpx
+
+from tests.peers.control import ControlledSmsc
 
 PEERS_DIR = Path(__file__).resolve().parent
 SCRIPT = PEERS_DIR / "smsc.js"
@@ -71,7 +73,7 @@ def node_available() -> str | None:
     return None
 
 
-class NodeSmsc:
+class NodeSmsc(ControlledSmsc):
     """Context manager running smsc.js on free loopback ports."""
 
     def __init__(
@@ -171,33 +173,3 @@ class NodeSmsc:
             return self._last_log
         self._log.seek(0)
         return self._log.read().decode("utf-8", "replace")[-2000:]
-
-    def _client(self) -> httpx.Client:
-        if self._http is None:
-            raise RuntimeError("NodeSmsc is not running")
-        return self._http
-
-    def counters(self) -> dict[str, int]:
-        resp = self._client().get("/counters")
-        resp.raise_for_status()
-        result: dict[str, int] = resp.json()
-        return result
-
-    def submits(self) -> list[dict[str, Any]]:
-        resp = self._client().get("/submits")
-        resp.raise_for_status()
-        result: list[dict[str, Any]] = resp.json()
-        return result
-
-    def _post(self, path: str, body: dict[str, Any]) -> None:
-        self._client().post(path, json=body).raise_for_status()
-
-    def inject_mo(self, source: str, destination: str, text: str, parts: int = 1) -> None:
-        body = {"source": source, "destination": destination, "text": text, "parts": parts}
-        self._post("/mo", body)
-
-    def throttle(self, seconds: float) -> None:
-        self._post("/throttle", {"seconds": seconds})
-
-    def drop(self) -> None:
-        self._post("/drop", {})

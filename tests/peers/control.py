@@ -1,0 +1,43 @@
+"""The HTTP control API both test SMSCs answer (`hongyan smsc` and smsc.js)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ControlledSmsc:
+    """Counters, submits, replies, throttling and drops over the control port."""
+
+    _http: httpx.Client | None = None
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            raise RuntimeError(f"{type(self).__name__} is not running")
+        return self._http
+
+    def counters(self) -> dict[str, int]:
+        resp = self._client().get("/counters")
+        resp.raise_for_status()
+        result: dict[str, int] = resp.json()
+        return result
+
+    def submits(self) -> list[dict[str, Any]]:
+        resp = self._client().get("/submits")
+        resp.raise_for_status()
+        result: list[dict[str, Any]] = resp.json()
+        return result
+
+    def _post(self, path: str, body: dict[str, Any]) -> None:
+        self._client().post(path, json=body).raise_for_status()
+
+    def inject_mo(self, source: str, destination: str, text: str, parts: int = 1) -> None:
+        body = {"source": source, "destination": destination, "text": text, "parts": parts}
+        self._post("/mo", body)
+
+    def throttle(self, seconds: float) -> None:
+        self._post("/throttle", {"seconds": seconds})
+
+    def drop(self) -> None:
+        self._post("/drop", {})
