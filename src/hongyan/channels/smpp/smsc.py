@@ -269,7 +269,9 @@ class Smsc:
         self._sessions[session] = mode
         session.bound = True
         session.system_id = pdu.system_id
-        asyncio.get_running_loop().create_task(self._forget_when_closed(session))
+        watcher = asyncio.create_task(self._forget_when_closed(session))
+        self._sending.add(watcher)  # a reference, so the task is not collected
+        watcher.add_done_callback(self._sending.discard)
         self.counters["bind_total"] += 1
         answer.tlvs[Tag.SC_INTERFACE_VERSION] = tlv_int(0x34, 1)
         answer.system_id = "hongyan-smsc"  # type: ignore[attr-defined]
