@@ -49,16 +49,15 @@ class Platform:
         self.service = CustomerService(settings, self.db, self.gates)
         self.simulator = SimulatedCarrier(settings.simulator)
         self.channels: dict[str, Channel] = {self.simulator.name: self.simulator}
+        scopes: dict[tuple[str, int, str], str] = {}  # upstream account: first channel's name
         for extra in settings.channels:
             if isinstance(extra, SmppSettings):
-                self.channels[extra.name] = SmppChannel(extra, settings.gateway_prefix)
+                smpp = SmppChannel(extra, settings.gateway_prefix)
+                account = (extra.host, extra.port, extra.system_id)
+                smpp.receipt_scope = scopes.setdefault(account, extra.name)
+                self.channels[extra.name] = smpp
             else:
                 self.channels[extra.name] = SimulatedCarrier(extra)
-        scopes: dict[tuple[str, int, str], str] = {}
-        for extra in settings.channels:
-            if isinstance(extra, SmppSettings):
-                account = (extra.host, extra.port, extra.system_id)
-                self.channels[extra.name].receipt_scope = scopes.setdefault(account, extra.name)
         self.sink = DeliverySink(self.db, settings.gateway_prefix)
         router = Router(
             settings.fallback_channel or self.simulator.name,

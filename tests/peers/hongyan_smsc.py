@@ -16,8 +16,8 @@ from typing import Self
 
 import httpx
 
+from tests.integration.test_serve import free_port
 from tests.peers.control import ControlledSmsc
-from tests.peers.node_smsc import _free_port
 
 READY_TIMEOUT = 20.0
 
@@ -42,7 +42,7 @@ class HongyanSmsc(ControlledSmsc):
         self._http: httpx.Client | None = None
 
     def __enter__(self) -> Self:
-        self.port, self.control_port = _free_port(), _free_port()
+        self.port, self.control_port = free_port(), free_port()
         delay = self.receipt_delay_ms / 1000 / 1.5  # receipts come after delay..2*delay
         with self._log_path.open("wb") as log:
             self._proc = subprocess.Popen(

@@ -21,7 +21,6 @@ import functools
 import os
 import selectors
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -31,19 +30,13 @@ from typing import IO, Self
 
 import httpx
 
+from tests.integration.test_serve import free_port
 from tests.peers.control import ControlledSmsc
 
 PEERS_DIR = Path(__file__).resolve().parent
 SCRIPT = PEERS_DIR / "smsc.js"
 READY_TIMEOUT = 15.0
 CONTROL_TIMEOUT = 5.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @functools.cache
@@ -101,7 +94,7 @@ class NodeSmsc(ControlledSmsc):
         reason = node_available()
         if reason is not None:
             raise RuntimeError(reason)
-        self.port, self.control_port = _free_port(), _free_port()
+        self.port, self.control_port = free_port(), free_port()
         self._log = tempfile.TemporaryFile()
         args = [
             "node",
