@@ -37,6 +37,20 @@ log = logging.getLogger(__name__)
 
 DOWN = "DOWN"
 STATUS_INTERVAL_S = 2.0
+# On stop, how long the rounds in flight get to finish submitting and record
+# what they submitted (a part accepted upstream but not recorded would be
+# submitted again once its lease expires).
+STOP_GRACE_S = 10.0
+
+
+class _Round:
+    """One claimed batch on its way: submitting, then recording."""
+
+    def __init__(self, dispatcher: Dispatcher, groups: dict[str, list[Claimed]]) -> None:
+        self.submitted = asyncio.Event()
+        self.task = asyncio.create_task(
+            dispatcher._submit_groups(groups, self.submitted), name="dispatch-round"
+        )
 
 
 class Dispatcher:
@@ -58,6 +72,7 @@ class Dispatcher:
         self._status_task: asyncio.Task[None] | None = None
         # Per channel: the start of its current one-second window, parts sent in it.
         self._windows: dict[str, tuple[float, int]] = {}
+        self._rounds: set[asyncio.Task[None]] = set()
         self.submitted = 0
 
     def notify(self) -> None:
@@ -73,12 +88,21 @@ class Dispatcher:
         self._status_task = asyncio.create_task(self._report_status(), name="channel-status")
 
     async def stop(self) -> None:
+        """Claim nothing more; let the rounds in flight finish (within a grace
+        period), so what went on the wire is recorded."""
         for task in (self._task, self._status_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._task = self._status_task = None
+        if self._rounds:
+            done, late = await asyncio.wait(set(self._rounds), timeout=STOP_GRACE_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            for task in done:
+                await self._settle(task)
 
     async def _report_status(self) -> None:
         """Every few seconds: channel state to the store (for `channel list`), queue gauges."""
@@ -116,27 +140,61 @@ class Dispatcher:
             await asyncio.sleep(STATUS_INTERVAL_S)
 
     async def _run(self) -> None:
+        """Rounds in a pipeline: while one round's parts are on the wire, the
+        next batch is claimed, and the round before is recorded. At most two
+        rounds are alive at once, and a round starts submitting only once the
+        one before has finished, so the wire order is the claim order and a
+        channel's pace holds across rounds."""
+        previous: _Round | None = None
         while True:
             try:
-                busy = await self.dispatch_once()
+                claimed = await self._claim()
             except Exception:
                 log.exception("dispatch round failed")
-                busy = False
-            if not busy:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._settings.dispatch_poll_s)
+                claimed = []
+            if claimed:
+                groups = self._route(claimed)
+                if previous is not None:
+                    await previous.submitted.wait()
+                    await self._settle(previous)
+                previous = _Round(self, groups)
+                self._rounds.add(previous.task)
+                previous.task.add_done_callback(self._rounds.discard)
+                continue
+            if previous is not None:
+                # Its outcomes may make more messages due (or free its leases):
+                # look again once it is recorded, before waiting.
+                await self._settle(previous)
+                previous = None
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._settings.dispatch_poll_s)
+
+    @staticmethod
+    async def _settle(done: _Round | asyncio.Task[None]) -> None:
+        try:
+            await (done.task if isinstance(done, _Round) else done)
+        except Exception:
+            log.exception("dispatch round failed")
 
     async def dispatch_once(self) -> bool:
-        """Claim and submit one batch; whether there was anything to do."""
-        if self._gates.paused:
-            return False
-        s = self._settings
-        claimed = await self._db.write(
-            delivery.claim, ClaimRequest(now_ms(), int(s.lease_s * 1000), s.dispatch_batch)
-        )
+        """Claim, submit and record one batch; whether there was anything to do."""
+        claimed = await self._claim()
         if not claimed:
             return False
+        await self._submit_groups(self._route(claimed))
+        return True
+
+    async def _claim(self) -> list[Claimed]:
+        if self._gates.paused:
+            return []
+        s = self._settings
+        return await self._db.write(
+            delivery.claim, ClaimRequest(now_ms(), int(s.lease_s * 1000), s.dispatch_batch)
+        )
+
+    def _route(self, claimed: list[Claimed]) -> dict[str, list[Claimed]]:
         up_now = {name for name, c in self._channels.items() if c.status().state != "down"}
         by_channel: dict[str, list[Claimed]] = defaultdict(list)
         for message in claimed:
@@ -146,10 +204,23 @@ class Dispatcher:
                 by_channel[message.channel].append(message)
             else:
                 by_channel[self._router.route(message, up_now.__contains__)].append(message)
-        await asyncio.gather(*(self._submit(name, group) for name, group in by_channel.items()))
-        return True
+        return by_channel
 
-    async def _submit(self, name: str, messages: list[Claimed]) -> None:
+    async def _submit_groups(
+        self, groups: dict[str, list[Claimed]], submitted: asyncio.Event | None = None
+    ) -> None:
+        """Submit each channel's group side by side, then record every outcome;
+        `submitted` is set once nothing of this round is left to go on the wire."""
+        results = await asyncio.gather(
+            *(self._submit(name, group) for name, group in groups.items())
+        )
+        if submitted is not None:
+            submitted.set()
+        await asyncio.gather(
+            *(self._db.write(delivery.record_outcomes, r) for rs in results for r in rs)
+        )
+
+    async def _submit(self, name: str, messages: list[Claimed]) -> list[MessageOutcome]:
         s = self._settings
         channel = self._channels[name]
         parts: list[Part] = []
@@ -185,9 +256,7 @@ class Dispatcher:
             counted[kind] += 1
         for kind, count in counted.items():
             metrics.SUBMITS.labels(name, kind).inc(count)
-        await asyncio.gather(
-            *(self._db.write(delivery.record_outcomes, r) for r in results.values())
-        )
+        return list(results.values())
 
     async def _paced_submit(
         self, channel: Channel, parts: list[Part]

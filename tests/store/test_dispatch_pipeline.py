@@ -1,0 +1,148 @@
+"""The dispatcher's pipeline on SQLite and PostgreSQL: the next batch is claimed
+while one is on the wire, batches go out one after another in claim order, and
+stopping lets the batch on the wire finish and be recorded."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from hongyan.channels.base import Part, SubmitOutcome
+from hongyan.channels.simulator import SimulatedCarrier, SimulatorSettings
+from hongyan.config import Settings
+from hongyan.core.admin import Operator
+from hongyan.core.delivery import DeliverySink
+from hongyan.core.service import SendForm
+from hongyan.dispatch.dispatcher import Dispatcher
+from hongyan.dispatch.routing import Router
+from hongyan.store import delivery
+from hongyan.store.database import Database
+from hongyan.store.delivery import ClaimRequest
+from hongyan.store.schema import message_parts, messages
+from tests.store.test_store import sender
+
+MESSAGES = 60
+BATCH = 10
+
+
+class Wire(SimulatedCarrier):
+    """The simulator, noting each batch it takes; `gate`, when set, holds a
+    batch until the test's condition holds."""
+
+    def __init__(self) -> None:
+        super().__init__(SimulatorSettings(name="sim", delay_min_s=60, delay_max_s=60))
+        self.batches: list[list[int]] = []
+        self.in_flight = self.most_in_flight = 0
+        self.gate: Any = None
+        self.errors: list[str] = []
+
+    async def submit(self, parts: Sequence[Part]) -> list[SubmitOutcome]:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.gate is not None:
+                gate, self.gate = self.gate, None
+                try:
+                    await asyncio.wait_for(gate(), 10)
+                except TimeoutError:
+                    self.errors.append("the gate's condition never held")
+            self.batches.append([part.message_id for part in parts])
+            return await super().submit(parts)
+        finally:
+            self.in_flight -= 1
+
+
+async def platform(
+    settings: Settings, db: Database, operator: Operator
+) -> tuple[Dispatcher, Wire, list[int]]:
+    service, account, _ = await sender(settings, db, operator)
+    for n in range(MESSAGES):
+        await service.send(account, SendForm(f"1390000{n:04d}", "x"), post=False)
+    async with db.read() as conn:
+        ids = list((await conn.execute(select(messages.c.id).order_by(messages.c.id))).scalars())
+    wire = Wire()
+    await wire.start(DeliverySink(db, settings.gateway_prefix))
+    tuned = settings.model_copy(update={"dispatch_batch": BATCH, "dispatch_poll_s": 0.05})
+    dispatcher = Dispatcher(tuned, db, service.gates, {"sim": wire}, Router("sim"))
+    return dispatcher, wire, ids
+
+
+async def recorded(db: Database) -> list[int]:
+    """Messages whose submitted part is on record."""
+    async with db.read() as conn:
+        rows = await conn.execute(select(message_parts.c.message_id).distinct())
+        return sorted(rows.scalars())
+
+
+async def eventually(check: Any, what: str) -> None:
+    for _ in range(400):
+        if await check():
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(what)
+
+
+async def test_the_next_batch_is_claimed_while_one_is_on_the_wire(
+    settings: Settings, db: Database, operator: Operator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dispatcher, wire, ids = await platform(settings, db, operator)
+    claims = 0
+    claim = delivery.claim
+    second_claimed = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def counting(conn: Connection, requests: list[ClaimRequest]) -> list[list[delivery.Claimed]]:
+        # In the writer's thread.
+        nonlocal claims
+        answers = claim(conn, requests)
+        claims += sum(1 for claimed in answers if claimed)
+        if claims >= 2:
+            loop.call_soon_threadsafe(second_claimed.set)
+        return answers
+
+    monkeypatch.setattr(delivery, "claim", counting)
+    wire.gate = second_claimed.wait
+    await dispatcher.start()
+    try:
+
+        async def all_recorded() -> bool:
+            return await recorded(db) == ids
+
+        await eventually(all_recorded, "not every message was submitted and recorded")
+    finally:
+        await dispatcher.stop()
+        await wire.stop()
+    assert wire.errors == []
+    assert [len(batch) for batch in wire.batches] == [BATCH] * (MESSAGES // BATCH)
+    assert [m for batch in wire.batches for m in batch] == ids, "claim order on the wire"
+    assert wire.most_in_flight == 1, "a batch goes out only once the one before has"
+
+
+async def test_stopping_lets_the_batch_on_the_wire_finish_and_be_recorded(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    dispatcher, wire, ids = await platform(settings, db, operator)
+    release = asyncio.Event()
+    wire.gate = release.wait
+    await dispatcher.start()
+
+    async def held() -> bool:
+        return wire.in_flight == 1
+
+    await eventually(held, "the first batch never reached the wire")
+    stopping = asyncio.create_task(dispatcher.stop())
+    await asyncio.sleep(0.1)
+    assert not stopping.done(), "stop did not wait for the batch on the wire"
+    release.set()
+    await stopping
+    await wire.stop()
+    assert wire.errors == []
+    assert wire.batches[0] == ids[:BATCH]
+    sent = [m for batch in wire.batches for m in batch]
+    assert await recorded(db) == sorted(sent), "everything that went out is on record"
+    assert len(sent) < MESSAGES, "nothing more is claimed once stopping"
