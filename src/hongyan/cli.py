@@ -441,6 +441,9 @@ def channel_list() -> None:
     """Each channel's state, rate, and what waits, as the running server last reported."""
     import time
 
+    from hongyan.core.schedule import format_local
+
+    zone = ZoneInfo(_settings().timezone)
     rows, queued = _run(lambda op: op.channels())
     typer.echo(f"{queued} messages queued to submit")
     if not rows:
@@ -456,10 +459,12 @@ def channel_list() -> None:
             + (f", last error {row['last_error']}" if row["last_error"] else "")
         )
         for bind in json.loads(str(row.get("binds") or "[]")):
+            when = bind.get("last_error_at")
             typer.echo(
                 f"  bind {bind['bind']}: {bind['state']}, window {bind['in_flight']}/"
-                f"{bind['window']}, {bind['submitted']} submitted"
+                f"{bind['window']}, {bind.get('rate', 0)}/s, {bind['submitted']} submitted"
                 + (f", last error {bind['last_error']}" if bind["last_error"] else "")
+                + (f" at {format_local(int(when), zone)}" if bind["last_error"] and when else "")
             )
 
 

@@ -9,6 +9,7 @@ receipt: nothing resubmitted, nothing lost.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,7 +60,10 @@ def test_restart_between_submit_and_receipt(directory: Path, slow_peer: Peer) ->
     second = Server(directory, env)
     try:
         until(lambda: final_count(directory) == COUNT, 60, "every message final after restart")
-        until(lambda: "bind 1/trx: bound" in channels(directory), 10, "bind in channel list")
+        bind_line = re.compile(
+            r"^  bind 1/trx: bound, window \d+/32, [\d.]+/s, \d+ submitted", re.M
+        )
+        until(lambda: bool(bind_line.search(channels(directory))), 10, "bind in channel list")
     finally:
         second.stop()
     decided = {s["destination"]: s["stat"] for s in slow_peer.submits()}

@@ -32,12 +32,18 @@ class ControlledSmsc:
     def _post(self, path: str, body: dict[str, Any]) -> None:
         self._client().post(path, json=body).raise_for_status()
 
-    def inject_mo(self, source: str, destination: str, text: str, parts: int = 1) -> None:
+    def inject_mo(
+        self, source: str, destination: str, text: str, parts: int = 1, split: str = "udh8"
+    ) -> None:
         body = {"source": source, "destination": destination, "text": text, "parts": parts}
-        self._post("/mo", body)
+        self._post("/mo", {**body, "split": split})
 
     def throttle(self, seconds: float) -> None:
         self._post("/throttle", {"seconds": seconds})
 
     def drop(self) -> None:
         self._post("/drop", {})
+
+    def freeze(self, seconds: float) -> None:
+        """Go silent, connections left open, for `seconds`."""
+        self._post("/freeze", {"seconds": seconds})

@@ -121,6 +121,7 @@ function pickSession() {
   let best = null;
   for (const s of bound) {
     if (!s.socket.writable || s.inflight.size >= WINDOW) continue;
+    if (s.frozenUntil && Date.now() < s.frozenUntil) continue;
     if (!best || s.inflight.size < best.inflight.size) best = s;
   }
   return best;
@@ -363,13 +364,25 @@ function injectMo(body) {
     dataCoding === 0 ? Buffer.from(h, 'ascii') : Buffer.from(h, 'utf16le').swap16(),
   );
   if (encoded.some((o) => o.length > 254 - 6)) throw new Error('text too long for 2 parts');
+  const sar = body.split === 'sar';
   encoded.forEach((octets, i) => {
-    const udh = Buffer.from([0x05, 0x00, 0x03, ref, 0x02, i + 1]);
-    enqueue(
-      'mo',
-      { ...base, esm_class: 0x40, data_coding: dataCoding, short_message: Buffer.concat([udh, octets]) },
-      0,
-    );
+    const fields = sar
+      ? {
+          ...base,
+          esm_class: 0,
+          data_coding: dataCoding,
+          short_message: octets,
+          sar_msg_ref_num: ref,
+          sar_total_segments: 2,
+          sar_segment_seqnum: i + 1,
+        }
+      : {
+          ...base,
+          esm_class: 0x40,
+          data_coding: dataCoding,
+          short_message: Buffer.concat([Buffer.from([0x05, 0x00, 0x03, ref, 0x02, i + 1]), octets]),
+        };
+    enqueue('mo', fields, 0);
   });
 }
 
@@ -408,6 +421,18 @@ const control = http.createServer((req, res) => {
           throttleUntil = Date.now() + Number(body.seconds || 0) * 1000;
           reply(res, 200, { ok: true });
           return;
+        case 'POST /freeze': {
+          // Go silent on the open connections: read and send nothing meanwhile.
+          const until = Date.now() + Number(body.seconds || 0) * 1000;
+          const sessions = server.sessions.slice();
+          for (const s of sessions) {
+            s.frozenUntil = until;
+            s.pause(); // node-smpp's own: its reader stops taking PDUs off the socket
+            setTimeout(() => s.resume(), until - Date.now());
+          }
+          reply(res, 200, { ok: true, frozen: sessions.length });
+          return;
+        }
         case 'POST /drop': {
           const sessions = server.sessions.slice();
           for (const s of sessions) s.socket.destroy();

@@ -123,7 +123,8 @@ class ChannelStatus:
     last_error: str = ""
     extra: dict[str, str] = field(default_factory=dict)
     paces_itself: bool = False
-    # One entry per connection: bind, state, in_flight, window, submitted, last_error.
+    # One entry per connection: bind, state, in_flight, window, submitted,
+    # last_error and last_error_at (wall clock ms; 0: none yet).
     binds: list[dict[str, object]] = field(default_factory=list)
 
 

@@ -106,7 +106,14 @@ class Dispatcher:
 
     async def _report_status(self) -> None:
         """Every few seconds: channel state to the store (for `channel list`), queue gauges."""
-        last: dict[str, tuple[float, int]] = {}
+        last: dict[tuple[str, ...], tuple[float, int]] = {}
+
+        def rate(key: tuple[str, ...], count: int, now: float) -> float:
+            """Per second since the last report (channels and their binds)."""
+            before_at, before = last.get(key, (now, count))
+            last[key] = (now, count)
+            return round((count - before) / (now - before_at), 1) if now > before_at else 0.0
+
         while True:
             try:
                 depth = await self._db.read_sync(delivery.queue_depth)
@@ -117,20 +124,21 @@ class Dispatcher:
                 now = time.monotonic()
                 for name, channel in self._channels.items():
                     status = channel.status()
-                    before_at, before = last.get(name, (now, status.submitted))
-                    rate = (status.submitted - before) / (now - before_at) if now > before_at else 0
-                    last[name] = (now, status.submitted)
+                    binds = [
+                        {**b, "rate": rate((name, str(b["bind"])), int(str(b["submitted"])), now)}
+                        for b in status.binds
+                    ]
                     rows.append(
                         {
                             "name": name,
                             "kind": status.kind,
                             "state": status.state,
                             "tps": status.tps,
-                            "rate": round(rate, 1),
+                            "rate": rate((name,), status.submitted, now),
                             "submitted": status.submitted,
                             "awaiting_receipts": waiting.get(name, 0),
                             "last_error": status.last_error[:200],
-                            "binds": json.dumps(status.binds) if status.binds else "",
+                            "binds": json.dumps(binds) if binds else "",
                             "updated_at": now_ms(),
                         }
                     )

@@ -98,8 +98,15 @@ class _Link:
         self.session: Session | None = None
         self.state = "down"
         self.last_error = ""
+        self.last_error_at = 0  # wall clock, ms: when it happened
         self.submitted = 0
         self.failures = 0
+
+    def failed(self, error: str) -> str:
+        """Note what went wrong (kept until something else does); returns it."""
+        self.last_error = error
+        self.last_error_at = int(time.time() * 1000)
+        return error
 
     @property
     def ready(self) -> bool:
@@ -114,6 +121,7 @@ class _Link:
             "window": window,
             "submitted": self.submitted,
             "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
         }
 
 
@@ -221,7 +229,7 @@ class SmppChannel:
             try:
                 await self._bind(link)
             except Exception as exc:
-                link.last_error = self.last_error = _describe(exc)
+                self.last_error = link.failed(_describe(exc))
                 log.warning(
                     "smpp bind failed",
                     extra={"channel": self.name, "bind": link.label, "error": link.last_error},
@@ -231,7 +239,7 @@ class SmppChannel:
                 assert link.session is not None
                 await link.session.wait_closed()
                 if link.session.last_error:
-                    link.last_error = self.last_error = link.session.last_error
+                    self.last_error = link.failed(link.session.last_error)
                 log.info(
                     "smpp connection closed",
                     extra={"channel": self.name, "bind": link.label, "error": link.last_error},
@@ -277,7 +285,6 @@ class SmppChannel:
             raise ConnectionError(f"bind refused: {status_name(answer.status)}")
         session.bound = True
         link.state = "bound"
-        link.last_error = ""
         self._up_changed()
         log.info("smpp bound", extra={"channel": self.name, "bind": link.label})
 
@@ -311,7 +318,7 @@ class SmppChannel:
         except TimeoutError:
             return SubmitOutcome(error=TIMEOUT, temporary=True)
         except (ConnectionError, PduError) as exc:
-            link.last_error = _describe(exc)
+            link.failed(_describe(exc))
             return SubmitOutcome(error=DOWN, temporary=True)
         if answer.status == 0 and isinstance(answer, SubmitSmResp) and answer.message_id:
             link.submitted += 1
@@ -320,7 +327,7 @@ class SmppChannel:
                 self._pause = self._s.throttle_pause_s
             return SubmitOutcome(receipt.canonical_id(answer.message_id, self._s.submit_id_base))
         word = error_word(answer.status) if answer.status else "NO_MESSAGE_ID"
-        link.last_error = self.last_error = word
+        self.last_error = link.failed(word)
         if answer.status in _SLOW_DOWN:
             self._slow_down()
             return SubmitOutcome(error=word, temporary=True)

@@ -76,6 +76,7 @@ class Session(asyncio.Protocol):
         self._slots = asyncio.Semaphore(window)
         self._closed = asyncio.get_running_loop().create_future()
         self._last_heard = time.monotonic()
+        self._hung_until = 0.0
         self._keepalive: asyncio.Task[None] | None = None
         self._serving: set[asyncio.Task[None]] = set()
         self.received = 0
@@ -219,6 +220,25 @@ class Session(asyncio.Protocol):
     def abort(self) -> None:
         if self._transport is not None:
             self._transport.abort()
+
+    def hang(self, seconds: float) -> None:
+        """Read nothing for `seconds`, the connection left open: a peer that
+        has gone silent (the SMSC simulator's freeze; it sends nothing on a
+        session that `hung` meanwhile)."""
+        if self.connected:
+            assert self._transport is not None
+            self._transport.pause_reading()
+            self._hung_until = time.monotonic() + seconds
+            asyncio.get_running_loop().call_later(seconds, self._wake_up)
+
+    @property
+    def hung(self) -> bool:
+        return time.monotonic() < self._hung_until
+
+    def _wake_up(self) -> None:
+        if self.connected:
+            assert self._transport is not None
+            self._transport.resume_reading()
 
     async def wait_closed(self) -> None:
         await asyncio.shield(self._closed)

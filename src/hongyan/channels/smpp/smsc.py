@@ -19,6 +19,7 @@ Controls, from tests in the same process or over the HTTP control port
     POST /mo        {"source", "destination", "text", "parts": 1, "split": "udh8"|"sar"}
     POST /throttle  {"seconds": 2}   answer ESME_RTHROTTLED meanwhile
     POST /drop                       cut every connection at once
+    POST /freeze    {"seconds": 5}   read nothing on the open connections meanwhile
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -190,6 +192,12 @@ class Smsc:
         """Cut every connection at once, requests in flight and all."""
         for session in list(self._sessions):
             session.abort()
+
+    def freeze(self, seconds: float) -> None:
+        """Go silent on the open connections, leaving them open: nothing is
+        read or answered for `seconds` (a link the ESME must find dead)."""
+        for session in list(self._sessions):
+            session.hang(seconds)
 
     def inject_mo(
         self,
@@ -394,6 +402,8 @@ class Smsc:
         for session, mode in self._sessions.items():
             if mode == "tx" or session.system_id != system_id or not session.connected:
                 continue
+            if session.hung:
+                continue
             if session.in_flight >= session.window:
                 continue
             if best is None or session.in_flight < best.in_flight:
@@ -421,6 +431,7 @@ class Smsc:
         app.router.add_post("/mo", self._http_mo)
         app.router.add_post("/throttle", self._http_throttle)
         app.router.add_post("/drop", self._http_drop)
+        app.router.add_post("/freeze", self._http_freeze)
         return app
 
     async def _http_counters(self, _request: web.Request) -> web.Response:
@@ -445,11 +456,20 @@ class Smsc:
         return web.json_response({"ok": True})
 
     async def _http_throttle(self, request: web.Request) -> web.Response:
+        return await self._for_seconds(request, self.throttle)
+
+    async def _http_freeze(self, request: web.Request) -> web.Response:
+        return await self._for_seconds(request, self.freeze)
+
+    @staticmethod
+    async def _for_seconds(request: web.Request, action: Callable[[float], None]) -> web.Response:
         try:
             seconds = float((await request.json()).get("seconds", 1))
-        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        except (ValueError, TypeError, AttributeError, json.JSONDecodeError) as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=400)
-        self.throttle(seconds)
+        if not 0 <= seconds <= 3600:
+            return web.json_response({"ok": False, "error": "seconds: 0 to 3600"}, status=400)
+        action(seconds)
         return web.json_response({"ok": True})
 
     async def _http_drop(self, _request: web.Request) -> web.Response:
