@@ -24,7 +24,7 @@ from hongyan.channels.simulator import SimulatedCarrier
 from hongyan.channels.smpp.channel import SmppChannel
 from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.config import Settings
-from hongyan.core.delivery import DeliverySink
+from hongyan.core.delivery import DeliverySink, Housekeeper
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.service import CustomerService
 from hongyan.dispatch.dispatcher import Dispatcher
@@ -58,7 +58,8 @@ class Platform:
                 self.channels[extra.name] = smpp
             else:
                 self.channels[extra.name] = SimulatedCarrier(extra)
-        self.sink = DeliverySink(self.db, settings.gateway_prefix)
+        self.sink = DeliverySink(self.db, settings.gateway_prefix, settings.reply_parts_wait_s)
+        self.housekeeper = Housekeeper(settings, self.db)
         router = Router(
             settings.fallback_channel or self.simulator.name,
             settings.routes,
@@ -79,11 +80,13 @@ class Platform:
             await channel.start(self.sink)
         if self.settings.run_dispatcher:
             await self.dispatcher.start()
+            await self.housekeeper.start()
         if self.settings.push.run:
             await self.pusher.start()
 
     async def stop(self) -> None:
         await self.dispatcher.stop()
+        await self.housekeeper.stop()
         await self.pusher.stop()
         for channel in self.channels.values():
             await channel.stop()

@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     # belong to the account with that extension code (spec §6.1 example).
     gateway_prefix: str = "10690"
     replies_per_call: int = 500
+    # A long reply whose parts have not all come within this long is recorded
+    # with the parts that did: they were acknowledged upstream, so they are
+    # never dropped (Kannel's sms-combine-concatenated-mo-timeout).
+    reply_parts_wait_s: float = Field(default=300.0, gt=0)
+    # Receipts for ids no part has (its submit outcome was lost in a crash, so
+    # the part went again under another id) are kept this long.
+    early_receipts_keep_s: float = Field(default=86_400.0, gt=0)
+    housekeeping_s: float = Field(default=10.0, gt=0)
 
     # Delivery (dispatch/): claim, submit, retry, expire.
     run_dispatcher: bool = True

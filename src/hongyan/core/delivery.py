@@ -2,25 +2,32 @@
 
 `DeliverySink` is the `ChannelSink` every channel is started with; each call
 returns once the item is committed, so the channel may acknowledge it then.
+`Housekeeper` tidies what they leave waiting: long replies whose last parts
+never came, receipts whose part never turned up.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from hongyan import metrics
 from hongyan.channels.base import InboundFragment, InboundReply, Receipt
+from hongyan.config import Settings
 from hongyan.store import delivery
 from hongyan.store import replies as reply_store
 from hongyan.store.database import Database
+from hongyan.store.engine import now_ms
 
 log = logging.getLogger(__name__)
 
 
 class DeliverySink:
-    def __init__(self, db: Database, gateway_prefix: str) -> None:
+    def __init__(self, db: Database, gateway_prefix: str, reply_parts_wait_s: float = 300) -> None:
         self._db = db
         self._gateway_prefix = gateway_prefix
+        self._wait_ms = int(reply_parts_wait_s * 1000)
 
     async def receipt(self, channel: str, receipt: Receipt) -> None:
         latency_ms = await self._db.write(delivery.record_receipts, (channel, receipt))
@@ -35,5 +42,49 @@ class DeliverySink:
             log.warning("reply to a gateway number of no account", extra={"gateway": reply.gateway})
 
     async def reply_part(self, channel: str, fragment: InboundFragment) -> None:
-        part = reply_store.IncomingFragment(channel, fragment, self._gateway_prefix)
+        part = reply_store.IncomingFragment(channel, fragment, self._gateway_prefix, self._wait_ms)
         await self._db.write(reply_store.record_fragment, part)
+
+
+class Housekeeper:
+    """Every `housekeeping_s`: long replies past `reply_parts_wait_s` are
+    recorded with the parts that came; early receipts past
+    `early_receipts_keep_s` are deleted."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self._settings = settings
+        self._db = db
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="housekeeping")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run_once(self, now: int | None = None) -> tuple[int, int]:
+        """Incomplete replies recorded, early receipts deleted."""
+        s = self._settings
+        now = now_ms() if now is None else now
+        wait_ms, keep_ms = int(s.reply_parts_wait_s * 1000), int(s.early_receipts_keep_s * 1000)
+        request = reply_store.FlushRequest(now - wait_ms, s.gateway_prefix)
+        flushed = await self._db.write(reply_store.flush_fragments, request)
+        pruned = await self._db.write(delivery.prune_early_receipts, now - keep_ms)
+        if flushed:
+            metrics.REPLIES.labels("incomplete").inc(flushed)
+            log.warning("long replies recorded without all their parts", extra={"count": flushed})
+        if pruned:
+            log.info("early receipts never matched deleted", extra={"count": pruned})
+        return flushed, pruned
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.housekeeping_s)
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("housekeeping failed")

@@ -250,6 +250,16 @@ def _take_early_receipts(
     return found
 
 
+def prune_early_receipts(conn: Connection, cutoffs: list[int]) -> list[int]:
+    """Delete receipts kept since before the cutoff (ms) whose part never turned
+    up (its submit outcome was lost, so the part went again under another id);
+    how many went. Group-commit handler."""
+    return [
+        conn.execute(delete(early_receipts).where(early_receipts.c.received_at < cutoff)).rowcount
+        for cutoff in cutoffs
+    ]
+
+
 def record_receipts(conn: Connection, items: list[tuple[str, Receipt]]) -> list[int | None]:
     """Apply receipts, set-wise; for each, ms since its part's submit (None: early or duplicate)."""
     by_channel: dict[str, set[str]] = {}

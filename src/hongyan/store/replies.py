@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from hongyan.channels.base import InboundFragment, InboundReply
 from hongyan.store import push
@@ -111,39 +122,40 @@ class IncomingFragment(NamedTuple):
     channel: str
     fragment: InboundFragment
     gateway_prefix: str
-
-
-# A part older than this cannot belong to the reply now arriving with its
-# reference (handsets reuse the 8-bit reference): it is dropped.
-FRAGMENT_STALE_MS = 3_600_000
+    wait_ms: int  # how long a long reply's parts wait for the rest
 
 
 def record_fragment(conn: Connection, items: list[IncomingFragment]) -> list[bool]:
     """Keep parts of long replies; record a reply once all its parts are here.
 
-    For each part: whether it completed its reply. Group-commit handler.
+    Parts already acknowledged upstream are never dropped: parts kept under
+    the same reference that cannot belong with this one (older than the wait,
+    or another part count) are first recorded as the reply they are, as far as
+    they go. For each part: whether it completed its reply. Group-commit handler.
     """
     completed: list[bool] = []
-    for channel, part, prefix in items:
-        key = and_(
-            reply_fragments.c.channel == channel,
-            reply_fragments.c.mobile == part.mobile[:40],
-            reply_fragments.c.reference == part.reference,
-        )
-        conn.execute(
-            delete(reply_fragments).where(
+    for channel, part, prefix, wait_ms in items:
+        mobile = part.mobile[:40]
+        key = _group(channel, mobile, part.reference)
+        mismatched = conn.execute(
+            select(reply_fragments.c.seq)
+            .where(
                 key,
                 or_(
-                    reply_fragments.c.received_at < part.at - FRAGMENT_STALE_MS,
+                    reply_fragments.c.received_at < part.at - wait_ms,
                     reply_fragments.c.total != part.total,
-                    reply_fragments.c.seq == part.seq,  # offered again: the later copy stays
                 ),
             )
-        )
+            .limit(1)
+        ).first()
+        if mismatched is not None:
+            _flush(conn, channel, mobile, part.reference, prefix)
+        # The same part offered again (its response was lost): the later copy stays.
+        conn.execute(delete(reply_fragments).where(key, reply_fragments.c.seq == part.seq))
         conn.execute(
             insert(reply_fragments).values(
                 channel=channel,
-                mobile=part.mobile[:40],
+                mobile=mobile,
                 reference=part.reference,
                 seq=part.seq,
                 total=part.total,
@@ -152,16 +164,60 @@ def record_fragment(conn: Connection, items: list[IncomingFragment]) -> list[boo
                 received_at=part.at,
             )
         )
-        rows = conn.execute(
-            select(reply_fragments.c.seq, reply_fragments.c.content, reply_fragments.c.received_at)
-            .where(key)
-            .order_by(reply_fragments.c.seq)
-        ).all()
-        if len(rows) < part.total:
-            completed.append(False)
-            continue
-        conn.execute(delete(reply_fragments).where(key))
-        whole = InboundReply(part.mobile, part.gateway, "".join(r.content for r in rows), part.at)
-        record(conn, [IncomingReply(channel, whole, prefix)])
-        completed.append(True)
+        (have,) = conn.execute(select(func.count()).where(key)).one()
+        done = have >= part.total
+        if done:
+            _flush(conn, channel, mobile, part.reference, prefix)
+        completed.append(done)
     return completed
+
+
+class FlushRequest(NamedTuple):
+    before: int  # ms: long replies whose first part came before this
+    gateway_prefix: str
+
+
+def flush_fragments(conn: Connection, requests: list[FlushRequest]) -> list[int]:
+    """Record long replies that waited too long for their missing parts, with
+    the parts that came; how many were recorded. Group-commit handler."""
+    counts = []
+    for before, prefix in requests:
+        groups = conn.execute(
+            select(reply_fragments.c.channel, reply_fragments.c.mobile, reply_fragments.c.reference)
+            .group_by(
+                reply_fragments.c.channel, reply_fragments.c.mobile, reply_fragments.c.reference
+            )
+            .having(func.min(reply_fragments.c.received_at) < before)
+        ).all()
+        counts.append(sum(_flush(conn, *group, prefix) for group in groups))
+    return counts
+
+
+def _group(channel: str, mobile: str, reference: int) -> ColumnElement[bool]:
+    return and_(
+        reply_fragments.c.channel == channel,
+        reply_fragments.c.mobile == mobile,
+        reply_fragments.c.reference == reference,
+    )
+
+
+def _flush(conn: Connection, channel: str, mobile: str, reference: int, prefix: str) -> bool:
+    """Take a reply's kept parts (DELETE ... RETURNING: of two processes, one
+    gets them) and record them, in order, as one reply."""
+    taken = conn.execute(
+        delete(reply_fragments)
+        .where(_group(channel, mobile, reference))
+        .returning(
+            reply_fragments.c.seq,
+            reply_fragments.c.content,
+            reply_fragments.c.gateway,
+            reply_fragments.c.received_at,
+        )
+    ).all()
+    if not taken:
+        return False
+    rows = sorted(taken, key=lambda row: row.seq)
+    text = "".join(row.content for row in rows)
+    whole = InboundReply(mobile, rows[0].gateway, text, max(row.received_at for row in rows))
+    record(conn, [IncomingReply(channel, whole, prefix)])
+    return True

@@ -445,7 +445,7 @@ class SmppChannel:
         if s.source_addr and gateway.startswith(s.source_addr):
             gateway = self._gateway_prefix + gateway[len(s.source_addr) :]
         now = _now_ms()
-        if concat is not None and concat.total > 1:
+        if concat is not None and 1 <= concat.seq <= concat.total and concat.total > 1:
             fragment = InboundFragment(
                 mobile, gateway, concat.reference, concat.total, concat.seq, content, now
             )
