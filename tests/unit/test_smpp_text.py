@@ -30,6 +30,29 @@ def test_gsm7_round_trips_packed_and_not(content: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("data_coding", "octets", "expected"),
+    [
+        (0x00, b"caf\x05", "café"),  # the SMSC default alphabet: GSM-7
+        (0x01, b"cafe", "cafe"),  # IA5
+        (0x03, b"caf\xe9", "café"),  # Latin-1
+        (0x08, "好".encode("utf-16-be"), "好"),
+        (0x0F, "好".encode("gbk"), "好"),
+        (0x10, b"caf\x05", "café"),  # GSM 03.38 general group, class 0, GSM-7
+        (0x11, b"caf\x05", "café"),
+        (0x18, "好".encode("utf-16-be"), "好"),  # general group, class 0, UCS2
+        (0x14, b"caf\x05", "caf\x05"),  # general group, 8-bit data: as the octets are
+        (0x30, b"caf\x05", "caf\x05"),  # compressed: not decoded
+        (0xC8, b"caf\x05", "café"),  # message waiting, GSM-7
+        (0xE8, "好".encode("utf-16-be"), "好"),  # message waiting, UCS2
+        (0xF0, b"caf\x05", "café"),  # message class 0, GSM-7
+        (0xF5, b"caf\x05", "caf\x05"),  # message class 1, 8-bit data
+    ],
+)
+def test_data_coding_picks_the_alphabet(data_coding: int, octets: bytes, expected: str) -> None:
+    assert text.decode(data_coding, octets) == expected
+
+
+@pytest.mark.parametrize(
     ("content", "mode", "sizes"),
     [
         ("a" * 160, "udh8", [160]),

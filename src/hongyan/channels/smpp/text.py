@@ -152,16 +152,40 @@ def gsm7_text(septets: bytes | list[int]) -> str:
 
 
 def decode(data_coding: int, octets: bytes, packed: bool = False, fill_bits: int = 0) -> str:
-    """Text of a short message body (without its UDH) by data_coding (SMPP 3.4 §5.2.19)."""
-    if data_coding == DataCoding.UCS2 or ((data_coding & 0xEC) == 0x08 and data_coding >= 0x10):
+    """Text of a short message body (without its UDH) by data_coding: SMPP 3.4
+    §5.2.19 for 0x00-0x0F, the GSM 03.38 coding groups above. 8-bit data, and
+    compressed text, which nobody sends, come out octet for octet (Latin-1)."""
+    alphabet = _alphabet(data_coding)
+    if alphabet == "ucs2":
         return octets.decode("utf-16-be", "replace")
-    if data_coding == DataCoding.DEFAULT or (data_coding & 0xF4) == 0xF0:
+    if alphabet == "gsm7":
         return gsm7_text(unpack(octets, fill_bits) if packed else octets)
     if data_coding == DataCoding.IA5:
         return octets.decode("ascii", "replace")
     if data_coding == 0x0F:  # GBK, as Chinese SMSCs send it (CMPP's msg_fmt 15)
         return octets.decode("gb18030", "replace")
     return octets.decode("latin-1")
+
+
+def _alphabet(data_coding: int) -> str:
+    """ "gsm7", "ucs2", or "" (SMPP's own values, 8-bit data, compressed)."""
+    if data_coding == DataCoding.DEFAULT:
+        return "gsm7"
+    if data_coding == DataCoding.UCS2:
+        return "ucs2"
+    if data_coding < 0x10:
+        return ""
+    if data_coding < 0x40:  # general data coding: bit 5 compressed, bits 3-2 the alphabet
+        if data_coding & 0x20:
+            return ""
+        return {0x00: "gsm7", 0x08: "ucs2"}.get(data_coding & 0x0C, "")
+    if 0xC0 <= data_coding < 0xE0:  # message waiting, discard or store: GSM-7
+        return "gsm7"
+    if 0xE0 <= data_coding < 0xF0:  # message waiting, store: UCS2
+        return "ucs2"
+    if data_coding >= 0xF0:  # data coding / message class: bit 2 is 8-bit data
+        return "" if data_coding & 0x04 else "gsm7"
+    return ""
 
 
 # -- user data header (TS 23.040 §9.2.3.24) ---------------------------------------
