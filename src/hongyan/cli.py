@@ -474,6 +474,10 @@ def smsc(
     system_id: Annotated[str, typer.Option(help="system_id an ESME binds with")] = "hongyan",
     # The simulator's demo credentials, the same as an smpp channel's example.
     password: Annotated[str, typer.Option(help="its password")] = "secret",  # noqa: S107
+    account: Annotated[
+        list[str] | None,
+        typer.Option(help="another SYSTEM_ID:PASSWORD that may bind (repeatable)"),
+    ] = None,
     receipt_delay: Annotated[
         float, typer.Option(help="seconds before a receipt (up to twice this)")
     ] = 0.2,
@@ -491,10 +495,16 @@ def smsc(
 
     from hongyan.channels.smpp.smsc import Smsc, SmscSettings
 
+    accounts = {system_id: password}
+    for extra in account or []:
+        name, sep, secret = extra.partition(":")
+        if not sep or not name:
+            _fail(f"--account {extra.split(':')[0]!r}: give SYSTEM_ID:PASSWORD")
+        accounts[name] = secret
     try:
         settings = SmscSettings(
             port=port,
-            accounts={system_id: password},
+            accounts=accounts,
             receipt_delay_min_s=receipt_delay,
             receipt_delay_max_s=receipt_delay * 2,
             failure_ratio=failure_ratio,
@@ -513,7 +523,8 @@ def smsc(
         except OSError as exc:
             _fail(f"cannot listen: {exc}")
         control = f", control http://127.0.0.1:{server.control_port}/" if control_port else ""
-        typer.echo(f"SMSC listening on 127.0.0.1:{server.port} (system_id {system_id}){control}")
+        ids = ", ".join(accounts)
+        typer.echo(f"SMSC listening on 127.0.0.1:{server.port} (system_id {ids}){control}")
         try:
             while True:
                 await asyncio.sleep(5)
