@@ -12,6 +12,11 @@ says what to answer: the request's own response with a command_status, or a
 generic_nack when the command itself is unknown (§4.3). `encode(pdu)` gives
 the frame. C-Octet strings are ASCII in the spec; they are read and written
 as Latin-1 so no byte a peer sends can make decoding fail.
+
+The size limits of §4 bind what we send (`encode` refuses a field too long)
+but not what we read: carriers' SMSCs do send longer addresses and ids than
+the tables allow, and refusing a receipt over that would only make the SMSC
+send it again. Kannel and node-smpp read them the same way.
 """
 
 from __future__ import annotations
