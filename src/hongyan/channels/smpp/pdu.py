@@ -16,7 +16,7 @@ as Latin-1 so no byte a peer sends can make decoding fail.
 The size limits of §4 bind what we send (`encode` refuses a field too long)
 but not what we read: carriers' SMSCs do send longer addresses and ids than
 the tables allow, and refusing a receipt over that would only make the SMSC
-send it again. Kannel and node-smpp read them the same way.
+send it again.
 """
 
 from __future__ import annotations
