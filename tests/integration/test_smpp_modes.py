@@ -1,7 +1,8 @@
 """The smpp channel's other modes against both peers: transmitter + receiver
 binds, long messages by UDH with a 16-bit reference and by SAR, a reply in
 SAR parts, and a peer that goes silent with its connections left open
-(enquire_link finds the link dead).
+(enquire_link finds the link dead). Then the channel's parts-a-second limit,
+against a `hongyan smsc` that enforces one.
 
 Each peer serves this module alone: with tx_rx binds, its receipts must come
 back over the receiver binds of this platform and no other.
@@ -164,3 +165,25 @@ def test_a_peer_gone_silent_is_found_dead_and_bound_again(
     assert {m: (s, n) for m, (_, s, n) in finals(platform, c).items()} == {
         m: (expected_status(decided.get(m)), 1) for m in numbers
     }
+
+
+def test_the_channels_tps_limit_counts_parts(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The SMSC throttles past 20 submits in any second; the channel may send
+    # 15 parts a second. 30 messages of 2 parts: were messages counted rather
+    # than parts, 30 parts a second would go and the SMSC would throttle.
+    with HongyanSmsc(receipt_delay_ms=50, tps=20) as smsc:
+        server = live_server(
+            tmp_path_factory,
+            channels=[smpp_channel(smsc, "paced", tps=15)],
+            fallback_channel="paced",
+        )
+        try:
+            c = server.customer()
+            numbers = [f"13991{i:05d}7" for i in range(30)]  # no test numbers (…0000-0002)
+            send(server, c, numbers, "两条短信的内容。" * 10)  # 80 characters: 2 parts
+            until(lambda: all_final(server, c, 30), 60, "paced messages final")
+            assert smsc.counters()["submits"] == 60
+            assert smsc.counters()["throttled"] == 0
+            assert {s for _, s, _ in finals(server, c).values()} == {"100"}
+        finally:
+            server.stop()

@@ -30,8 +30,11 @@ class HongyanSmsc(ControlledSmsc):
         failure_ratio: float = 0.0,
         receipt_delay_ms: int = 200,
         log_dir: Path | None = None,
+        *,
+        tps: float = 0,
     ) -> None:
         self.system_id = system_id
+        self.tps = tps
         self.password = password
         self.failure_ratio = failure_ratio
         self.receipt_delay_ms = receipt_delay_ms
@@ -53,6 +56,7 @@ class HongyanSmsc(ControlledSmsc):
                     *("--failure-ratio", str(self.failure_ratio)),
                     *("--receipt-delay", str(delay)),
                     *("--id-base", "hex", "--receipt-id-base", "dec"),
+                    *("--tps", str(self.tps)),
                 ],
                 cwd=self._log_path.parent,  # the CLI's settings may create var/ there
                 stdin=subprocess.DEVNULL,
