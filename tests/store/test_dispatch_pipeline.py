@@ -40,8 +40,15 @@ class Wire(SimulatedCarrier):
         self.in_flight = self.most_in_flight = 0
         self.gate: Any = None
         self.errors: list[str] = []
+        self.faults = 0  # batches to fail with an unexpected error
 
     async def submit(self, parts: Sequence[Part]) -> list[SubmitOutcome]:
+        if self.faults:
+            self.faults -= 1
+            raise RuntimeError("a bug in the channel")
+        return await self._submit(parts)
+
+    async def _submit(self, parts: Sequence[Part]) -> list[SubmitOutcome]:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -58,7 +65,7 @@ class Wire(SimulatedCarrier):
 
 
 async def platform(
-    settings: Settings, db: Database, operator: Operator
+    settings: Settings, db: Database, operator: Operator, lease_s: float = 30
 ) -> tuple[Dispatcher, Wire, list[int]]:
     service, account, _ = await sender(settings, db, operator)
     for n in range(MESSAGES):
@@ -67,7 +74,9 @@ async def platform(
         ids = list((await conn.execute(select(messages.c.id).order_by(messages.c.id))).scalars())
     wire = Wire()
     await wire.start(DeliverySink(db, settings.gateway_prefix))
-    tuned = settings.model_copy(update={"dispatch_batch": BATCH, "dispatch_poll_s": 0.05})
+    tuned = settings.model_copy(
+        update={"dispatch_batch": BATCH, "dispatch_poll_s": 0.05, "lease_s": lease_s}
+    )
     dispatcher = Dispatcher(tuned, db, service.gates, {"sim": wire}, Router("sim"))
     return dispatcher, wire, ids
 
@@ -146,3 +155,22 @@ async def test_stopping_lets_the_batch_on_the_wire_finish_and_be_recorded(
     sent = [m for batch in wire.batches for m in batch]
     assert await recorded(db) == sorted(sent), "everything that went out is on record"
     assert len(sent) < MESSAGES, "nothing more is claimed once stopping"
+
+
+async def test_a_round_that_fails_does_not_hold_up_the_next(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    dispatcher, wire, ids = await platform(settings, db, operator, lease_s=0.5)
+    wire.faults = 1
+    await dispatcher.start()
+    try:
+
+        async def all_recorded() -> bool:
+            return await recorded(db) == ids
+
+        await eventually(all_recorded, "a failed round stopped the dispatcher")
+    finally:
+        await dispatcher.stop()
+        await wire.stop()
+    sent = [m for batch in wire.batches for m in batch]
+    assert sorted(sent) == ids, "the failed batch went once its lease expired, the rest once"

@@ -149,11 +149,12 @@ class Dispatcher:
 
     async def _run(self) -> None:
         """Rounds in a pipeline: while one round's parts are on the wire, the
-        next batch is claimed, and the round before is recorded. At most two
+        next batch is claimed and the round before is recorded. At most two
         rounds are alive at once, and a round starts submitting only once the
         one before has finished, so the wire order is the claim order and a
         channel's pace holds across rounds."""
-        previous: _Round | None = None
+        current: _Round | None = None  # on the wire, or recording
+        recording: _Round | None = None  # the one before it
         while True:
             try:
                 claimed = await self._claim()
@@ -162,18 +163,21 @@ class Dispatcher:
                 claimed = []
             if claimed:
                 groups = self._route(claimed)
-                if previous is not None:
-                    await previous.submitted.wait()
-                    await self._settle(previous)
-                previous = _Round(self, groups)
-                self._rounds.add(previous.task)
-                previous.task.add_done_callback(self._rounds.discard)
+                if current is not None:
+                    await current.submitted.wait()
+                if recording is not None:
+                    await self._settle(recording)
+                recording, current = current, _Round(self, groups)
+                self._rounds.add(current.task)
+                current.task.add_done_callback(self._rounds.discard)
                 continue
-            if previous is not None:
-                # Its outcomes may make more messages due (or free its leases):
-                # look again once it is recorded, before waiting.
-                await self._settle(previous)
-                previous = None
+            if current is not None or recording is not None:
+                # Their outcomes may make more messages due (or free leases):
+                # look again once they are recorded, before waiting.
+                for done in (recording, current):
+                    if done is not None:
+                        await self._settle(done)
+                current = recording = None
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -219,11 +223,14 @@ class Dispatcher:
     ) -> None:
         """Submit each channel's group side by side, then record every outcome;
         `submitted` is set once nothing of this round is left to go on the wire."""
-        results = await asyncio.gather(
-            *(self._submit(name, group) for name, group in groups.items())
-        )
-        if submitted is not None:
-            submitted.set()
+        try:
+            results = await asyncio.gather(
+                *(self._submit(name, group) for name, group in groups.items())
+            )
+        finally:
+            # Even when submitting failed: the next round must not wait forever.
+            if submitted is not None:
+                submitted.set()
         await asyncio.gather(
             *(self._db.write(delivery.record_outcomes, r) for rs in results for r in rs)
         )
