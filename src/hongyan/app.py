@@ -33,6 +33,7 @@ from hongyan.protocol import render
 from hongyan.protocol.stat import Stat
 from hongyan.push.pusher import Pusher
 from hongyan.store.database import Database
+from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,7 @@ class Platform:
         await self.pusher.stop()
         for channel in self.channels.values():
             await channel.stop()
-        if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
+        await cancel(self._refresher)
         await self.db.close()
 
 

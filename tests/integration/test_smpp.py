@@ -16,13 +16,11 @@ from sqlalchemy import func, select
 
 from hongyan.channels.smpp import text
 from hongyan.store.schema import messages, reports
-from tests.conftest import Customer, RunningServer, service_missing
+from tests.conftest import Customer, RunningServer
 from tests.integration.conftest import live_server
 from tests.integration.test_crash import until
-from tests.peers.hongyan_smsc import HongyanSmsc
-from tests.peers.node_smsc import NodeSmsc, node_available
+from tests.peers.either import PEERS, Peer, running_peer
 
-Peer = HongyanSmsc | NodeSmsc
 PAYLOAD_UID = "smpp_payload"
 
 
@@ -43,17 +41,10 @@ def smpp_channel(peer: Peer, name: str, **options: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module", params=["hongyan", "node"])
+@pytest.fixture(scope="module", params=PEERS)
 def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
-    if request.param == "node":
-        reason = node_available()
-        if reason is not None:
-            service_missing(f"the independent SMPP peer cannot run: {reason}")
-        with NodeSmsc(failure_ratio=0.1, receipt_delay_ms=100) as node:
-            yield node
-    else:
-        with HongyanSmsc(failure_ratio=0.1, receipt_delay_ms=100) as ours:
-            yield ours
+    with running_peer(request.param, failure_ratio=0.1, receipt_delay_ms=100) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -125,18 +116,29 @@ def mobiles(prefix: str, count: int) -> list[str]:
     return [f"{prefix}{i:06d}" for i in range(count)]
 
 
+def each_ends_once_as_the_peer_decided(
+    server: RunningServer, peer: Peer, c: Customer, numbers: list[str], what: str, timeout: float
+) -> dict[str, tuple[str, str, int]]:
+    """Wait for every message of `c` to be final; each has one report, with
+    the peer's word for its number. The final states, by number."""
+    until(lambda: all_final(server, c, len(numbers)), timeout, what)
+    decided = {s["destination"]: s["stat"] for s in peer.submits()}
+    states = finals(server, c)
+    assert {m: (status, n) for m, (_, status, n) in states.items()} == {
+        m: (expected_status(decided.get(m)), 1) for m in numbers
+    }
+    return states
+
+
 def test_ten_thousand_messages_each_end_once_with_the_peers_receipt(
     platform: RunningServer, peer: Peer
 ) -> None:
     c = platform.customer(balance=20_000)
     numbers = mobiles("13910", 10_000)
     send(platform, c, numbers, "Your code is 2468")
-    until(lambda: all_final(platform, c, 10_000), 120, "10,000 messages final")
-    decided = {s["destination"]: s["stat"] for s in peer.submits()}
-    states = finals(platform, c)
-    assert {m: (status, n) for m, (_, status, n) in states.items()} == {
-        m: (expected_status(decided.get(m)), 1) for m in numbers
-    }
+    states = each_ends_once_as_the_peer_decided(
+        platform, peer, c, numbers, "10,000 messages final", 120
+    )
     assert states["13910009999"][1] == "ESME_RINVDSTADR"  # a permanent error is final
     failed = sum(1 for _, status, _ in states.values() if status != "100")
     assert 700 < failed < 1300  # the peer fails about 10 %
@@ -200,12 +202,8 @@ def test_throttling_slows_down_and_loses_nothing(platform: RunningServer, peer: 
     peer.throttle(1.0)
     numbers = mobiles("13940", 300)
     send(platform, c, numbers, "throttled but delivered")
-    until(lambda: all_final(platform, c, 300), 60, "throttled messages final")
+    each_ends_once_as_the_peer_decided(platform, peer, c, numbers, "throttled messages final", 60)
     assert peer.counters()["throttled"] > before
-    decided = {s["destination"]: s["stat"] for s in peer.submits()}
-    assert {m: (s, n) for m, (_, s, n) in finals(platform, c).items()} == {
-        m: (expected_status(decided.get(m)), 1) for m in numbers
-    }
 
 
 def test_peer_dropping_the_connection_mid_window(platform: RunningServer, peer: Peer) -> None:

@@ -15,37 +15,29 @@ from collections.abc import Iterator
 import pytest
 
 from hongyan.channels.smpp import text
-from tests.conftest import RunningServer, service_missing
+from tests.conftest import RunningServer
 from tests.integration.conftest import live_server
 from tests.integration.test_crash import until
 from tests.integration.test_smpp import (
-    Peer,
     all_final,
-    expected_status,
+    each_ends_once_as_the_peer_decided,
     finals,
     mobiles,
     send,
     smpp_channel,
 )
+from tests.peers.either import PEERS, Peer, running_peer
 from tests.peers.hongyan_smsc import HongyanSmsc
-from tests.peers.node_smsc import NodeSmsc, node_available
 
 SAR_UID = "smpp_sar"
 LONG_TEXT = "长短信测试" * 30  # 150 UCS2 characters: 3 parts
 SESSIONS = 4  # two channels, each a transmitter and a receiver
 
 
-@pytest.fixture(scope="module", params=["hongyan", "node"])
+@pytest.fixture(scope="module", params=PEERS)
 def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
-    if request.param == "node":
-        reason = node_available()
-        if reason is not None:
-            service_missing(f"the independent SMPP peer cannot run: {reason}")
-        with NodeSmsc(failure_ratio=0.1, receipt_delay_ms=100) as node:
-            yield node
-    else:
-        with HongyanSmsc(failure_ratio=0.1, receipt_delay_ms=100) as ours:
-            yield ours
+    with running_peer(request.param, failure_ratio=0.1, receipt_delay_ms=100) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +70,7 @@ def test_transmitter_and_receiver_binds_carry_submits_and_receipts(
     numbers = mobiles("13960", 200)
     send(platform, c, numbers, "over tx, receipts over rx")
     # The peers refuse submits on a receiver and send receipts only to receivers.
-    until(lambda: all_final(platform, c, 200), 60, "messages final through tx_rx binds")
-    decided = {s["destination"]: s["stat"] for s in peer.submits()}
-    assert {m: (s, n) for m, (_, s, n) in finals(platform, c).items()} == {
-        m: (expected_status(decided.get(m)), 1) for m in numbers
-    }
+    each_ends_once_as_the_peer_decided(platform, peer, c, numbers, "final through tx_rx", 60)
     assert peer.counters()["rejected"] == 0
 
 
@@ -160,11 +148,7 @@ def test_a_peer_gone_silent_is_found_dead_and_bound_again(
     c = platform.customer()
     numbers = mobiles("13990", 50)
     send(platform, c, numbers, "after the silence")
-    until(lambda: all_final(platform, c, 50), 30, "messages final over the new binds")
-    decided = {s["destination"]: s["stat"] for s in peer.submits()}
-    assert {m: (s, n) for m, (_, s, n) in finals(platform, c).items()} == {
-        m: (expected_status(decided.get(m)), 1) for m in numbers
-    }
+    each_ends_once_as_the_peer_decided(platform, peer, c, numbers, "final over new binds", 30)
 
 
 def test_the_channels_tps_limit_counts_parts(tmp_path_factory: pytest.TempPathFactory) -> None:

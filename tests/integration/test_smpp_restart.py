@@ -15,29 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import service_missing
 from tests.integration.test_crash import PWD, SETTINGS, UID, Server, database, directory, until
 from tests.integration.test_serve import SUCCESS, cli
-from tests.integration.test_smpp import Peer, expected_status, smpp_channel
-from tests.peers.hongyan_smsc import HongyanSmsc
-from tests.peers.node_smsc import NodeSmsc, node_available
+from tests.integration.test_smpp import expected_status, smpp_channel
+from tests.peers.either import PEERS, Peer, running_peer
 
 __all__ = ["directory"]  # the fixture: an account with balance, limits off
 COUNT = 2_000
 
 
-@pytest.fixture(params=["hongyan", "node"])
+@pytest.fixture(params=PEERS)
 def slow_peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
     """A peer that sends receipts 4 s after the submit: time to kill the platform."""
-    if request.param == "node":
-        reason = node_available()
-        if reason is not None:
-            service_missing(f"the independent SMPP peer cannot run: {reason}")
-        with NodeSmsc(failure_ratio=0.1, receipt_delay_ms=4000) as node:
-            yield node
-    else:
-        with HongyanSmsc(failure_ratio=0.1, receipt_delay_ms=4000) as ours:
-            yield ours
+    with running_peer(request.param, failure_ratio=0.1, receipt_delay_ms=4000) as started:
+        yield started
 
 
 def test_restart_between_submit_and_receipt(directory: Path, slow_peer: Peer) -> None:

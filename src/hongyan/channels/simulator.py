@@ -36,6 +36,7 @@ from hongyan.channels.base import (
 )
 from hongyan.core.content import split_parts
 from hongyan.core.limits import Bucket
+from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +111,8 @@ class SimulatedCarrier:
         self._task = asyncio.create_task(self._deliver_receipts(), name=f"{self.name}-receipts")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def submit(self, parts: Sequence[Part]) -> list[SubmitOutcome]:
         if time.monotonic() < self._down_until:

@@ -9,7 +9,6 @@ never came, receipts whose part never turned up.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from hongyan import metrics
@@ -19,6 +18,7 @@ from hongyan.store import delivery
 from hongyan.store import replies as reply_store
 from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
+from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,8 @@ class Housekeeper:
         self._task = asyncio.create_task(self._run(), name="housekeeping")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def run_once(self, now: int | None = None) -> tuple[int, int]:
         """Incomplete replies recorded, early receipts deleted."""

@@ -32,6 +32,7 @@ from hongyan.store import delivery
 from hongyan.store.database import Database
 from hongyan.store.delivery import Claimed, ClaimRequest, MessageOutcome, PartOutcome
 from hongyan.store.engine import now_ms
+from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +91,7 @@ class Dispatcher:
     async def stop(self) -> None:
         """Claim nothing more; let the rounds in flight finish (within a grace
         period), so what went on the wire is recorded."""
-        for task in (self._task, self._status_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await cancel(self._task, self._status_task)
         self._task = self._status_task = None
         if self._rounds:
             done, late = await asyncio.wait(set(self._rounds), timeout=STOP_GRACE_S)

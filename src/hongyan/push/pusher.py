@@ -56,6 +56,7 @@ from hongyan.push.targets import (
 from hongyan.store import push as outbox
 from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
+from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +139,7 @@ class Pusher:
         """Stop pushing; record what finished, give back what did not."""
         self._stopping = True
         streams = [s.task for s in self._streams.values() if s.task is not None]
-        for task in [*self._tasks, *streams]:
-            task.cancel()
-        for task in [*self._tasks, *streams]:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(*self._tasks, *streams)
         self._tasks = []
         decided = {o.id for o in self._outcomes}
         now = now_ms()

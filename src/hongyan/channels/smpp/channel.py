@@ -68,6 +68,7 @@ from hongyan.channels.smpp.pdu import (
 )
 from hongyan.channels.smpp.session import Session
 from hongyan.channels.smpp.settings import SmppSettings
+from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +168,7 @@ class SmppChannel:
             *(link.session.unbind() for link in self._links if link.session is not None),
             return_exceptions=True,
         )
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(*self._tasks)
         self._tasks = []
 
     def segments(self, content: str) -> list[str]:

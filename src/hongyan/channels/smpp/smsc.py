@@ -68,6 +68,7 @@ from hongyan.channels.smpp.pdu import (
     tlv_int,
 )
 from hongyan.channels.smpp.session import Session
+from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -169,10 +170,7 @@ class Smsc:
             self.control_port = server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
-        if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+        await cancel(self._pump)
         if self._control is not None:
             await self._control.cleanup()
         if self._server is not None:
