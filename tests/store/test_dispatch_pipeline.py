@@ -5,7 +5,9 @@ stopping lets the batch on the wire finish and be recorded."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import pytest
@@ -174,3 +176,26 @@ async def test_a_round_that_fails_does_not_hold_up_the_next(
         await wire.stop()
     sent = [m for batch in wire.batches for m in batch]
     assert sorted(sent) == ids, "the failed batch went once its lease expired, the rest once"
+
+
+async def test_a_batch_waiting_longer_than_a_lease_is_not_claimed_twice(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    # The first batch takes several leases' time on the wire (a paced channel);
+    # the second, claimed meanwhile, waits for it. Its lease is renewed, so
+    # the third claim does not take the second's messages again.
+    dispatcher, wire, ids = await platform(settings, db, operator, lease_s=1.5)
+    wire.gate = partial(asyncio.sleep, 4.5)
+    await dispatcher.start()
+    try:
+
+        async def all_recorded() -> bool:
+            return await recorded(db) == ids
+
+        await eventually(all_recorded, "not every message was submitted and recorded")
+    finally:
+        await dispatcher.stop()
+        await wire.stop()
+    sent = Counter(m for batch in wire.batches for m in batch)
+    assert [m for m, times in sent.items() if times > 1] == [], "submitted twice"
+    assert sorted(sent) == ids

@@ -1,13 +1,15 @@
 """The dispatcher: claim due messages under a lease, submit, record what came of it.
 
-One loop per process. It claims a batch of due messages (a lease, so another
-dispatcher, or this one after a crash, takes them again only once the lease
-expires), routes each to a channel, submits the parts not yet accepted (paced to the
-channel's parts-a-second limit), and
-records every outcome in the group-commit writer. Temporary errors come back
-after an exponential backoff with jitter until the message's time to live
-runs out (then EXPIRED); permanent ones end the message with the upstream's
-code. While the operator has paused sending, nothing is claimed.
+One loop per process. It claims a batch of due messages (a lease, renewed
+while the dispatcher holds them, so another dispatcher, or this one after a
+crash, takes them again only once it expires), routes each to a channel,
+submits the parts not yet accepted (paced to the channel's parts-a-second
+limit), and records every outcome in the group-commit writer. Temporary
+errors come back after an exponential backoff with jitter until the
+message's time to live runs out (then EXPIRED); permanent ones end the
+message with the upstream's code. While the operator has paused sending,
+nothing is claimed. Claiming, submitting and recording run as a pipeline
+(see `_run`).
 """
 
 from __future__ import annotations
@@ -74,6 +76,11 @@ class Dispatcher:
         # Per channel: the start of its current one-second window, parts sent in it.
         self._windows: dict[str, tuple[float, int]] = {}
         self._rounds: set[asyncio.Task[None]] = set()
+        # Messages claimed whose outcome is not yet recorded: their leases are
+        # renewed, since a round may wait for the one before (a paced channel)
+        # longer than a lease lasts.
+        self._held: set[int] = set()
+        self._lease_task: asyncio.Task[None] | None = None
         self.submitted = 0
 
     def notify(self) -> None:
@@ -87,6 +94,7 @@ class Dispatcher:
                 await channel.resume(parts)
         self._task = asyncio.create_task(self._run(), name="dispatcher")
         self._status_task = asyncio.create_task(self._report_status(), name="channel-status")
+        self._lease_task = asyncio.create_task(self._renew_leases(), name="dispatch-leases")
 
     async def stop(self) -> None:
         """Claim nothing more; let the rounds in flight finish (within a grace
@@ -100,6 +108,20 @@ class Dispatcher:
             await asyncio.gather(*late, return_exceptions=True)
             for task in done:
                 await self._settle(task)
+        await cancel(self._lease_task)
+        self._lease_task = None
+
+    async def _renew_leases(self) -> None:
+        lease_ms = int(self._settings.lease_s * 1000)
+        while True:
+            await asyncio.sleep(self._settings.lease_s / 3)
+            if not self._held:
+                continue
+            renewal = delivery.LeaseRenewal(tuple(self._held), now_ms() + lease_ms)
+            try:
+                await self._db.write(delivery.renew_leases, renewal)
+            except Exception:
+                log.exception("renewing dispatch leases failed")
 
     async def _report_status(self) -> None:
         """Every few seconds: channel state to the store (for `channel list`), queue gauges."""
@@ -199,9 +221,11 @@ class Dispatcher:
         if self._gates.paused:
             return []
         s = self._settings
-        return await self._db.write(
+        claimed = await self._db.write(
             delivery.claim, ClaimRequest(now_ms(), int(s.lease_s * 1000), s.dispatch_batch)
         )
+        self._held.update(m.id for m in claimed)
+        return claimed
 
     def _route(self, claimed: list[Claimed]) -> dict[str, list[Claimed]]:
         up_now = {name for name, c in self._channels.items() if c.status().state != "down"}
@@ -221,16 +245,30 @@ class Dispatcher:
         """Submit each channel's group side by side, then record every outcome;
         `submitted` is set once nothing of this round is left to go on the wire."""
         try:
-            results = await asyncio.gather(
-                *(self._submit(name, group) for name, group in groups.items())
-            )
+            try:
+                # Each channel's group on its own: one failing leaves the
+                # others' outcomes to record (else their parts would go twice).
+                results = await asyncio.gather(
+                    *(self._submit(name, group) for name, group in groups.items()),
+                    return_exceptions=True,
+                )
+            finally:
+                # Even when submitting failed: the next round must not wait forever.
+                if submitted is not None:
+                    submitted.set()
+            outcomes: list[MessageOutcome] = []
+            for name, result in zip(groups, results, strict=True):
+                if isinstance(result, BaseException):
+                    if not isinstance(result, Exception):
+                        raise result
+                    log.error("submitting to %s failed", name, exc_info=result)
+                else:
+                    outcomes += result
+            await asyncio.gather(*(self._db.write(delivery.record_outcomes, o) for o in outcomes))
         finally:
-            # Even when submitting failed: the next round must not wait forever.
-            if submitted is not None:
-                submitted.set()
-        await asyncio.gather(
-            *(self._db.write(delivery.record_outcomes, r) for rs in results for r in rs)
-        )
+            # Recorded, or left for their leases to expire.
+            for group in groups.values():
+                self._held.difference_update(m.id for m in group)
 
     async def _submit(self, name: str, messages: list[Claimed]) -> list[MessageOutcome]:
         s = self._settings

@@ -250,6 +250,25 @@ def _take_early_receipts(
     return found
 
 
+class LeaseRenewal(NamedTuple):
+    ids: tuple[int, ...]
+    lease_until: int
+
+
+def renew_leases(conn: Connection, renewals: list[LeaseRenewal]) -> list[None]:
+    """Extend the lease of messages a dispatcher still holds (claimed, their
+    outcome not yet recorded: recording clears the lease, and a cleared one
+    stays cleared). Group-commit handler."""
+    for renewal in renewals:
+        for chunk in _chunks(sorted(renewal.ids)):
+            conn.execute(
+                update(messages)
+                .where(messages.c.id.in_(chunk), messages.c.lease_until.is_not(None))
+                .values(lease_until=renewal.lease_until)
+            )
+    return [None] * len(renewals)
+
+
 def prune_early_receipts(conn: Connection, cutoffs: list[int]) -> list[int]:
     """Delete receipts kept since before the cutoff (ms) whose part never turned
     up (its submit outcome was lost, so the part went again under another id);
