@@ -67,10 +67,14 @@ class Wire(SimulatedCarrier):
 
 
 async def platform(
-    settings: Settings, db: Database, operator: Operator, lease_s: float = 30
+    settings: Settings,
+    db: Database,
+    operator: Operator,
+    lease_s: float = 30,
+    count: int = MESSAGES,
 ) -> tuple[Dispatcher, Wire, list[int]]:
     service, account, _ = await sender(settings, db, operator)
-    for n in range(MESSAGES):
+    for n in range(count):
         await service.send(account, SendForm(f"1390000{n:04d}", "x"), post=False)
     async with db.read() as conn:
         ids = list((await conn.execute(select(messages.c.id).order_by(messages.c.id))).scalars())
@@ -199,3 +203,37 @@ async def test_a_batch_waiting_longer_than_a_lease_is_not_claimed_twice(
     sent = Counter(m for batch in wire.batches for m in batch)
     assert [m for m, times in sent.items() if times > 1] == [], "submitted twice"
     assert sorted(sent) == ids
+
+
+async def test_stopping_while_the_last_batch_is_on_the_wire_lets_it_be_recorded(
+    settings: Settings, db: Database, operator: Operator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One batch only: once it is on the wire the loop finds nothing more to
+    # claim and waits for the batch to end; stopping then must not cancel it.
+    dispatcher, wire, ids = await platform(settings, db, operator, count=BATCH)
+    claim = delivery.claim
+    looked_again = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    claims = 0
+
+    def counting(conn: Connection, requests: list[ClaimRequest]) -> list[list[delivery.Claimed]]:
+        nonlocal claims
+        claims += len(requests)
+        if claims >= 2:
+            loop.call_soon_threadsafe(looked_again.set)
+        return claim(conn, requests)
+
+    monkeypatch.setattr(delivery, "claim", counting)
+    release = asyncio.Event()
+    wire.gate = release.wait
+    await dispatcher.start()
+    await asyncio.wait_for(looked_again.wait(), 10)
+    await asyncio.sleep(0.1)  # into the wait for the batch on the wire
+    stopping = asyncio.create_task(dispatcher.stop())
+    await asyncio.sleep(0.1)
+    assert not stopping.done(), "stop did not wait for the batch on the wire"
+    release.set()
+    await stopping
+    await wire.stop()
+    assert wire.batches == [ids]
+    assert await recorded(db) == ids, "what went out is on record"

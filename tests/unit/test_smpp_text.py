@@ -42,6 +42,9 @@ def test_gsm7_round_trips_packed_and_not(content: str) -> None:
         (0x18, "好".encode("utf-16-be"), "好"),  # general group, class 0, UCS2
         (0x14, b"caf\x05", "caf\x05"),  # general group, 8-bit data: as the octets are
         (0x30, b"caf\x05", "caf\x05"),  # compressed: not decoded
+        (0x40, b"caf\x05", "café"),  # automatic deletion group, GSM-7
+        (0x48, "好".encode("utf-16-be"), "好"),  # automatic deletion group, UCS2
+        (0x90, b"caf\x05", "caf\x05"),  # reserved: as the octets are
         (0xC8, b"caf\x05", "café"),  # message waiting, GSM-7
         (0xE8, "好".encode("utf-16-be"), "好"),  # message waiting, UCS2
         (0xF0, b"caf\x05", "café"),  # message class 0, GSM-7

@@ -175,13 +175,8 @@ class Dispatcher:
         current: _Round | None = None  # on the wire, or recording
         recording: _Round | None = None  # the one before it
         while True:
-            try:
-                claimed = await self._claim()
-            except Exception:
-                log.exception("dispatch round failed")
-                claimed = []
-            if claimed:
-                groups = self._route(claimed)
+            groups = await self._claim_and_route()
+            if groups:
                 if current is not None:
                     await current.submitted.wait()
                 if recording is not None:
@@ -202,12 +197,28 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.dispatch_poll_s)
 
-    @staticmethod
-    async def _settle(done: _Round | asyncio.Task[None]) -> None:
+    async def _claim_and_route(self) -> dict[str, list[Claimed]]:
+        """The next batch by channel; none when there is nothing to do or
+        claiming or routing failed (whatever was claimed then waits for its
+        lease to expire)."""
+        claimed: list[Claimed] = []
         try:
-            await (done.task if isinstance(done, _Round) else done)
+            claimed = await self._claim()
+            return self._route(claimed) if claimed else {}
         except Exception:
             log.exception("dispatch round failed")
+            self._held.difference_update(m.id for m in claimed)
+            return {}
+
+    @staticmethod
+    async def _settle(done: _Round | asyncio.Task[None]) -> None:
+        """Wait for a round to end and log its failure. Waiting through
+        asyncio.wait: cancelling the waiter (stop) must not cancel the round,
+        which `stop` gives its grace period to finish and record."""
+        task = done.task if isinstance(done, _Round) else done
+        await asyncio.wait({task})
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("dispatch round failed", exc_info=error)
 
     async def dispatch_once(self) -> bool:
         """Claim, submit and record one batch; whether there was anything to do."""

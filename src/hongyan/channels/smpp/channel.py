@@ -239,7 +239,11 @@ class SmppChannel:
                     self.last_error = link.failed(link.session.last_error)
                 log.info(
                     "smpp connection closed",
-                    extra={"channel": self.name, "bind": link.label, "error": link.last_error},
+                    extra={
+                        "channel": self.name,
+                        "bind": link.label,
+                        "error": link.session.last_error,
+                    },
                 )
             link.state = "down"
             self._up_changed()

@@ -228,7 +228,7 @@ class Session(asyncio.Protocol):
         if self.connected:
             assert self._transport is not None
             self._transport.pause_reading()
-            self._hung_until = time.monotonic() + seconds
+            self._hung_until = max(self._hung_until, time.monotonic() + seconds)
             asyncio.get_running_loop().call_later(seconds, self._wake_up)
 
     @property
@@ -236,7 +236,7 @@ class Session(asyncio.Protocol):
         return time.monotonic() < self._hung_until
 
     def _wake_up(self) -> None:
-        if self.connected:
+        if self.connected and not self.hung:  # a later, longer hang still holds
             assert self._transport is not None
             self._transport.resume_reading()
 
@@ -250,6 +250,8 @@ class Session(asyncio.Protocol):
         probe: asyncio.Task[Pdu] | None = None
         while self.connected:
             await asyncio.sleep(_TICK_S)
+            if self.hung:
+                continue  # silent means silent: no probes, no timeouts of our own
             now = time.monotonic()
             expired = [seq for seq, (_, deadline) in self._pending.items() if deadline <= now]
             for seq in expired:

@@ -175,7 +175,9 @@ def _alphabet(data_coding: int) -> str:
         return "ucs2"
     if data_coding < 0x10:
         return ""
-    if data_coding < 0x40:  # general data coding: bit 5 compressed, bits 3-2 the alphabet
+    if data_coding < 0x80:
+        # General data coding (0x10-0x3F) and its automatic-deletion twin
+        # (0x40-0x7F): bit 5 compressed, bits 3-2 the alphabet.
         if data_coding & 0x20:
             return ""
         return {0x00: "gsm7", 0x08: "ucs2"}.get(data_coding & 0x0C, "")
