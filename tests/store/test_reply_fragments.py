@@ -4,7 +4,7 @@ rest never comes, or when their reference is taken by another reply)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from hongyan.channels.base import InboundFragment, Receipt
 from hongyan.config import Settings
@@ -39,9 +39,13 @@ async def replies(db: Database, account_id: int) -> list[str]:
     return [reply.content for reply in got]
 
 
-async def kept(db: Database) -> int:
+async def kept(db: Database, recorded_too: bool = False) -> int:
+    """Parts waiting for the rest of their reply (and those of recorded replies)."""
+    query = select(func.count()).select_from(reply_fragments)
+    if not recorded_too:
+        query = query.where(reply_fragments.c.completed_at.is_(None))
     async with db.read() as conn:
-        count = (await conn.execute(select(func.count()).select_from(reply_fragments))).scalar()
+        count = (await conn.execute(query)).scalar()
     return int(count or 0)
 
 
@@ -105,3 +109,48 @@ async def test_receipts_never_matched_are_deleted_after_they_are_kept_for_long_e
     async with db.read() as conn:
         left = (await conn.execute(select(early_receipts.c.upstream_id))).scalars().all()
     assert left == ["recent"]
+
+
+async def test_a_part_offered_again_after_its_reply_was_recorded_is_not_a_new_reply(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    sink, housekeeper, account_id, gateway = await setup(settings, db, operator)
+    now = now_ms()
+    await sink.reply_part("smpp", part(gateway, 4, 2, 1, "one ", now))
+    await sink.reply_part("smpp", part(gateway, 4, 2, 2, "two", now + 1))
+    assert await replies(db, account_id) == ["one two"]
+    # The SMSC did not get our deliver_sm_resp in time and offers part 2 again.
+    await sink.reply_part("smpp", part(gateway, 4, 2, 2, "two", now + 2000))
+    assert await housekeeper.run_once(now + WAIT_S * 1000 + 5000) == (0, 0)
+    assert await replies(db, account_id) == []
+    assert await kept(db, recorded_too=True) == 0, "recorded replies are forgotten after the wait"
+
+
+async def test_other_text_for_a_waiting_part_is_another_reply(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    sink, _, account_id, gateway = await setup(settings, db, operator)
+    now = now_ms()
+    await sink.reply_part("smpp", part(gateway, 5, 2, 1, "old start", now))
+    await sink.reply_part("smpp", part(gateway, 5, 2, 1, "new start, ", now + 1))
+    assert await replies(db, account_id) == ["old start"]
+    await sink.reply_part("smpp", part(gateway, 5, 2, 2, "new end", now + 2))
+    assert await replies(db, account_id) == ["new start, new end"]
+
+
+async def test_a_whole_reply_no_process_saw_whole_is_recorded_by_the_sweep(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    # On PostgreSQL two processes can each store one part, neither seeing the
+    # other's uncommitted row: both parts kept, the reply not recorded.
+    _, housekeeper, account_id, gateway = await setup(settings, db, operator)
+    now = now_ms()
+    rows = [
+        {"seq": seq, "content": text, "received_at": now}
+        for seq, text in ((1, "first "), (2, "second"))
+    ]
+    common = {"channel": "smpp", "mobile": MOBILE, "reference": 6, "total": 2, "gateway": gateway}
+    async with db.transaction() as conn:
+        await conn.execute(insert(reply_fragments), [{**common, **row} for row in rows])
+    assert await housekeeper.run_once(now + 1) == (0, 0), "whole, not incomplete"
+    assert await replies(db, account_id) == ["first second"]

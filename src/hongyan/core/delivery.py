@@ -68,15 +68,17 @@ class Housekeeper:
         s = self._settings
         now = now_ms() if now is None else now
         wait_ms, keep_ms = int(s.reply_parts_wait_s * 1000), int(s.early_receipts_keep_s * 1000)
-        request = reply_store.FlushRequest(now - wait_ms, s.gateway_prefix)
-        flushed = await self._db.write(reply_store.flush_fragments, request)
+        request = reply_store.FlushRequest(now, wait_ms, s.gateway_prefix)
+        whole, partial = await self._db.write(reply_store.flush_fragments, request)
         pruned = await self._db.write(delivery.prune_early_receipts, now - keep_ms)
-        if flushed:
-            metrics.REPLIES.labels("incomplete").inc(flushed)
-            log.warning("long replies recorded without all their parts", extra={"count": flushed})
+        if whole:
+            log.info("long replies recorded by the sweep", extra={"count": whole})
+        if partial:
+            metrics.REPLIES.labels("incomplete").inc(partial)
+            log.warning("long replies recorded without all their parts", extra={"count": partial})
         if pruned:
             log.info("early receipts never matched deleted", extra={"count": pruned})
-        return flushed, pruned
+        return partial, pruned
 
     async def _run(self) -> None:
         while True:

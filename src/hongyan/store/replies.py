@@ -128,30 +128,43 @@ class IncomingFragment(NamedTuple):
 def record_fragment(conn: Connection, items: list[IncomingFragment]) -> list[bool]:
     """Keep parts of long replies; record a reply once all its parts are here.
 
-    Parts already acknowledged upstream are never dropped: parts kept under
-    the same reference that cannot belong with this one (older than the wait,
-    or another part count) are first recorded as the reply they are, as far as
-    they go. For each part: whether it completed its reply. Group-commit handler.
+    Parts acknowledged upstream are never dropped. Parts kept under the same
+    reference that cannot belong with this one (older than the wait, another
+    part count, other text for the same part) are first recorded as the reply
+    they are, as far as they go. A part offered again, whether its reply is
+    still waiting or was recorded less than the wait ago, changes nothing.
+    For each part: whether it completed its reply. Group-commit handler.
     """
     completed: list[bool] = []
     for channel, part, prefix, wait_ms in items:
         mobile = part.mobile[:40]
         key = _group(channel, mobile, part.reference)
-        mismatched = conn.execute(
-            select(reply_fragments.c.seq)
-            .where(
-                key,
-                or_(
-                    reply_fragments.c.received_at < part.at - wait_ms,
-                    reply_fragments.c.total != part.total,
-                ),
-            )
-            .limit(1)
-        ).first()
-        if mismatched is not None:
-            _flush(conn, channel, mobile, part.reference, prefix)
-        # The same part offered again (its response was lost): the later copy stays.
-        conn.execute(delete(reply_fragments).where(key, reply_fragments.c.seq == part.seq))
+        kept = conn.execute(
+            select(
+                reply_fragments.c.seq,
+                reply_fragments.c.total,
+                reply_fragments.c.content,
+                reply_fragments.c.received_at,
+                reply_fragments.c.completed_at,
+            ).where(key)
+        ).all()
+        same = next((row for row in kept if row.seq == part.seq), None)
+        offered_again = same is not None and same.content == part.text and same.total == part.total
+        done = next((row.completed_at for row in kept if row.completed_at is not None), None)
+        if done is not None:
+            if offered_again and part.at - done <= wait_ms:
+                completed.append(False)
+                continue
+            # A new reply under a reference a recorded one had.
+            conn.execute(delete(reply_fragments).where(key))
+        elif kept:
+            fresh = all(row.received_at >= part.at - wait_ms for row in kept)
+            if offered_again and fresh:
+                completed.append(False)
+                continue
+            if same is not None or not fresh or any(row.total != part.total for row in kept):
+                # Not this reply's: the reference is taken again.
+                _take(conn, channel, mobile, part.reference, prefix, part.at, keep=False)
         conn.execute(
             insert(reply_fragments).values(
                 channel=channel,
@@ -165,31 +178,55 @@ def record_fragment(conn: Connection, items: list[IncomingFragment]) -> list[boo
             )
         )
         (have,) = conn.execute(select(func.count()).where(key)).one()
-        done = have >= part.total
-        if done:
-            _flush(conn, channel, mobile, part.reference, prefix)
-        completed.append(done)
+        whole = have >= part.total
+        if whole:
+            _take(conn, channel, mobile, part.reference, prefix, part.at, keep=True)
+        completed.append(whole)
     return completed
 
 
 class FlushRequest(NamedTuple):
-    before: int  # ms: long replies whose first part came before this
+    now: int
+    wait_ms: int
     gateway_prefix: str
 
 
-def flush_fragments(conn: Connection, requests: list[FlushRequest]) -> list[int]:
-    """Record long replies that waited too long for their missing parts, with
-    the parts that came; how many were recorded. Group-commit handler."""
+def flush_fragments(conn: Connection, requests: list[FlushRequest]) -> list[tuple[int, int]]:
+    """Record what waits past its time: long replies whose first part came
+    more than the wait ago, with the parts that came, and whole ones two
+    processes each missed (on PostgreSQL, each counts only the parts it sees
+    committed). Forget recorded replies older than the wait. For each request:
+    (whole replies, incomplete replies) recorded. Group-commit handler."""
     counts = []
-    for before, prefix in requests:
+    for now, wait_ms, prefix in requests:
+        conn.execute(delete(reply_fragments).where(reply_fragments.c.completed_at < now - wait_ms))
         groups = conn.execute(
-            select(reply_fragments.c.channel, reply_fragments.c.mobile, reply_fragments.c.reference)
+            select(
+                reply_fragments.c.channel,
+                reply_fragments.c.mobile,
+                reply_fragments.c.reference,
+                func.count().label("have"),
+                func.max(reply_fragments.c.total).label("total"),
+            )
+            .where(reply_fragments.c.completed_at.is_(None))
             .group_by(
                 reply_fragments.c.channel, reply_fragments.c.mobile, reply_fragments.c.reference
             )
-            .having(func.min(reply_fragments.c.received_at) < before)
+            .having(
+                or_(
+                    func.min(reply_fragments.c.received_at) < now - wait_ms,
+                    func.count() >= func.max(reply_fragments.c.total),
+                )
+            )
         ).all()
-        counts.append(sum(_flush(conn, *group, prefix) for group in groups))
+        whole = partial = 0
+        for g in groups:
+            if _take(conn, g.channel, g.mobile, g.reference, prefix, now, keep=True):
+                if g.have >= g.total:
+                    whole += 1
+                else:
+                    partial += 1
+        counts.append((whole, partial))
     return counts
 
 
@@ -201,19 +238,25 @@ def _group(channel: str, mobile: str, reference: int) -> ColumnElement[bool]:
     )
 
 
-def _flush(conn: Connection, channel: str, mobile: str, reference: int, prefix: str) -> bool:
-    """Take a reply's kept parts (DELETE ... RETURNING: of two processes, one
-    gets them) and record them, in order, as one reply."""
-    taken = conn.execute(
-        delete(reply_fragments)
-        .where(_group(channel, mobile, reference))
-        .returning(
-            reply_fragments.c.seq,
-            reply_fragments.c.content,
-            reply_fragments.c.gateway,
-            reply_fragments.c.received_at,
-        )
-    ).all()
+def _take(
+    conn: Connection, channel: str, mobile: str, reference: int, prefix: str, now: int, keep: bool
+) -> bool:
+    """Record a reply's waiting parts, in order, as one reply; whether there
+    were any. The parts are taken by one statement (UPDATE or DELETE ...
+    RETURNING), so of two processes only one records them. `keep`: mark them
+    completed (to know them if offered again) rather than delete them."""
+    waiting = and_(_group(channel, mobile, reference), reply_fragments.c.completed_at.is_(None))
+    columns = (
+        reply_fragments.c.seq,
+        reply_fragments.c.content,
+        reply_fragments.c.gateway,
+        reply_fragments.c.received_at,
+    )
+    if keep:
+        statement = update(reply_fragments).where(waiting).values(completed_at=now)
+        taken = conn.execute(statement.returning(*columns)).all()
+    else:
+        taken = conn.execute(delete(reply_fragments).where(waiting).returning(*columns)).all()
     if not taken:
         return False
     rows = sorted(taken, key=lambda row: row.seq)

@@ -220,7 +220,7 @@ channel_status = Table(
 )
 
 # Parts of a long reply (UDH or SAR) until the last one arrives; the whole
-# reply is recorded and its parts deleted in one transaction.
+# reply is recorded in the transaction that marks its parts completed.
 reply_fragments = Table(
     "reply_fragments",
     metadata,
@@ -232,6 +232,9 @@ reply_fragments = Table(
     Column("gateway", String(40), nullable=False),
     Column("content", Text, nullable=False),
     Column("received_at", BigInteger, nullable=False),
+    # Set once the reply these parts make is recorded: the rows stay a while,
+    # so a part the SMSC offers again is known and not taken for a new reply.
+    Column("completed_at", BigInteger),
 )
 
 # Where an account's replies and reports are pushed (PROTOCOL.md "Push"); an
