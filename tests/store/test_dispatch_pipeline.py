@@ -94,6 +94,22 @@ async def recorded(db: Database) -> list[int]:
         return sorted(rows.scalars())
 
 
+async def run_until_all_recorded(
+    dispatcher: Dispatcher, wire: Wire, db: Database, ids: list[int], what: str
+) -> None:
+    """Start the dispatcher, wait until every message has its submit on record, stop."""
+    await dispatcher.start()
+    try:
+
+        async def all_recorded() -> bool:
+            return await recorded(db) == ids
+
+        await eventually(all_recorded, what)
+    finally:
+        await dispatcher.stop()
+        await wire.stop()
+
+
 async def eventually(check: Any, what: str) -> None:
     for _ in range(400):
         if await check():
@@ -122,16 +138,9 @@ async def test_the_next_batch_is_claimed_while_one_is_on_the_wire(
 
     monkeypatch.setattr(delivery, "claim", counting)
     wire.gate = second_claimed.wait
-    await dispatcher.start()
-    try:
-
-        async def all_recorded() -> bool:
-            return await recorded(db) == ids
-
-        await eventually(all_recorded, "not every message was submitted and recorded")
-    finally:
-        await dispatcher.stop()
-        await wire.stop()
+    await run_until_all_recorded(
+        dispatcher, wire, db, ids, "not every message was submitted and recorded"
+    )
     assert wire.errors == []
     assert [len(batch) for batch in wire.batches] == [BATCH] * (MESSAGES // BATCH)
     assert [m for batch in wire.batches for m in batch] == ids, "claim order on the wire"
@@ -168,16 +177,7 @@ async def test_a_round_that_fails_does_not_hold_up_the_next(
 ) -> None:
     dispatcher, wire, ids = await platform(settings, db, operator, lease_s=0.5)
     wire.faults = 1
-    await dispatcher.start()
-    try:
-
-        async def all_recorded() -> bool:
-            return await recorded(db) == ids
-
-        await eventually(all_recorded, "a failed round stopped the dispatcher")
-    finally:
-        await dispatcher.stop()
-        await wire.stop()
+    await run_until_all_recorded(dispatcher, wire, db, ids, "a failed round stopped the dispatcher")
     sent = [m for batch in wire.batches for m in batch]
     assert sorted(sent) == ids, "the failed batch went once its lease expired, the rest once"
 
@@ -190,16 +190,9 @@ async def test_a_batch_waiting_longer_than_a_lease_is_not_claimed_twice(
     # the third claim does not take the second's messages again.
     dispatcher, wire, ids = await platform(settings, db, operator, lease_s=1.5)
     wire.gate = partial(asyncio.sleep, 4.5)
-    await dispatcher.start()
-    try:
-
-        async def all_recorded() -> bool:
-            return await recorded(db) == ids
-
-        await eventually(all_recorded, "not every message was submitted and recorded")
-    finally:
-        await dispatcher.stop()
-        await wire.stop()
+    await run_until_all_recorded(
+        dispatcher, wire, db, ids, "not every message was submitted and recorded"
+    )
     sent = Counter(m for batch in wire.batches for m in batch)
     assert [m for m, times in sent.items() if times > 1] == [], "submitted twice"
     assert sorted(sent) == ids
