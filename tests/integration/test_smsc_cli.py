@@ -12,6 +12,7 @@ import pytest
 from hongyan.channels.smpp.constants import CommandStatus
 from hongyan.channels.smpp.pdu import BindTransceiver, decode, encode
 from tests.integration.test_serve import free_port
+from tests.peers.control import stop_process
 
 SMSC = (sys.executable, "-m", "hongyan", "smsc", "--quiet", "--control-port", "0")
 
@@ -28,8 +29,8 @@ def smsc_port() -> Iterator[int]:
         assert "hongyan, second, third" in banner
         yield port
     finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
+        stop_process(proc)
+        proc.communicate()
 
 
 def bind(port: int, system_id: str, password: str) -> int:

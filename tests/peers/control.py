@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import httpx
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """Terminate a peer's process; kill it if it has not ended within 5 s."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 class ControlledSmsc:
     """Counters, submits, replies, throttling and drops over the control port."""
 
     _http: httpx.Client | None = None
+
+    def _close_client(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
     def _client(self) -> httpx.Client:
         if self._http is None:

@@ -17,7 +17,7 @@ from typing import Self
 import httpx
 
 from tests.integration.test_serve import free_port
-from tests.peers.control import ControlledSmsc
+from tests.peers.control import ControlledSmsc, stop_process
 
 READY_TIMEOUT = 20.0
 
@@ -81,15 +81,9 @@ class HongyanSmsc(ControlledSmsc):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._http is not None:
-            self._http.close()
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        self._close_client()
+        if self._proc is not None:
+            stop_process(self._proc)
 
     def log(self) -> str:
         return self._log_path.read_text(errors="replace")[-2000:]

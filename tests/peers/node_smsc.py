@@ -31,7 +31,7 @@ from typing import IO, Self
 import httpx
 
 from tests.integration.test_serve import free_port
-from tests.peers.control import ControlledSmsc
+from tests.peers.control import ControlledSmsc, stop_process
 
 PEERS_DIR = Path(__file__).resolve().parent
 SCRIPT = PEERS_DIR / "smsc.js"
@@ -142,17 +142,10 @@ class NodeSmsc(ControlledSmsc):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        self._close_client()
         proc, self._proc = self._proc, None
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
             if proc.stdout is not None:
                 proc.stdout.close()
         if self._log is not None:

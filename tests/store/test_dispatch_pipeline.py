@@ -110,6 +110,16 @@ async def run_until_all_recorded(
         await wire.stop()
 
 
+async def stop_while_held(dispatcher: Dispatcher, wire: Wire, release: asyncio.Event) -> None:
+    """Stop while a batch is held on the wire: stop must wait for it; then release it."""
+    stopping = asyncio.create_task(dispatcher.stop())
+    await asyncio.sleep(0.1)
+    assert not stopping.done(), "stop did not wait for the batch on the wire"
+    release.set()
+    await stopping
+    await wire.stop()
+
+
 async def eventually(check: Any, what: str) -> None:
     for _ in range(400):
         if await check():
@@ -159,12 +169,7 @@ async def test_stopping_lets_the_batch_on_the_wire_finish_and_be_recorded(
         return wire.in_flight == 1
 
     await eventually(held, "the first batch never reached the wire")
-    stopping = asyncio.create_task(dispatcher.stop())
-    await asyncio.sleep(0.1)
-    assert not stopping.done(), "stop did not wait for the batch on the wire"
-    release.set()
-    await stopping
-    await wire.stop()
+    await stop_while_held(dispatcher, wire, release)
     assert wire.errors == []
     assert wire.batches[0] == ids[:BATCH]
     sent = [m for batch in wire.batches for m in batch]
@@ -222,11 +227,6 @@ async def test_stopping_while_the_last_batch_is_on_the_wire_lets_it_be_recorded(
     await dispatcher.start()
     await asyncio.wait_for(looked_again.wait(), 10)
     await asyncio.sleep(0.1)  # into the wait for the batch on the wire
-    stopping = asyncio.create_task(dispatcher.stop())
-    await asyncio.sleep(0.1)
-    assert not stopping.done(), "stop did not wait for the batch on the wire"
-    release.set()
-    await stopping
-    await wire.stop()
+    await stop_while_held(dispatcher, wire, release)
     assert wire.batches == [ids]
     assert await recorded(db) == ids, "what went out is on record"
