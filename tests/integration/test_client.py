@@ -12,7 +12,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from hongyan.cli_client import client_app
+from hongyan.cli.client import client_app
 from hongyan.client import (
     BEIJING,
     STAT_TEXTS,

@@ -1,0 +1,42 @@
+"""The `hongyan` command, one module per command group:
+
+server     migrate, serve (and the demo account of `make run`)
+accounts   account create/show/password/limits/push/...
+ops        ops pause/resume/maintenance, keywords
+delivery   mo inject, channel list, push status
+smsc       the SMPP SMSC simulator
+client     the Python SDK from the shell
+common     settings, running an operator action, failing, reading passwords
+"""
+
+from __future__ import annotations
+
+import typer
+
+from hongyan.cli import server, smsc
+from hongyan.cli.accounts import account_app
+from hongyan.cli.client import client_app
+from hongyan.cli.common import ConfigOption, load
+from hongyan.cli.delivery import channel_app, mo_app, push_app
+from hongyan.cli.ops import keywords_app, ops_app
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="hongyan SMS gateway platform")
+app.command()(server.migrate)
+app.command()(server.serve)
+app.command("smsc")(smsc.smsc)
+app.add_typer(account_app, name="account")
+app.add_typer(ops_app, name="ops")
+app.add_typer(keywords_app, name="keywords")
+app.add_typer(mo_app, name="mo")
+app.add_typer(client_app, name="client")
+app.add_typer(channel_app, name="channel")
+app.add_typer(push_app, name="push")
+
+
+@app.callback()
+def _main(config: ConfigOption = None) -> None:
+    load(config)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,88 @@
+"""`hongyan mo ...`, `hongyan channel ...` and `hongyan push ...`: what comes back from
+carriers, the channels' state, and what waits to be pushed to customers."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+
+from hongyan.cli.common import run, settings
+
+mo_app = typer.Typer(no_args_is_help=True, help="Replies (MO) from handsets")
+channel_app = typer.Typer(no_args_is_help=True, help="Upstream channels")
+push_app = typer.Typer(no_args_is_help=True, help="Push of reports and replies to customers")
+
+
+@mo_app.command("inject")
+def mo_inject(
+    mobile: Annotated[str, typer.Option("--from", help="the handset's number")],
+    text: Annotated[str, typer.Option("--text", help="what it says")],
+    to: Annotated[str, typer.Option("--to", help="the gateway number it sent to")] = "",
+    uid: Annotated[str, typer.Option("--uid", help="or: the account it replies to")] = "",
+    mid: Annotated[str, typer.Option("--mid", help="with --uid: the sub-extension")] = "",
+) -> None:
+    """A reply arriving through the simulated carrier, as a handset would send it."""
+    gateway, owner = run(lambda op: op.inject_reply(mobile, text, to=to, uid=uid, mid=mid))
+    whose = f"account {owner}" if owner else "no account (unattributed)"
+    typer.echo(f"reply from {mobile} to {gateway} recorded for {whose}")
+
+
+@channel_app.command("list")
+def channel_list() -> None:
+    """Each channel's state, rate, and what waits, as the running server last reported."""
+    import time
+
+    from hongyan.core.schedule import format_local
+
+    zone = ZoneInfo(settings().timezone)
+    rows, queued = run(lambda op: op.channels())
+    typer.echo(f"{queued} messages queued to submit")
+    if not rows:
+        typer.echo("no channel has reported yet: is `hongyan serve` running?")
+    for row in rows:
+        age = time.time() - int(str(row["updated_at"])) / 1000
+        stale = f" (reported {age:.0f} s ago: is the server running?)" if age > 10 else ""
+        tps = row["tps"] or "unlimited"
+        typer.echo(
+            f"{row['name']} [{row['kind']}]: {row['state']}{stale}, {row['rate']}/s "
+            f"(limit {tps}), {row['submitted']} submitted, "
+            f"{row['awaiting_receipts']} messages awaiting receipts"
+            + (f", last error {row['last_error']}" if row["last_error"] else "")
+        )
+        for bind in json.loads(str(row.get("binds") or "[]")):
+            when = bind.get("last_error_at")
+            typer.echo(
+                f"  bind {bind['bind']}: {bind['state']}, window {bind['in_flight']}/"
+                f"{bind['window']}, {bind.get('rate', 0)}/s, {bind['submitted']} submitted"
+                + (f", last error {bind['last_error']}" if bind["last_error"] else "")
+                + (f" at {format_local(int(when), zone)}" if bind["last_error"] and when else "")
+            )
+
+
+@push_app.command("status")
+def push_status(uid: Annotated[str | None, typer.Argument(help="one account")] = None) -> None:
+    """What waits to be pushed, per account and kind: queued, retrying, given up, last error."""
+    import time
+
+    from hongyan.core.schedule import format_local
+
+    rows = run(lambda op: op.push_status(uid))
+    if not rows:
+        typer.echo("no account pushes, and nothing waits to be pushed")
+    zone = ZoneInfo(settings().timezone)
+    now = time.time() * 1000
+    for row in rows:
+        age = f", oldest {(now - row.oldest_at) / 1000:.0f} s old" if row.oldest_at else ""
+        last = (
+            f", last error {row.last_error!r} at {format_local(row.last_attempt_at, zone)}"
+            if row.last_error and row.last_attempt_at
+            else ""
+        )
+        kind, pull = ("reports", "/st/") if row.kind == "report" else ("replies", "/rx/")
+        typer.echo(
+            f"{row.uid} {kind} to {row.url or '(push off)'}: {row.queued} queued, "
+            f"{row.retrying} retrying, {row.given_up} given up (now on {pull}){age}{last}"
+        )

@@ -1,0 +1,119 @@
+"""`hongyan migrate` and `hongyan serve`: the schema, and the running platform."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+from typing import Annotated
+
+import typer
+
+from hongyan.api.server import uvicorn_options
+from hongyan.cli.common import fail, run, safe_url, settings, use_settings
+from hongyan.config import Settings
+from hongyan.core.credentials import api_password
+from hongyan.store.migrate import upgrade
+
+
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    current = settings()
+    try:
+        asyncio.run(upgrade(current.database_url))
+    except Exception as exc:
+        fail(f"migration failed: {exc}")
+    typer.echo(f"database is up to date: {safe_url(current.database_url)}")
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes")] = None,
+    demo: Annotated[bool, typer.Option(help="create and print a demo account")] = False,
+) -> None:
+    """Run the platform: the customer API and everything behind it."""
+    import uvicorn
+
+    from hongyan import logs
+
+    base = settings()
+    current = base.model_copy(
+        update={
+            k: v
+            for k, v in {"host": host, "port": port, "workers": workers}.items()
+            if v is not None
+        }
+    )
+    logs.configure(current.log_level)
+    try:
+        asyncio.run(upgrade(current.database_url))
+    except Exception as exc:
+        fail(f"migration failed: {exc}")
+    if demo:
+        use_settings(current)
+        _print_demo(current, *_demo_account(current))
+    options = uvicorn_options(current.host, current.port)
+    options["loop"] = "uvloop"
+    if current.workers > 1:
+        from hongyan.app import SETTINGS_ENV
+
+        if current.is_sqlite:
+            logging.getLogger(__name__).warning(
+                "several workers on SQLite take turns at its one write lock, and its busy "
+                "handler sleeps while waiting: one worker is faster; use PostgreSQL to scale out",
+                extra={"workers": current.workers},
+            )
+
+        metrics_dir = current.var_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+        os.environ[SETTINGS_ENV] = json.dumps(current.model_dump(mode="json"))
+        uvicorn.run(
+            "hongyan.app:app_from_environment", factory=True, workers=current.workers, **options
+        )
+    else:
+        from hongyan.app import create_app, tune_gc
+
+        app = create_app(current)
+        tune_gc()
+        uvicorn.run(app, **options)
+
+
+def _demo_account(current: Settings) -> tuple[str, str, int]:
+    """The demo account, created on first run; its password kept in var/ to print again."""
+    kept = current.var_dir / "demo-password"
+    known = kept.read_text().strip() if kept.exists() else None
+    summary, password = run(lambda op: op.ensure_demo_account(known))
+    if password != known:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.touch(mode=0o600)
+        kept.write_text(password + "\n")
+    return summary.uid, password, summary.balance
+
+
+def _print_demo(current: Settings, uid: str, password: str, balance: int) -> None:
+    pwd = api_password(password, uid)
+    base = f"http://{current.host}:{current.port}"
+    typer.echo(
+        "\n".join(
+            [
+                "",
+                "  hongyan is starting. Demo account:",
+                f"    uid      {uid}",
+                f"    password {password}",
+                f"    pwd      {pwd}   (md5 of password + uid)",
+                f"    balance  {balance} parts",
+                "",
+                "  Send 发送测试 to 13900008888 (GBK, as the spec's example):",
+                f"    curl '{base}/mt/?uid={uid}&pwd={pwd}&mobile=13900008888"
+                "&content=%B7%A2%CB%CD%B2%E2%CA%D4' | iconv -f GBK -t UTF-8; echo",
+                "  (the same number again within 30 s answers 110: the default per-number limit;",
+                f"   hongyan account limits {uid} --per-number off lifts it)",
+                "",
+            ]
+        )
+    )
