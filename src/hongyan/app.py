@@ -9,6 +9,7 @@ import json
 import logging
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,7 +24,7 @@ from hongyan.channels.base import Channel
 from hongyan.channels.simulator import SimulatedCarrier
 from hongyan.channels.smpp.channel import SmppChannel
 from hongyan.channels.smpp.settings import SmppSettings
-from hongyan.config import Settings
+from hongyan.config import Settings, load_settings
 from hongyan.core.delivery import DeliverySink, Housekeeper
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.service import CustomerService
@@ -37,7 +38,9 @@ from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
 
-SETTINGS_ENV = "HONGYAN_RESOLVED_SETTINGS"
+# What a worker process of `serve --workers N` is told: the settings file and
+# the command-line flags, never the resolved settings (they hold the secret).
+WORKER_SOURCES_ENV = "HONGYAN_SERVE_SOURCES"
 
 
 class Platform:
@@ -174,8 +177,10 @@ def create_app(settings: Settings) -> App:
 
 
 def app_from_environment() -> App:
-    """Factory for uvicorn worker processes: the parent's resolved settings."""
-    data: dict[str, Any] = json.loads(os.environ[SETTINGS_ENV])
-    app = create_app(Settings.model_validate(data))
+    """Factory for uvicorn worker processes: settings read again from the
+    parent's sources (its file, its flags, the environment and var/)."""
+    sources: dict[str, Any] = json.loads(os.environ[WORKER_SOURCES_ENV])
+    config = Path(sources["config"]) if sources["config"] else None
+    app = create_app(load_settings(config, **sources["overrides"]))
     tune_gc()
     return app

@@ -12,7 +12,14 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +31,7 @@ from hongyan.channels.simulator import SimulatorSettings
 from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.dispatch.routing import RouteSettings
 from hongyan.errors import ConfigError
+from hongyan.paths import private_directory
 from hongyan.push.policy import PushSettings
 
 DEFAULT_CONFIG_FILE = Path("hongyan.toml")
@@ -173,11 +181,23 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     token = _toml_file.set(config_file)
     try:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except Exception as exc:  # pydantic's ValidationError or a TOML syntax error
-        raise ConfigError(f"invalid settings: {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings: {describe_errors(exc)}") from None
+    except Exception as exc:  # a TOML syntax error: its text names a line, not a value
+        raise ConfigError(f"invalid settings: {exc}") from None
     finally:
         _toml_file.reset(token)
     return _complete(settings)
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """Where each error is and what is wrong, never the value given: a
+    setting may be a password or a secret (pydantic's own text echoes the
+    input, a whole `[[channels]]` table with its password included)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)
+    )
 
 
 def _complete(settings: Settings) -> Settings:
@@ -194,7 +214,7 @@ def _kept_secret(var_dir: Path) -> str:
     path = var_dir / "secret"
     if path.exists():
         return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(var_dir)
     value = secrets.token_hex(32)
     path.touch(mode=0o600)
     path.write_text(value + "\n")

@@ -75,6 +75,10 @@ def account_push(
         str | None,
         typer.Option("--secret", help="HMAC-SHA256 key to sign pushes with ('' stops signing)"),
     ] = None,
+    secret_stdin: Annotated[
+        bool,
+        typer.Option("--secret-stdin", help="read the signing key from the first line of stdin"),
+    ] = False,
     batch: Annotated[
         bool | None,
         typer.Option("--batch/--no-batch", help="several reports a POST, one a line"),
@@ -84,6 +88,8 @@ def account_push(
     ] = False,
 ) -> None:
     """Push an account's replies and status reports to its server instead of /rx/ and /st/."""
+    if secret_stdin:
+        secret = read_password(secret, True)
     if off:
         if any(v is not None for v in (replies, reports, method, secret, batch)):
             fail("--off takes no other option")

@@ -40,6 +40,7 @@ PasswordStdinOption = Annotated[
 ]
 
 _state: dict[str, Settings] = {}
+_sources: dict[str, Path | None] = {}
 
 
 def load(config: Path | None) -> None:
@@ -47,6 +48,12 @@ def load(config: Path | None) -> None:
         _state["settings"] = load_settings(config)
     except HongyanError as exc:
         fail(str(exc))
+    _sources["config"] = config
+
+
+def config_file() -> Path | None:
+    """The `--config` file given, if any (processes started by this one read it again)."""
+    return _sources.get("config")
 
 
 def settings() -> Settings:

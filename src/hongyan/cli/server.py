@@ -12,9 +12,10 @@ from typing import Annotated
 import typer
 
 from hongyan.api.server import uvicorn_options
-from hongyan.cli.common import fail, run, safe_url, settings, use_settings
+from hongyan.cli.common import config_file, fail, run, safe_url, settings, use_settings
 from hongyan.config import Settings
 from hongyan.core.credentials import api_password
+from hongyan.paths import private_file
 from hongyan.store.migrate import upgrade
 
 
@@ -39,14 +40,10 @@ def serve(
 
     from hongyan import logs
 
-    base = settings()
-    current = base.model_copy(
-        update={
-            k: v
-            for k, v in {"host": host, "port": port, "workers": workers}.items()
-            if v is not None
-        }
-    )
+    overrides = {
+        k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
+    }
+    current = settings().model_copy(update=overrides)
     logs.configure(current.log_level)
     try:
         asyncio.run(upgrade(current.database_url))
@@ -58,7 +55,7 @@ def serve(
     options = uvicorn_options(current.host, current.port)
     options["loop"] = "uvloop"
     if current.workers > 1:
-        from hongyan.app import SETTINGS_ENV
+        from hongyan.app import WORKER_SOURCES_ENV
 
         if current.is_sqlite:
             logging.getLogger(__name__).warning(
@@ -71,7 +68,14 @@ def serve(
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
-        os.environ[SETTINGS_ENV] = json.dumps(current.model_dump(mode="json"))
+        # Workers read the settings from where this process did (the file, the
+        # environment, var/secret), told only the file and the flags: the
+        # resolved settings hold the server secret, and a process's
+        # environment is readable in /proc by whoever may read its memory map.
+        config = config_file()
+        os.environ[WORKER_SOURCES_ENV] = json.dumps(
+            {"config": str(config.resolve()) if config else None, "overrides": overrides}
+        )
         uvicorn.run(
             "hongyan.app:app_from_environment", factory=True, workers=current.workers, **options
         )
@@ -89,8 +93,7 @@ def _demo_account(current: Settings) -> tuple[str, str, int]:
     known = kept.read_text().strip() if kept.exists() else None
     summary, password = run(lambda op: op.ensure_demo_account(known))
     if password != known:
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        kept.touch(mode=0o600)
+        private_file(kept)
         kept.write_text(password + "\n")
     return summary.uid, password, summary.balance
 

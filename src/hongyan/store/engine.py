@@ -1,10 +1,13 @@
 """Engines for SQLite and PostgreSQL.
 
 SQLite runs in WAL mode with `synchronous` from the settings (FULL by
-default: a commit is on disk before the customer hears "100"). Write
-transactions start with BEGIN IMMEDIATE so a writer takes the lock up front
-and never fails half-way with SQLITE_BUSY; pysqlite's own implicit
-transactions are turned off for that (SQLAlchemy's documented recipe).
+default: a commit is on disk before the customer hears "100"), in a file
+only its owner may read (0600). Write transactions start with BEGIN
+IMMEDIATE so a writer takes the lock up front and never fails half-way with
+SQLITE_BUSY; pysqlite's own implicit transactions are turned off for that
+(SQLAlchemy's documented recipe). Engines hide statement parameters from
+their errors and logs: a failed insert of an account would otherwise print
+its credential digests.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from hongyan.paths import private_file
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -32,11 +37,16 @@ def create_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            hide_parameters=True,
         )
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    _private_sqlite_file(parsed.database)
+    engine = create_async_engine(
+        url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
+    )
     _configure_sqlite(engine, synchronous, "BEGIN IMMEDIATE" if for_writes else "BEGIN")
     return engine
 
@@ -44,14 +54,23 @@ def create_engine(
 def create_sqlite_writer_engine(url: str, *, synchronous: str = "FULL") -> Engine:
     """A synchronous (pysqlite) engine for the group-commit thread; BEGIN IMMEDIATE."""
     parsed = make_url(url).set(drivername="sqlite+pysqlite")
+    _private_sqlite_file(parsed.database)
     engine = create_sync_engine(
         parsed,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         pool_size=1,
         max_overflow=0,
+        hide_parameters=True,
     )
     _configure_sqlite(engine, synchronous, "BEGIN IMMEDIATE")
     return engine
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """SQLite gives its -wal and -shm files the database file's mode, so a
+    file created 0600 before SQLite opens it keeps all three private."""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        private_file(Path(database))
 
 
 def _configure_sqlite(engine: AsyncEngine | Engine, synchronous: str, begin: str) -> None:
