@@ -39,6 +39,7 @@ from hongyan.app import tune_gc
 from hongyan.config import Settings, load_settings
 from hongyan.core import credentials
 from hongyan.core.admin import Operator
+from hongyan.core.states import OutboxKind
 from hongyan.push.pusher import Pusher
 from hongyan.store import push as outbox
 from hongyan.store.database import Database
@@ -97,7 +98,7 @@ def fill(conn: Connection, account_ids: list[int], items: int) -> None:
         insert(replies).returning(replies.c.id, sort_by_parameter_order=True), rows
     ).scalars()
     pairs = [(row["account_id"], reply_id) for row, reply_id in zip(rows, ids, strict=True)]
-    outbox.enqueue(conn, outbox.REPLY, pairs, now)
+    outbox.enqueue(conn, OutboxKind.REPLY, pairs, now)
 
 
 def waiting(conn: Connection, account_ids: list[int]) -> int:

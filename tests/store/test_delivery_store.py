@@ -7,10 +7,11 @@ from sqlalchemy import select, update
 from hongyan.channels.base import Receipt
 from hongyan.config import Settings
 from hongyan.core.admin import Operator
+from hongyan.core.models import Claimed, MessageOutcome, PartOutcome
 from hongyan.core.service import SendForm
 from hongyan.store import delivery
 from hongyan.store.database import Database
-from hongyan.store.delivery import ClaimRequest, MessageOutcome, PartOutcome
+from hongyan.store.delivery import ClaimRequest
 from hongyan.store.engine import now_ms
 from hongyan.store.schema import accounts, messages, reports
 from tests.store.test_store import sender
@@ -18,7 +19,7 @@ from tests.store.test_store import sender
 LEASE = 30_000
 
 
-async def claim(db: Database, now: int | None = None) -> list[delivery.Claimed]:
+async def claim(db: Database, now: int | None = None) -> list[Claimed]:
     return await db.write(delivery.claim, ClaimRequest(now or now_ms(), LEASE, 100))
 
 

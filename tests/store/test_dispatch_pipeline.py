@@ -19,6 +19,7 @@ from hongyan.channels.simulator import SimulatedCarrier, SimulatorSettings
 from hongyan.config import Settings
 from hongyan.core.admin import Operator
 from hongyan.core.delivery import DeliverySink
+from hongyan.core.models import Claimed
 from hongyan.core.service import SendForm
 from hongyan.dispatch.dispatcher import Dispatcher
 from hongyan.dispatch.routing import Router
@@ -137,7 +138,7 @@ async def test_the_next_batch_is_claimed_while_one_is_on_the_wire(
     second_claimed = asyncio.Event()
     loop = asyncio.get_running_loop()
 
-    def counting(conn: Connection, requests: list[ClaimRequest]) -> list[list[delivery.Claimed]]:
+    def counting(conn: Connection, requests: list[ClaimRequest]) -> list[list[Claimed]]:
         # In the writer's thread.
         nonlocal claims
         answers = claim(conn, requests)
@@ -214,7 +215,7 @@ async def test_stopping_while_the_last_batch_is_on_the_wire_lets_it_be_recorded(
     loop = asyncio.get_running_loop()
     claims = 0
 
-    def counting(conn: Connection, requests: list[ClaimRequest]) -> list[list[delivery.Claimed]]:
+    def counting(conn: Connection, requests: list[ClaimRequest]) -> list[list[Claimed]]:
         nonlocal claims
         claims += len(requests)
         if claims >= 2:

@@ -14,6 +14,7 @@ from hongyan.config import Settings
 from hongyan.core.admin import Operator
 from hongyan.core.models import Account
 from hongyan.core.service import CustomerService, SendForm
+from hongyan.core.states import PushResult
 from hongyan.push.pusher import Pusher
 from hongyan.store import push
 from hongyan.store import replies as reply_store
@@ -112,9 +113,9 @@ async def test_outcomes_delete_reschedule_and_give_up_back_to_pull(
     await db.write(
         push.record,
         [
-            Outcome(a.id, a.kind, a.item_id, push.DELIVERED, at=now),
-            Outcome(b.id, b.kind, b.item_id, push.RETRY, now + 60_000, "HTTP 500", now),
-            Outcome(c.id, c.kind, c.item_id, push.GIVE_UP, now, "timeout", now),
+            Outcome(a.id, a.kind, a.item_id, PushResult.DELIVERED, at=now),
+            Outcome(b.id, b.kind, b.item_id, PushResult.RETRY, now + 60_000, "HTTP 500", now),
+            Outcome(c.id, c.kind, c.item_id, PushResult.GIVE_UP, now, "timeout", now),
         ],
     )
     assert await outbox_rows(db) == [("report", "queued", 1), ("report", "given_up", 1)]

@@ -1,9 +1,9 @@
 import pytest
 
 from hongyan.config import load_settings
+from hongyan.core.models import Claimed
 from hongyan.dispatch.routing import Router, RouteSettings, carrier_of
 from hongyan.errors import ConfigError
-from hongyan.store.delivery import Claimed
 
 
 def message(mobile: str, uid: str = "acme") -> Claimed:

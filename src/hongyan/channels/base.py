@@ -41,7 +41,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hongyan.core.models import InboundFragment, InboundReply, Receipt, SentPart
 from hongyan.errors import HongyanError
+
+# The records a channel hands back are the domain's (core/models.py), named
+# here as part of the contract.
+__all__ = [
+    "Channel",
+    "ChannelSink",
+    "ChannelStatus",
+    "ChannelUnavailable",
+    "InboundFragment",
+    "InboundReply",
+    "Part",
+    "Receipt",
+    "SentPart",
+    "SubmitOutcome",
+]
 
 
 class ChannelUnavailable(HongyanError):
@@ -56,7 +72,7 @@ class Part:
     seq: int  # 1-based
     total: int
     destination: str
-    source: str  # the gateway number's extension part: account ext code + mid
+    source: str  # the whole gateway number: gateway prefix + account extension code + mid
     text: str
     extension: str = ""  # the account's extension code + mid, without the gateway prefix
 
@@ -70,47 +86,6 @@ class SubmitOutcome:
     @property
     def accepted(self) -> bool:
         return self.upstream_id is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """A delivery receipt: `status` "100" for delivered, else the upstream's word."""
-
-    upstream_id: str
-    status: str
-    at: int  # epoch ms
-
-
-@dataclass(frozen=True, slots=True)
-class InboundReply:
-    """A reply (MO) from a handset to one of our gateway numbers."""
-
-    mobile: str
-    gateway: str  # the full destination number the handset sent to
-    text: str
-    at: int
-
-
-@dataclass(frozen=True, slots=True)
-class InboundFragment:
-    """One part of a long reply; the sink keeps it until the reply is whole."""
-
-    mobile: str
-    gateway: str
-    reference: int
-    total: int
-    seq: int
-    text: str
-    at: int
-
-
-@dataclass(frozen=True, slots=True)
-class SentPart:
-    """A part submitted through a channel that still waits for its receipt."""
-
-    upstream_id: str
-    destination: str
-    submitted_at: int
 
 
 @dataclass(slots=True)

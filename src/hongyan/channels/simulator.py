@@ -36,11 +36,11 @@ from hongyan.channels.base import (
 )
 from hongyan.core.content import split_parts
 from hongyan.core.limits import Bucket
+from hongyan.core.states import Status
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
 
-DELIVERED = "100"
 TEST_NUMBERS = {"0000": "UNDELIV", "0001": "EXPIRED", "0002": "REJECTD"}
 THROTTLED = "THROTTLED"
 # Receipts handed to the sink at once: the sink group-commits them together.
@@ -72,7 +72,7 @@ def outcome_of(destination: str, upstream_id: str, failure_ratio: float) -> str:
         draw = int.from_bytes(hashlib.blake2b(upstream_id.encode(), digest_size=8).digest())
         if draw / 2**64 < failure_ratio:
             return "UNDELIV"
-    return DELIVERED
+    return Status.DELIVERED
 
 
 class SimulatedCarrier:

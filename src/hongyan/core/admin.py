@@ -10,12 +10,11 @@ import ipaddress
 import re
 import secrets
 
-from hongyan.channels.base import InboundReply
 from hongyan.config import Settings
 from hongyan.core.credentials import api_key_digest, api_password, console_hash
 from hongyan.core.delivery import DeliverySink
 from hongyan.core.limits import format_windows, parse_windows
-from hongyan.core.models import AccountSummary
+from hongyan.core.models import AccountSummary, InboundReply
 from hongyan.core.numbers import normalise
 from hongyan.errors import InvalidInput, NotFound
 from hongyan.push.targets import approved_addresses

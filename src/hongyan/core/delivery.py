@@ -12,8 +12,8 @@ import asyncio
 import logging
 
 from hongyan import metrics
-from hongyan.channels.base import InboundFragment, InboundReply, Receipt
 from hongyan.config import Settings
+from hongyan.core.models import InboundFragment, InboundReply, Receipt
 from hongyan.store import delivery
 from hongyan.store import replies as reply_store
 from hongyan.store.database import Database

@@ -1,4 +1,11 @@
-"""Domain records: frozen, plain data, built from store rows with `from_row()`."""
+"""Domain records: plain data passed between the layers, frozen where they
+can be, built from store rows with `from_row()` or by keyword.
+
+Accounts and requests (what the customer API and the operator work with);
+messages held for delivery and what came of submitting them (dispatcher and
+store); and what carriers send back (channels and store: both depend on these,
+neither on the other).
+"""
 
 from __future__ import annotations
 
@@ -122,3 +129,90 @@ class Record:
 class RecordPage:
     total: int
     records: tuple[Record, ...]
+
+
+# -- delivery: what a dispatcher holds, and what came of submitting it -------------
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A message a dispatcher holds under lease, with what it needs to submit."""
+
+    id: int
+    account_id: int
+    uid: str
+    mobile: str
+    content: str
+    source: str  # the account's extension code + mid (without the gateway prefix)
+    parts: int
+    attempts: int  # claims so far, this one included
+    created_at: int
+    submitted_seqs: frozenset[int]  # parts accepted upstream already
+    channel: str = ""  # where its first parts went, if any did
+
+
+@dataclass(frozen=True, slots=True)
+class PartOutcome:
+    seq: int
+    upstream_id: str | None
+    error: str = ""
+    temporary: bool = False
+    at: int = 0  # when it was submitted; 0: the outcome's time
+    total: int = 0  # segments the channel cut the message into; 0: as billed
+
+
+@dataclass(slots=True)
+class MessageOutcome:
+    """What came of submitting (some of) one claimed message's parts."""
+
+    message_id: int
+    channel: str
+    now: int
+    parts: list[PartOutcome] = field(default_factory=list)
+    retry_at: int = 0  # when a temporary failure may be tried again
+    expires_at: int = 0  # past this, a temporary failure is final (EXPIRED)
+    receipt_scope: str = ""  # the channel name receipts for these parts come under
+
+
+# -- what carriers send back ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A delivery receipt: `status` "100" for delivered, else the upstream's word."""
+
+    upstream_id: str
+    status: str
+    at: int  # epoch ms
+
+
+@dataclass(frozen=True, slots=True)
+class InboundReply:
+    """A reply (MO) from a handset to one of our gateway numbers."""
+
+    mobile: str
+    gateway: str  # the full destination number the handset sent to
+    text: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class InboundFragment:
+    """One part of a long reply; the sink keeps it until the reply is whole."""
+
+    mobile: str
+    gateway: str
+    reference: int
+    total: int
+    seq: int
+    text: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class SentPart:
+    """A part submitted through a channel that still waits for its receipt."""
+
+    upstream_id: str
+    destination: str
+    submitted_at: int

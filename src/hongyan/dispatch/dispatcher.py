@@ -28,11 +28,12 @@ from hongyan import metrics
 from hongyan.channels.base import Channel, ChannelUnavailable, Part, SubmitOutcome
 from hongyan.config import Settings
 from hongyan.core.gates import Gatekeeper
+from hongyan.core.models import Claimed, MessageOutcome, PartOutcome
 from hongyan.dispatch.routing import Router
 from hongyan.store import channels as channel_store
 from hongyan.store import delivery
 from hongyan.store.database import Database
-from hongyan.store.delivery import Claimed, ClaimRequest, MessageOutcome, PartOutcome
+from hongyan.store.delivery import ClaimRequest
 from hongyan.store.engine import now_ms
 from hongyan.tasks import cancel
 

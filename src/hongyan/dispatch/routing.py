@@ -24,7 +24,7 @@ import phonenumbers
 from phonenumbers import carrier as carrier_data
 from pydantic import BaseModel
 
-from hongyan.store.delivery import Claimed
+from hongyan.core.models import Claimed
 
 CARRIERS = {
     "China Mobile": "china_mobile",

@@ -44,6 +44,7 @@ from yarl import URL
 from hongyan import metrics
 from hongyan.config import Settings
 from hongyan.core.schedule import format_local
+from hongyan.core.states import OutboxKind, PushResult
 from hongyan.push import payload
 from hongyan.push.policy import Breaker, retry_delay_s
 from hongyan.push.targets import (
@@ -146,7 +147,7 @@ class Pusher:
         for item in self._held.values():
             if item.id not in decided:
                 self._outcomes.append(
-                    outbox.Outcome(item.id, item.kind, item.item_id, outbox.RELEASE, now)
+                    outbox.Outcome(item.id, item.kind, item.item_id, PushResult.RELEASE, now)
                 )
         await self._flush()
         self._streams.clear()
@@ -224,7 +225,9 @@ class Pusher:
             log.exception("push stream failed", extra={"account_id": key[0], "kind": key[1]})
             now = now_ms()
             for item in [*batch, *stream.items]:
-                self._decide(outbox.Outcome(item.id, item.kind, item.item_id, outbox.RELEASE, now))
+                self._decide(
+                    outbox.Outcome(item.id, item.kind, item.item_id, PushResult.RELEASE, now)
+                )
             stream.items.clear()
         finally:
             stream.task = None
@@ -234,7 +237,7 @@ class Pusher:
     def _next_batch(self, stream: _Stream) -> list[outbox.Claimed]:
         first = stream.items.popleft()
         batch = [first]
-        if first.kind == outbox.REPORT and first.batch and first.method == "POST":
+        if first.kind == OutboxKind.REPORT and first.batch and first.method == "POST":
             while (
                 stream.items
                 and len(batch) < self._settings.batch_max_lines
@@ -273,7 +276,9 @@ class Pusher:
         metrics.PUSH_ATTEMPTS.labels(kind, "delivered").inc(len(batch))
         now = now_ms()
         for item in batch:
-            self._decide(outbox.Outcome(item.id, item.kind, item.item_id, outbox.DELIVERED, at=now))
+            self._decide(
+                outbox.Outcome(item.id, item.kind, item.item_id, PushResult.DELIVERED, at=now)
+            )
         if host.breaker.succeeded():
             await self._host_up(host)
 
@@ -317,7 +322,7 @@ class Pusher:
 
     def _form(self, item: outbox.Claimed) -> bytes:
         time_text = format_local(item.at, self._zone)
-        if item.kind == outbox.REPORT:
+        if item.kind == OutboxKind.REPORT:
             return payload.report_form(item.uid, item.mobileid, item.mobile, item.status, time_text)
         return payload.reply_form(item.uid, time_text, item.mobile, item.content, item.gateway)
 
@@ -348,7 +353,7 @@ class Pusher:
                     extra={"uid": item.uid, "kind": item.kind, "error": failure.error},
                 )
                 outcome = outbox.Outcome(
-                    item.id, item.kind, item.item_id, outbox.GIVE_UP, now, failure.error, now
+                    item.id, item.kind, item.item_id, PushResult.GIVE_UP, now, failure.error, now
                 )
             else:
                 delay = retry_delay_s(self._settings, item.attempts + 1, self._rng)
@@ -356,7 +361,7 @@ class Pusher:
                     item.id,
                     item.kind,
                     item.item_id,
-                    outbox.RETRY,
+                    PushResult.RETRY,
                     now + int(delay * 1000),
                     failure.error,
                     now,
@@ -389,7 +394,9 @@ class Pusher:
         expired_ids = {item.id for item in expired}
         for item in items:
             if item.id not in expired_ids:
-                self._decide(outbox.Outcome(item.id, item.kind, item.item_id, outbox.RELEASE, due))
+                self._decide(
+                    outbox.Outcome(item.id, item.kind, item.item_id, PushResult.RELEASE, due)
+                )
 
     async def _host_down(self, host: _Host, error: str) -> None:
         """A breaker opened: move the host's waiting rows past the open period."""

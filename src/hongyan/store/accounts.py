@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.core.models import Account, AccountSummary
+from hongyan.core.states import LedgerKind
 from hongyan.store.schema import account_addresses, accounts, ledger
 from hongyan.store.system import bump_generation
 
@@ -99,7 +100,7 @@ async def create_account(
                 account_id=account_id,
                 delta=balance,
                 balance_after=balance,
-                kind="topup",
+                kind=LedgerKind.TOPUP,
                 note="initial balance",
                 created_at=now,
             )
@@ -130,7 +131,7 @@ async def topup(conn: AsyncConnection, account_id: int, amount: int, note: str, 
             account_id=account_id,
             delta=amount,
             balance_after=balance,
-            kind="topup" if amount >= 0 else "debit",
+            kind=LedgerKind.TOPUP if amount >= 0 else LedgerKind.DEBIT,
             note=note,
             created_at=now,
         )

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
+from hongyan.core.states import MessageState
 from hongyan.store.schema import channel_status, messages
 
 
@@ -28,7 +29,7 @@ def awaiting_receipts(conn: Connection) -> dict[str, int]:
     on message_parts, whose every row from history it would have to read."""
     rows = conn.execute(
         select(messages.c.channel, func.count())
-        .where(messages.c.state == "sent")
+        .where(messages.c.state == MessageState.SENT)
         .group_by(messages.c.channel)
     )
     return {channel: int(count) for channel, count in rows if channel}
@@ -38,6 +39,6 @@ def list_status(conn: Connection) -> tuple[list[dict[str, Any]], int]:
     """Every channel's last reported state, and the messages waiting to be submitted."""
     rows = conn.execute(select(channel_status).order_by(channel_status.c.name)).mappings().all()
     queued = conn.execute(
-        select(func.count()).select_from(messages).where(messages.c.state == "queued")
+        select(func.count()).select_from(messages).where(messages.c.state == MessageState.QUEUED)
     ).scalar_one()
     return [dict(row) for row in rows], int(queued)

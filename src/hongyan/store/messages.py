@@ -2,63 +2,39 @@
 
 `accept()` is a group-commit handler (synchronous, see `store.writer`): it
 charges and stores a batch of checked /mt/ requests in the writer's one
-transaction. The account rows are locked
-first (FOR UPDATE on PostgreSQL, the database lock on SQLite), so balance,
-request rate and per-number history are decided against committed state, and
-several API processes never charge the same balance twice.
+transaction. The account rows are locked first (FOR UPDATE on PostgreSQL,
+the database lock on SQLite) and read with the per-number history; the
+decision is `core.acceptance.decide`, applied here, so balance, request rate
+and per-number limits are decided against committed state, and several API
+processes never charge the same balance twice.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hongyan.core.limits import Bucket, longest_window_ms, within_windows
+from hongyan.core.acceptance import AccountState, History, Plan, decide
+from hongyan.core.limits import Bucket, longest_window_ms
 from hongyan.core.models import Accepted, Record, RecordPage, Submission
+from hongyan.core.states import LedgerKind, MessageState, Status
 from hongyan.errors import Rejected
-from hongyan.protocol.stat import Stat
 from hongyan.store import push
 from hongyan.store.schema import accounts, ledger, messages, submissions
 
-QUEUED = "queued"
-FAILED = "failed"
-WAITING = "0"
-# Status of a number refused at acceptance: the stat code that says why.
-STATUS_BAD_NUMBER = str(int(Stat.BAD_NUMBER))
-STATUS_LIMITED = str(int(Stat.PER_NUMBER_LIMITED))
-
 _IN_CHUNK = 900
-
-
-@dataclass(slots=True)
-class _AccountState:
-    balance: int
-    sent_total: int
-    bucket: Bucket
-    changed: bool = False
-
-
-@dataclass(slots=True)
-class _Plan:
-    """What one accepted submission writes."""
-
-    submission: Submission
-    charged: int
-    balance_after: int
-    refused: list[tuple[int, str]] = field(default_factory=list)  # recipient index, status
 
 
 def accept(conn: Connection, batch: list[Submission]) -> list[Accepted | Rejected]:
     states = _lock_accounts(conn, {s.account.id for s in batch})
     history = _recent_sends(conn, batch)
     # Decided one after another: each sees the balance the previous one left.
-    outcomes = [_decide(s, states[s.account.id], history) for s in batch]
-    plans = [o for o in outcomes if isinstance(o, _Plan)]
+    outcomes = [decide(s, states[s.account.id], history) for s in batch]
+    plans = [o for o in outcomes if isinstance(o, Plan)]
     ids = _write(conn, plans) if plans else []
     _save_accounts(conn, states)
     accepted = iter(
@@ -68,45 +44,7 @@ def accept(conn: Connection, batch: list[Submission]) -> list[Accepted | Rejecte
     return [o if isinstance(o, Rejected) else next(accepted) for o in outcomes]
 
 
-def _decide(
-    submission: Submission, state: _AccountState, history: dict[tuple[int, str], list[int]]
-) -> _Plan | Rejected:
-    account, now = submission.account, submission.created_at
-    if account.rate_limit:
-        allowed, state.bucket = state.bucket.take(account.rate_limit, now)
-        state.changed = True
-        if not allowed:
-            return Rejected(Stat.RATE_LIMITED)
-    refused: list[tuple[int, str]] = []
-    taken: dict[str, list[int]] = {}
-    for index, recipient in enumerate(submission.recipients):
-        if recipient.number is None:
-            refused.append((index, STATUS_BAD_NUMBER))
-            continue
-        if account.per_number:
-            key = (account.id, recipient.number)
-            sends = taken.get(recipient.number) or list(history.get(key, ()))
-            if not within_windows(sends, now, account.per_number):
-                refused.append((index, STATUS_LIMITED))
-                continue
-            sends.append(now)
-            taken[recipient.number] = sends
-    sendable = len(submission.recipients) - len(refused)
-    if sendable == 0:
-        limited = any(status == STATUS_LIMITED for _, status in refused)
-        return Rejected(Stat.PER_NUMBER_LIMITED if limited else Stat.BAD_NUMBER)
-    cost = sendable * submission.parts
-    if state.balance < cost:
-        return Rejected(Stat.INSUFFICIENT_BALANCE)
-    state.balance -= cost
-    state.sent_total += cost
-    state.changed = True
-    for number, sends in taken.items():
-        history[(account.id, number)] = sends
-    return _Plan(submission, cost, state.balance, refused)
-
-
-def _lock_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, _AccountState]:
+def _lock_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, AccountState]:
     rows = conn.execute(
         select(
             accounts.c.id,
@@ -120,14 +58,12 @@ def _lock_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, _AccountSt
         .with_for_update()
     )
     return {
-        row.id: _AccountState(row.balance, row.sent_total, Bucket(row.rate_tokens, row.rate_at))
+        row.id: AccountState(row.balance, row.sent_total, Bucket(row.rate_tokens, row.rate_at))
         for row in rows
     }
 
 
-def _recent_sends(
-    conn: Connection, batch: Sequence[Submission]
-) -> dict[tuple[int, str], list[int]]:
+def _recent_sends(conn: Connection, batch: Sequence[Submission]) -> History:
     """Accepted sends per (account, number) within the longest per-number window."""
     wanted: dict[int, set[str]] = defaultdict(set)
     since: dict[int, int] = {}
@@ -154,7 +90,7 @@ def _recent_sends(
     return history
 
 
-def _write(conn: Connection, plans: list[_Plan]) -> list[int]:
+def _write(conn: Connection, plans: list[Plan]) -> list[int]:
     ids = list(
         (
             conn.execute(
@@ -188,8 +124,8 @@ def _write(conn: Connection, plans: list[_Plan]) -> list[int]:
                     "mobileid": r.mobileid,
                     "parts": s.parts,
                     "charged": 0 if status else s.parts,
-                    "state": FAILED if status else QUEUED,
-                    "status": status or WAITING,
+                    "state": MessageState.FAILED if status else MessageState.QUEUED,
+                    "status": status or Status.WAITING,
                     "created_at": s.created_at,
                     "due_at": s.due_at,
                     "done_at": s.created_at if status else None,
@@ -216,7 +152,7 @@ def _write(conn: Connection, plans: list[_Plan]) -> list[int]:
                     "created_at": row["created_at"],
                 }
                 for message_id, row in zip(message_ids, rows, strict=True)
-                if row["state"] == FAILED
+                if row["state"] == MessageState.FAILED
             ],
             max(p.submission.created_at for p in plans),
         )
@@ -227,7 +163,7 @@ def _write(conn: Connection, plans: list[_Plan]) -> list[int]:
                 "account_id": p.submission.account.id,
                 "delta": -p.charged,
                 "balance_after": p.balance_after,
-                "kind": "charge",
+                "kind": LedgerKind.CHARGE,
                 "submission_id": sid,
                 "note": "",
                 "created_at": p.submission.created_at,
@@ -264,7 +200,7 @@ def _insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     conn.exec_driver_sql(sql, [tuple(row.values()) for row in rows])
 
 
-def _save_accounts(conn: Connection, states: dict[int, _AccountState]) -> None:
+def _save_accounts(conn: Connection, states: dict[int, AccountState]) -> None:
     changed = [
         {
             "b_id": account_id,

@@ -20,7 +20,9 @@ from sqlalchemy import (
     update,
 )
 
-from hongyan.channels.base import InboundFragment, InboundReply
+from hongyan.core import fragments
+from hongyan.core.models import InboundFragment, InboundReply
+from hongyan.core.states import OutboxKind
 from hongyan.store import push
 from hongyan.store.schema import accounts, replies, reply_fragments
 
@@ -52,7 +54,7 @@ def record(conn: Connection, items: list[IncomingReply]) -> list[int | None]:
     and is not handed out by /rx/ unless pushing gives up.
     """
     owners = [_owner(conn, reply.gateway, prefix) for _, reply, prefix in items]
-    to_push = push.pushing(conn, (o for o in owners if o is not None), push.REPLY)
+    to_push = push.pushing(conn, (o for o in owners if o is not None), OutboxKind.REPLY)
     for (channel, reply, _), account_id in zip(items, owners, strict=True):
         pushed = account_id in to_push
         reply_id = conn.execute(
@@ -70,7 +72,7 @@ def record(conn: Connection, items: list[IncomingReply]) -> list[int | None]:
         ).scalar_one()
         if pushed:
             assert account_id is not None
-            push.enqueue(conn, push.REPLY, [(account_id, reply_id)], reply.at)
+            push.enqueue(conn, OutboxKind.REPLY, [(account_id, reply_id)], reply.at)
     return owners
 
 
@@ -126,45 +128,33 @@ class IncomingFragment(NamedTuple):
 
 
 def record_fragment(conn: Connection, items: list[IncomingFragment]) -> list[bool]:
-    """Keep parts of long replies; record a reply once all its parts are here.
-
-    Parts acknowledged upstream are never dropped. Parts kept under the same
-    reference that cannot belong with this one (older than the wait, another
-    part count, other text for the same part) are first recorded as the reply
-    they are, as far as they go. A part offered again, whether its reply is
-    still waiting or was recorded less than the wait ago, changes nothing.
-    For each part: whether it completed its reply. Group-commit handler.
-    """
+    """Keep parts of long replies; record a reply once all its parts are here
+    (what a part does to those kept is `core.fragments.on_part`). For each
+    part: whether it completed its reply. Group-commit handler."""
     completed: list[bool] = []
     for channel, part, prefix, wait_ms in items:
         mobile = part.mobile[:40]
         key = _group(channel, mobile, part.reference)
-        kept = conn.execute(
-            select(
-                reply_fragments.c.seq,
-                reply_fragments.c.total,
-                reply_fragments.c.content,
-                reply_fragments.c.received_at,
-                reply_fragments.c.completed_at,
-            ).where(key)
-        ).all()
-        same = next((row for row in kept if row.seq == part.seq), None)
-        offered_again = same is not None and same.content == part.text and same.total == part.total
-        done = next((row.completed_at for row in kept if row.completed_at is not None), None)
-        if done is not None:
-            if offered_again and part.at - done <= wait_ms:
-                completed.append(False)
-                continue
-            # A new reply under a reference a recorded one had.
+        kept = [
+            fragments.Kept(*row)
+            for row in conn.execute(
+                select(
+                    reply_fragments.c.seq,
+                    reply_fragments.c.total,
+                    reply_fragments.c.content,
+                    reply_fragments.c.received_at,
+                    reply_fragments.c.completed_at,
+                ).where(key)
+            )
+        ]
+        step = fragments.on_part(kept, part, wait_ms)
+        if step is fragments.Step.IGNORE:
+            completed.append(False)
+            continue
+        if step is fragments.Step.FORGET_RECORDED:
             conn.execute(delete(reply_fragments).where(key))
-        elif kept:
-            fresh = all(row.received_at >= part.at - wait_ms for row in kept)
-            if offered_again and fresh:
-                completed.append(False)
-                continue
-            if same is not None or not fresh or any(row.total != part.total for row in kept):
-                # Not this reply's: the reference is taken again.
-                _take(conn, channel, mobile, part.reference, prefix, part.at, keep=False)
+        elif step is fragments.Step.RECORD_KEPT_FIRST:
+            _take(conn, channel, mobile, part.reference, prefix, part.at, keep=False)
         conn.execute(
             insert(reply_fragments).values(
                 channel=channel,
@@ -178,7 +168,7 @@ def record_fragment(conn: Connection, items: list[IncomingFragment]) -> list[boo
             )
         )
         (have,) = conn.execute(select(func.count()).where(key)).one()
-        whole = have >= part.total
+        whole = fragments.is_whole(have, part.total)
         if whole:
             _take(conn, channel, mobile, part.reference, prefix, part.at, keep=True)
         completed.append(whole)
@@ -259,8 +249,8 @@ def _take(
         taken = conn.execute(delete(reply_fragments).where(waiting).returning(*columns)).all()
     if not taken:
         return False
-    rows = sorted(taken, key=lambda row: row.seq)
-    text = "".join(row.content for row in rows)
-    whole = InboundReply(mobile, rows[0].gateway, text, max(row.received_at for row in rows))
+    first = min(taken, key=lambda row: row.seq)
+    text = fragments.joined([(row.seq, row.content) for row in taken])
+    whole = InboundReply(mobile, first.gateway, text, max(row.received_at for row in taken))
     record(conn, [IncomingReply(channel, whole, prefix)])
     return True

@@ -27,9 +27,9 @@ from hongyan.channels.smpp.constants import (
     Tag,
 )
 from hongyan.channels.smpp.pdu import DeliverSm, read_cstr, read_int
+from hongyan.core.states import Status
 
 IdBase = Literal["text", "hex", "dec"]
-DELIVERED = "100"
 
 _FIELD = re.compile(r"(?i)\b(id|stat|err)\s*:\s*([^\s]*)")
 # Final words of the receipt text (Appendix B table B-2); the rest are not final.
@@ -79,7 +79,7 @@ class ParsedReceipt:
     @property
     def status(self) -> str:
         """The report status we record: "100" for delivered, else the SMSC's word."""
-        return DELIVERED if self.word == "DELIVRD" else self.word
+        return Status.DELIVERED if self.word == "DELIVRD" else self.word
 
 
 def parse(

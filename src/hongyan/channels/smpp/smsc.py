@@ -40,7 +40,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from hongyan.channels.simulator import DELIVERED, outcome_of
+from hongyan.channels.simulator import outcome_of
 from hongyan.channels.smpp import text
 from hongyan.channels.smpp.constants import (
     ESM_DELIVERY_RECEIPT,
@@ -68,6 +68,7 @@ from hongyan.channels.smpp.pdu import (
     tlv_int,
 )
 from hongyan.channels.smpp.session import Session
+from hongyan.core.states import Status
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
@@ -309,7 +310,7 @@ class Smsc:
         number = next(self._ids)
         message_id = _format_id(number, self.settings.id_base)
         status = outcome_of(pdu.destination_addr, message_id, self.settings.failure_ratio)
-        word = "DELIVRD" if status == DELIVERED else status
+        word = "DELIVRD" if status == Status.DELIVERED else status
         sar = None
         if Tag.SAR_MSG_REF_NUM in pdu.tlvs:
             sar = (

@@ -1,0 +1,128 @@
+"""Claiming due messages under a lease, renewing it, and what waits.
+
+A dispatcher claims a batch of due messages under a lease (`lease_until`);
+one that dies leaves the lease to expire and the messages are claimed again.
+Parts already accepted upstream are recorded in `message_parts` and never
+submitted again: a claim says which ones were (`submitted_seqs`).
+Group-commit handlers (see `store.writer`), but for the reads at the end.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+
+from hongyan.core.models import Claimed, SentPart
+from hongyan.core.states import MessageState, PartState
+from hongyan.store.schema import accounts, message_parts, messages, submissions
+from hongyan.store.sql import chunks
+
+
+class ClaimRequest(NamedTuple):
+    now: int
+    lease_ms: int
+    limit: int
+
+
+def claim(conn: Connection, requests: list[ClaimRequest]) -> list[list[Claimed]]:
+    return [_claim_one(conn, r) for r in requests]
+
+
+def _claim_one(conn: Connection, request: ClaimRequest) -> list[Claimed]:
+    now = request.now
+    rows = conn.execute(
+        select(
+            messages.c.id,
+            messages.c.account_id,
+            accounts.c.uid,
+            messages.c.mobile,
+            messages.c.parts,
+            messages.c.attempts,
+            messages.c.created_at,
+            submissions.c.content,
+            submissions.c.source,
+            messages.c.channel,
+        )
+        .join(submissions, submissions.c.id == messages.c.submission_id)
+        .join(accounts, accounts.c.id == messages.c.account_id)
+        .where(
+            messages.c.state == MessageState.QUEUED,
+            messages.c.due_at <= now,
+            or_(messages.c.lease_until.is_(None), messages.c.lease_until < now),
+        )
+        .order_by(messages.c.due_at, messages.c.id)
+        .limit(request.limit)
+        .with_for_update(skip_locked=True, of=messages)
+    ).all()
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    conn.execute(
+        update(messages)
+        .where(messages.c.id.in_(ids))
+        .values(lease_until=now + request.lease_ms, attempts=messages.c.attempts + 1)
+    )
+    submitted: dict[int, set[int]] = {}
+    for message_id, seq in conn.execute(
+        select(message_parts.c.message_id, message_parts.c.seq).where(
+            message_parts.c.message_id.in_(ids)
+        )
+    ):
+        submitted.setdefault(message_id, set()).add(seq)
+    return [
+        Claimed(
+            id=row.id,
+            account_id=row.account_id,
+            uid=row.uid,
+            mobile=row.mobile,
+            content=row.content,
+            source=row.source,
+            parts=row.parts,
+            attempts=row.attempts + 1,
+            created_at=row.created_at,
+            submitted_seqs=frozenset(submitted.get(row.id, ())),
+            channel=row.channel or "",
+        )
+        for row in rows
+    ]
+
+
+class LeaseRenewal(NamedTuple):
+    ids: tuple[int, ...]
+    lease_until: int
+
+
+def renew_leases(conn: Connection, renewals: list[LeaseRenewal]) -> list[None]:
+    """Extend the lease of messages a dispatcher still holds (claimed, their
+    outcome not yet recorded: recording clears the lease, and a cleared one
+    stays cleared)."""
+    for renewal in renewals:
+        for chunk in chunks(sorted(renewal.ids)):
+            conn.execute(
+                update(messages)
+                .where(messages.c.id.in_(chunk), messages.c.lease_until.is_not(None))
+                .values(lease_until=renewal.lease_until)
+            )
+    return [None] * len(renewals)
+
+
+def sent_parts(conn: Connection, channel: str) -> list[SentPart]:
+    """Parts submitted through `channel` that still wait for their receipt."""
+    rows = conn.execute(
+        select(message_parts.c.upstream_id, messages.c.mobile, message_parts.c.submitted_at)
+        .join(messages, messages.c.id == message_parts.c.message_id)
+        .where(and_(message_parts.c.channel == channel, message_parts.c.state == PartState.SENT))
+    )
+    return [SentPart(*row) for row in rows]
+
+
+def queue_depth(conn: Connection) -> dict[str, int]:
+    """Messages waiting to be submitted, and submitted ones waiting for receipts."""
+    waiting = (MessageState.QUEUED, MessageState.SENT)
+    rows = conn.execute(
+        select(messages.c.state, func.count())
+        .where(messages.c.state.in_(waiting))
+        .group_by(messages.c.state)
+    )
+    return {**dict.fromkeys(waiting, 0), **{state: int(count) for state, count in rows}}

@@ -1,0 +1,130 @@
+"""Making messages final, each exactly once: state, report and refund in the
+transaction that records what made them final (`core.finals` says which
+status and whether parts go back)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from hongyan.core import finals
+from hongyan.core.states import LedgerKind
+from hongyan.store import push
+from hongyan.store.schema import accounts, ledger, message_parts, messages
+from hongyan.store.sql import chunks
+
+
+def finalise_complete(conn: Connection, message_ids: list[int], now: int) -> None:
+    """Finalise those of these messages whose every part is final."""
+    totals: dict[int, int] = {}
+    states: dict[int, list[tuple[str, str]]] = {}
+    for chunk in chunks(message_ids):
+        for message_id, total in conn.execute(
+            select(messages.c.id, messages.c.parts).where(messages.c.id.in_(chunk))
+        ):
+            totals[message_id] = total
+        for row in conn.execute(
+            select(message_parts.c.message_id, message_parts.c.state, message_parts.c.status)
+            .where(message_parts.c.message_id.in_(chunk))
+            .order_by(message_parts.c.message_id, message_parts.c.seq)
+        ):
+            states.setdefault(row.message_id, []).append((row.state, row.status))
+    ends = []
+    for message_id in message_ids:
+        status = finals.message_status(states.get(message_id, []), totals.get(message_id, 0))
+        if status is not None:
+            ends.append((message_id, status))
+    finalise(conn, ends, now)
+
+
+def finalise(conn: Connection, ends: list[tuple[int, str]], now: int) -> None:
+    """Make messages final with these statuses, each once: state, report and refund.
+
+    Only a message not yet final is changed; its row is locked first (FOR
+    UPDATE on PostgreSQL), so two processes cannot both finalise it.
+    """
+    wanted = dict(reversed(ends))  # the first status given for a message wins
+    if not wanted:
+        return
+    rows: list[Any] = []
+    for chunk in chunks(sorted(wanted)):
+        rows += conn.execute(
+            select(
+                messages.c.id,
+                messages.c.account_id,
+                messages.c.mobile,
+                messages.c.mobileid,
+                messages.c.charged,
+                messages.c.submission_id,
+                accounts.c.refund_on_failure,
+            )
+            .add_columns(messages.c.state)
+            .join(accounts, accounts.c.id == messages.c.account_id)
+            # By primary key only; the state is checked below (a state filter here
+            # makes SQLite scan the state index: every waiting message).
+            .where(messages.c.id.in_(chunk))
+            .with_for_update(of=messages)
+        ).all()
+    rows = [row for row in rows if finals.may_become_final(row.state)]
+    if not rows:
+        return
+    conn.execute(
+        update(messages)
+        .where(messages.c.id == bindparam("b_id"))
+        .values(
+            state=bindparam("b_state"),
+            status=bindparam("b_status"),
+            done_at=bindparam("b_done"),
+            lease_until=None,
+        ),
+        [
+            {
+                "b_id": row.id,
+                "b_state": finals.final_state(wanted[row.id]),
+                "b_status": wanted[row.id],
+                "b_done": now,
+            }
+            for row in rows
+        ],
+    )
+    push.insert_reports(
+        conn,
+        [
+            {
+                "account_id": row.account_id,
+                "message_id": row.id,
+                "mobile": row.mobile,
+                "mobileid": row.mobileid,
+                "status": wanted[row.id],
+                "created_at": now,
+            }
+            for row in rows
+        ],
+        now,
+    )
+    for row in rows:
+        status = wanted[row.id]
+        parts = finals.refund(status, row.charged, refund_on_failure=row.refund_on_failure)
+        if parts:
+            _refund(conn, row, parts, status, now)
+
+
+def _refund(conn: Connection, row: Any, parts: int, status: str, now: int) -> None:
+    balance = conn.execute(
+        update(accounts)
+        .where(accounts.c.id == row.account_id)
+        .values(balance=accounts.c.balance + parts)
+        .returning(accounts.c.balance)
+    ).scalar_one()
+    conn.execute(
+        insert(ledger).values(
+            account_id=row.account_id,
+            delta=parts,
+            balance_after=balance,
+            kind=LedgerKind.REFUND,
+            submission_id=row.submission_id,
+            note=f"message {row.id}: {status}",
+            created_at=now,
+        )
+    )

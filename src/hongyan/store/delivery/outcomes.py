@@ -1,0 +1,84 @@
+"""Recording what came of submits, set-wise: a few statements a batch.
+
+Parts accepted upstream go to `message_parts` (never submitted again); each
+message then ends, waits for a retry, or waits for its receipts, as
+`core.finals.after_submit` says. Receipts that came before these outcomes
+were recorded are applied now. Group-commit handler (see `store.writer`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, bindparam, insert, update
+
+from hongyan.core import finals
+from hongyan.core.models import MessageOutcome
+from hongyan.core.states import MessageState, PartState
+from hongyan.store.delivery.finals import finalise
+from hongyan.store.delivery.receipts import record_receipts, take_early
+from hongyan.store.schema import message_parts, messages
+
+
+def record_outcomes(conn: Connection, outcomes: list[MessageOutcome]) -> list[None]:
+    accepted = [(o, p) for o in outcomes for p in o.parts if p.upstream_id is not None]
+    if accepted:
+        conn.execute(
+            insert(message_parts),
+            [
+                {
+                    "message_id": o.message_id,
+                    "seq": p.seq,
+                    "channel": o.receipt_scope or o.channel,
+                    "upstream_id": p.upstream_id,
+                    "state": PartState.SENT,
+                    "status": "",
+                    "submitted_at": p.at or o.now,
+                }
+                for o, p in accepted
+            ],
+        )
+    # A channel may cut a text into other segments than it was billed by
+    # (GSM-7 at 153 septets, one message_payload): the message waits for those.
+    segments = {
+        (o.message_id, p.total) for o in outcomes for p in o.parts if p.total and p.upstream_id
+    }
+    if segments:
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == bindparam("b_id"), messages.c.parts != bindparam("b_parts"))
+            .values(parts=bindparam("b_parts")),
+            [{"b_id": i, "b_parts": n} for i, n in segments],
+        )
+    sent: list[dict[str, object]] = []
+    retries: list[dict[str, object]] = []
+    ends: list[tuple[int, str]] = []
+    for o in outcomes:
+        match finals.after_submit(o):
+            case finals.Ends(status):
+                ends.append((o.message_id, status))
+            case finals.Retry(due_at):
+                retries.append({"b_id": o.message_id, "b_due": due_at, "b_channel": o.channel})
+            case finals.AwaitReceipts():
+                sent.append({"b_id": o.message_id, "b_channel": o.channel})
+    # Row by row on the primary key: with `id IN (...) AND state = ...` SQLite
+    # picks the state index and scans every waiting message.
+    if sent:
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == bindparam("b_id"), messages.c.state == MessageState.QUEUED)
+            .values(state=MessageState.SENT, lease_until=None, channel=bindparam("b_channel")),
+            sent,
+        )
+    if retries:
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == bindparam("b_id"), messages.c.state == MessageState.QUEUED)
+            .values(lease_until=None, due_at=bindparam("b_due"), channel=bindparam("b_channel")),
+            retries,
+        )
+    if outcomes:
+        finalise(conn, ends, max(o.now for o in outcomes))
+    # Receipts that came before these outcomes were recorded.
+    early = take_early(conn, [(o.receipt_scope or o.channel, p.upstream_id) for o, p in accepted])
+    if early:
+        record_receipts(conn, early)
+    return [None] * len(outcomes)

@@ -1,0 +1,76 @@
+"""Which layer may import which (DESIGN.md "Layout", STYLE.md 3): the rules
+live in core/, and the store, the channels and the settings do not reach
+into one another, so a new entry point or channel reuses a rule instead of
+restating it."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import hongyan
+
+SRC = Path(hongyan.__file__).parent
+PURE_RULES = [
+    "numbers",
+    "content",
+    "schedule",
+    "limits",
+    "credentials",
+    "acceptance",
+    "finals",
+    "fragments",
+    "states",
+    "models",
+]
+
+
+def imports_of(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def offending(package: str, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
+    bad = {}
+    for path in sorted((SRC / package).rglob("*.py")):
+        hits = sorted(m for m in imports_of(path) if m.startswith(forbidden))
+        if hits:
+            bad[str(path.relative_to(SRC))] = hits
+    return bad
+
+
+def test_the_store_depends_on_core_not_on_channels_protocols_or_entry_points() -> None:
+    forbidden = ("hongyan.channels", "hongyan.api", "hongyan.dispatch", "hongyan.protocol")
+    assert offending("store", forbidden) == {}
+
+
+def test_channels_do_not_reach_into_the_store() -> None:
+    assert offending("channels", ("hongyan.store", "hongyan.dispatch", "hongyan.api")) == {}
+
+
+def test_the_rules_in_core_do_no_io() -> None:
+    forbidden = ("hongyan.store", "sqlalchemy", "asyncio", "httpx", "aiohttp", "hongyan.channels")
+    bad = {}
+    for name in PURE_RULES:
+        hits = sorted(m for m in imports_of(SRC / "core" / f"{name}.py") if m.startswith(forbidden))
+        if hits:
+            bad[name] = hits
+    assert bad == {}
+
+
+def test_reading_the_settings_loads_no_store() -> None:
+    probe = (
+        "import sys, hongyan.config; "
+        "print(sorted(m for m in sys.modules if m.startswith(('hongyan.store', 'sqlalchemy'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
