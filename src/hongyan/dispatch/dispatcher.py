@@ -289,7 +289,15 @@ class Dispatcher:
         for m in messages:
             texts = channel.segments(m.content)
             parts += [
-                Part(m.id, seq, len(texts), m.mobile, s.gateway_prefix + m.source, text, m.source)
+                Part(
+                    message_id=m.id,
+                    seq=seq,
+                    total=len(texts),
+                    destination=m.mobile,
+                    source=s.gateway_prefix + m.source,
+                    text=text,
+                    extension=m.source,
+                )
                 for seq, text in enumerate(texts, 1)
                 if seq not in m.submitted_seqs
             ]
@@ -303,12 +311,12 @@ class Dispatcher:
         for part, outcome, at in zip(parts, outcomes, times, strict=True):
             results[part.message_id].parts.append(
                 PartOutcome(
-                    part.seq,
-                    outcome.upstream_id,
-                    outcome.error,
-                    outcome.temporary,
-                    at,
-                    part.total if part.total != billed[part.message_id] else 0,
+                    seq=part.seq,
+                    upstream_id=outcome.upstream_id,
+                    error=outcome.error,
+                    temporary=outcome.temporary,
+                    at=at,
+                    total=part.total if part.total != billed[part.message_id] else 0,
                 )
             )
             self.submitted += outcome.accepted
