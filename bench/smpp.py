@@ -1,11 +1,18 @@
 """SMPP benchmark: the platform submitting to `hongyan smsc` over loopback.
 
     .venv/bin/python bench/smpp.py [--messages 50000] [--binds 1 4] [--window 32]
+    .venv/bin/python bench/smpp.py --response-delay 0.3 --messages 4000 --binds 1 2 4
+    .venv/bin/python bench/smpp.py --peer node ...   # the independent SMSC instead
 
 For each bind count it starts `hongyan smsc` (receipts 50-100 ms after each
 submit, so receipts flow while submitting) and `hongyan serve` with one smpp
 channel to it, each in a process of its own, accepts `--messages` messages
-in POSTs of 2000 numbers, and follows the SMSC's counters and the database:
+in POSTs of 2000 numbers, and follows the SMSC's counters and the database.
+`--response-delay S` has the SMSC answer each submit_sm S seconds after it
+came in, as a distant carrier does: the windows, not a core, are then the
+limit, and N binds should give N times one bind's rate. `--peer node` runs
+tests/peers/smsc.js (node-smpp, which this project did not write; receipts
+50 ms after the answer) in place of `hongyan smsc`.
 
   * `b{N}_submit_per_s`: submit_sm answered, over the time from the first
     POST until the SMSC has answered every one.
@@ -14,6 +21,8 @@ in POSTs of 2000 numbers, and follows the SMSC's counters and the database:
     the last.
   * `b{N}_end_to_end_msgs_per_s`: messages final in the database, over the time
     from the first POST to the last final.
+  * `b{N}_bind_share_min`: the least-loaded bind's submits over an even share
+    (1.00: every bind carried the same; 0.25 for 4 binds: one carried all).
 
 Every message must end exactly once (exit 1 otherwise). Each phase is bounded
 by `--timeout`. Figures go to stdout, one a line; notes to stderr.
@@ -28,6 +37,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 from mt_api import FORM, HOST
@@ -36,41 +46,55 @@ from server_process import Server, free_port, start_quietly
 
 BATCH = 2000
 TARGETS.update({"b1_submit_per_s": (">=", 5000)})
+NODE_SMSC = Path(__file__).resolve().parent.parent / "tests" / "peers" / "smsc.js"
 
 
 class Smsc:
-    """`hongyan smsc` in its own process, read through its control port."""
+    """`hongyan smsc` (or smsc.js) in its own process, read through its control port."""
 
-    def __init__(self, hongyan: str, directory: Path) -> None:
+    def __init__(self, hongyan: str, directory: Path, peer: str, response_delay: float) -> None:
         self.port, self.control = free_port(), free_port()
         self.log = (directory / "smsc.log").open("wb")
-        self.proc = subprocess.Popen(
-            [
-                hongyan,
-                "smsc",
-                "--quiet",
-                *("--port", str(self.port), "--control-port", str(self.control)),
-                *("--receipt-delay", "0.05"),
-            ],
-            cwd=directory,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        ports = ("--port", str(self.port), "--control-port", str(self.control))
+        if peer == "node":
+            argv = ["node", str(NODE_SMSC), *ports, "--receipt-delay-ms", "50"]
+        else:
+            argv = [hongyan, "smsc", "--quiet", *ports, "--receipt-delay", "0.05"]
+        self.proc = subprocess.Popen(argv, cwd=directory, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while True:
             try:
                 self.counters()
-                return
+                break
             except OSError:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("hongyan smsc did not start") from None
+                    raise RuntimeError(f"{peer} smsc did not start") from None
                 time.sleep(0.05)
+        if response_delay:
+            self._post("/delay", {"seconds": response_delay})
+
+    def _get(self, path: str) -> object:
+        with urllib.request.urlopen(f"http://{HOST}:{self.control}{path}", timeout=30) as answer:
+            return json.load(answer)
+
+    def _post(self, path: str, body: dict[str, object]) -> None:
+        request = urllib.request.Request(
+            f"http://{HOST}:{self.control}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            answer.read()
 
     def counters(self) -> dict[str, int]:
-        url = f"http://{HOST}:{self.control}/counters"
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            counters: dict[str, int] = json.load(answer)
-            return counters
+        counters = self._get("/counters")
+        assert isinstance(counters, dict)
+        return counters
+
+    def submits_per_bind(self) -> Counter[int]:
+        submits = self._get("/submits")
+        assert isinstance(submits, list)
+        return Counter(int(s["bind"]) for s in submits)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -112,7 +136,7 @@ def final_count(db: Path) -> tuple[int, int]:
 def run(args: argparse.Namespace, binds: int) -> bool:
     figures = Figures(f"b{binds}_")
     server = Server(args, workers=1)
-    smsc = Smsc(server.hongyan, server.dir)
+    smsc = Smsc(server.hongyan, server.dir, args.peer, args.response_delay)
     channel = {
         "kind": "smpp",
         "name": "smpp",
@@ -122,6 +146,8 @@ def run(args: argparse.Namespace, binds: int) -> bool:
         "binds": binds,
         "window": args.window,
     }
+    if args.peer == "node":  # hex ids in submit_sm_resp, decimal in the receipt text
+        channel.update({"submit_id_base": "hex", "receipt_id_base": "dec"})
     server.env.update(
         {
             "HONGYAN_CHANNELS": json.dumps([channel]),
@@ -155,6 +181,11 @@ def run(args: argparse.Namespace, binds: int) -> bool:
         figures.add("submit_per_s", args.messages / (submitted_at - started))
         figures.add("receipts_per_s", args.messages / (receipts_at - started))
         figures.add("end_to_end_msgs_per_s", args.messages / (time.monotonic() - started))
+        per_bind = smsc.submits_per_bind()
+        note(f"# submits per bind: {dict(sorted(per_bind.items()))}")
+        even = args.messages / binds
+        least = min(per_bind.values()) if len(per_bind) >= binds else 0
+        figures.add("bind_share_min", least / even)
         if counters["submits"] != args.messages or reports != args.messages:
             note(f"# FAIL: {counters['submits']} submits, {reports} reports")
             ok = False
@@ -172,6 +203,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--messages", type=int, default=50_000)
     p.add_argument("--binds", type=int, nargs="+", default=[1, 4])
     p.add_argument("--window", type=int, default=32)
+    p.add_argument(
+        "--response-delay", type=float, default=0.0, help="seconds before each submit_sm_resp"
+    )
+    p.add_argument("--peer", choices=["hongyan", "node"], default="hongyan", help="the SMSC")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds a run, at most")
     p.add_argument("--dir", help="parent of the temporary server directory")
     p.add_argument("--port", type=int, default=0, help="server port (0: a free one)")

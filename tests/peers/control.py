@@ -1,4 +1,8 @@
-"""The HTTP control API both test SMSCs answer (`hongyan smsc` and smsc.js)."""
+"""The HTTP control API both test SMSCs answer (`hongyan smsc` and smsc.js).
+
+Each accepted submit they list carries `bind`: the number of the session it
+came over, 1 for the first bind the SMSC accepted.
+"""
 
 from __future__ import annotations
 
@@ -64,3 +68,7 @@ class ControlledSmsc:
     def freeze(self, seconds: float) -> None:
         """Go silent, connections left open, for `seconds`."""
         self._post("/freeze", {"seconds": seconds})
+
+    def delay_responses(self, seconds: float) -> None:
+        """Answer each submit_sm `seconds` after it came in, from now on."""
+        self._post("/delay", {"seconds": seconds})

@@ -14,15 +14,26 @@ PEERS = ["hongyan", "node"]
 
 
 @contextmanager
-def running_peer(kind: str, failure_ratio: float, receipt_delay_ms: int) -> Iterator[Peer]:
+def running_peer(
+    kind: str, failure_ratio: float, receipt_delay_ms: int, response_delay_ms: int = 0
+) -> Iterator[Peer]:
     """`hongyan smsc`, or smsc.js on node-smpp (missing node: the test skips,
-    and fails where services are required)."""
+    and fails where services are required); each submit_sm is answered
+    `response_delay_ms` after it came in."""
     if kind == "node":
         reason = node_available()
         if reason is not None:
             service_missing(f"the independent SMPP peer cannot run: {reason}")
-        with NodeSmsc(failure_ratio=failure_ratio, receipt_delay_ms=receipt_delay_ms) as node:
+        with NodeSmsc(
+            failure_ratio=failure_ratio,
+            receipt_delay_ms=receipt_delay_ms,
+            response_delay_ms=response_delay_ms,
+        ) as node:
             yield node
     else:
-        with HongyanSmsc(failure_ratio=failure_ratio, receipt_delay_ms=receipt_delay_ms) as ours:
+        with HongyanSmsc(
+            failure_ratio=failure_ratio,
+            receipt_delay_ms=receipt_delay_ms,
+            response_delay_ms=response_delay_ms,
+        ) as ours:
             yield ours

@@ -1,7 +1,8 @@
 """`hongyan smsc` in a process of its own, with the same controls as `NodeSmsc`.
 
 Both peers answer the same HTTP control API (GET /counters, GET /submits,
-POST /mo, /throttle, /drop), so one integration test runs against either.
+POST /mo, /throttle, /drop, /freeze, /delay), so one integration test runs
+against either.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ class HongyanSmsc(ControlledSmsc):
         log_dir: Path | None = None,
         *,
         tps: float = 0,
+        response_delay_ms: int = 0,
     ) -> None:
         self.system_id = system_id
+        self.response_delay_ms = response_delay_ms
         self.tps = tps
         self.password = password
         self.failure_ratio = failure_ratio
@@ -68,12 +71,15 @@ class HongyanSmsc(ControlledSmsc):
         while True:
             try:
                 self._http.get("/counters")
-                return self
+                break
             except httpx.TransportError:
                 if time.monotonic() > deadline or self._proc.poll() is not None:
                     self.__exit__(None, None, None)
                     raise RuntimeError(f"hongyan smsc did not start: {self.log()}") from None
                 time.sleep(0.05)
+        if self.response_delay_ms:  # `hongyan smsc` takes it over the control port
+            self.delay_responses(self.response_delay_ms / 1000)
+        return self
 
     def __exit__(
         self,

@@ -13,6 +13,8 @@ What the SMSC does (see smsc.js): message ids are a counter written in lowercase
 hex in submit_sm_resp, but in DECIMAL in the receipt text ``id:<n>``; the
 receipted_message_id TLV carries the hex id.  A destination ending in 9999 gets
 ESME_RINVDSTADR.  Receipts and MO are resent every 500 ms until acknowledged OK.
+With ``response_delay_ms`` each submit_sm_resp is held that long (the submit is
+decided when it comes in), as a distant carrier answers.
 """
 
 from __future__ import annotations
@@ -77,7 +79,9 @@ class NodeSmsc(ControlledSmsc):
         receipt_delay_ms: int = 200,
         *,
         first_id: int = 0x1A2B,
+        response_delay_ms: int = 0,
     ) -> None:
+        self.response_delay_ms = response_delay_ms
         self.system_id = system_id
         self.password = password
         self.failure_ratio = failure_ratio
@@ -104,6 +108,7 @@ class NodeSmsc(ControlledSmsc):
             *("--failure-ratio", str(self.failure_ratio)),
             *("--receipt-delay-ms", str(self.receipt_delay_ms)),
             *("--first-id", str(self.first_id)),
+            *("--response-delay-ms", str(self.response_delay_ms)),
         ]
         self._proc = subprocess.Popen(
             args, cwd=PEERS_DIR, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log

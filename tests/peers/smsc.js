@@ -5,7 +5,12 @@
 //
 //   node smsc.js --port P --control-port C --system-id S --password W
 //                [--failure-ratio 0.1] [--receipt-delay-ms 200] [--first-id 6699]
+//                [--response-delay-ms 0]
 //
+// --response-delay-ms holds each submit_sm_resp that long (a carrier far away);
+// POST /delay {"seconds": 0.3} changes it while running. Every submit records
+// `bind`: the number of the session it came over, 1 for the first bind, so
+// tests can see how an ESME spreads its submits over its binds.
 // Prints one line `ready` on stdout once both ports listen; logs go to stderr.
 'use strict';
 
@@ -27,6 +32,7 @@ function parseArgs(argv) {
     failureRatio: 0,
     receiptDelayMs: 200,
     firstId: 0x1a2b,
+    responseDelayMs: 0,
   };
   const names = {
     '--port': ['port', Number],
@@ -36,6 +42,7 @@ function parseArgs(argv) {
     '--failure-ratio': ['failureRatio', Number],
     '--receipt-delay-ms': ['receiptDelayMs', Number],
     '--first-id': ['firstId', Number],
+    '--response-delay-ms': ['responseDelayMs', Number],
   };
   for (let i = 0; i < argv.length; i += 2) {
     const spec = names[argv[i]];
@@ -70,6 +77,7 @@ const submits = [];
 let nextId = opts.firstId;
 let throttleUntil = 0;
 let moRef = 0;
+let sessionCount = 0;
 
 function log(msg) {
   process.stderr.write(`smsc: ${msg}\n`);
@@ -203,6 +211,7 @@ function onBind(session, pdu) {
     return;
   }
   session.mode = BIND_MODES[pdu.command];
+  session.number = ++sessionCount;
   counters.binds += 1;
   counters.bind_total += 1;
   session.send(pdu.response({ system_id: 'nodesmsc' }));
@@ -254,12 +263,17 @@ function onSubmit(session, pdu) {
     payload: payload.toString('hex'),
     sar: hasSar ? [pdu.sar_msg_ref_num, pdu.sar_total_segments, pdu.sar_segment_seqnum] : null,
     stat,
+    bind: session.number,
   });
   counters.submits += 1;
-  session.send(pdu.response({ message_id: id }));
+  // Decided now, answered after the response delay (the id is the arrival order).
+  const delayMs = opts.responseDelayMs;
+  const resp = pdu.response({ message_id: id });
+  if (delayMs > 0) sendLater(session, resp, delayMs);
+  else session.send(resp);
   if (pdu.registered_delivery & 1) {
     const now = new Date();
-    const done = new Date(now.getTime() + opts.receiptDelayMs);
+    const done = new Date(now.getTime() + delayMs + opts.receiptDelayMs);
     const text =
       `id:${n} sub:001 dlvrd:${failed ? '000' : '001'} submit date:${stamp(now)} ` +
       `done date:${stamp(done)} stat:${stat} err:${failed ? '001' : '000'} text:`;
@@ -278,9 +292,20 @@ function onSubmit(session, pdu) {
         receipted_message_id: id,
         message_state: failed ? 5 : 2,
       },
-      opts.receiptDelayMs,
+      delayMs + opts.receiptDelayMs, // never before the submit_sm_resp
     );
   }
+}
+
+// A held response goes once its delay is over, unless the connection is gone;
+// a frozen session stays silent until the freeze ends.
+function sendLater(session, pdu, delayMs) {
+  setTimeout(() => {
+    if (!session.socket.writable) return;
+    const frozen = (session.frozenUntil || 0) - Date.now();
+    if (frozen > 0) sendLater(session, pdu, frozen);
+    else session.send(pdu);
+  }, delayMs);
 }
 
 function onPdu(session, pdu) {
@@ -417,6 +442,13 @@ const control = http.createServer((req, res) => {
           injectMo(body);
           reply(res, 200, { ok: true });
           return;
+        case 'POST /delay': {
+          const seconds = Number(body.seconds);
+          if (!(seconds >= 0 && seconds <= 60)) throw new Error('seconds: 0 to 60');
+          opts.responseDelayMs = seconds * 1000;
+          reply(res, 200, { ok: true });
+          return;
+        }
         case 'POST /throttle':
           throttleUntil = Date.now() + Number(body.seconds || 0) * 1000;
           reply(res, 200, { ok: true });

@@ -24,6 +24,9 @@ def smsc(
         float, typer.Option(help="seconds before a receipt (up to twice this)")
     ] = 0.2,
     failure_ratio: Annotated[float, typer.Option(help="share of receipts UNDELIV")] = 0.0,
+    response_delay: Annotated[
+        float, typer.Option(help="seconds before each submit_sm_resp (a slow carrier)")
+    ] = 0.0,
     tps: Annotated[float, typer.Option(help="submits a second before THROTTLED; 0: none")] = 0,
     id_base: Annotated[str, typer.Option(help="submit_sm_resp ids: hex or dec")] = "hex",
     receipt_id_base: Annotated[str, typer.Option(help="receipt text ids: hex or dec")] = "hex",
@@ -50,6 +53,7 @@ def smsc(
             receipt_delay_min_s=receipt_delay,
             receipt_delay_max_s=receipt_delay * 2,
             failure_ratio=failure_ratio,
+            response_delay_s=response_delay,
             tps=tps or None,
             id_base=id_base,
             receipt_id_base=receipt_id_base,

@@ -7,6 +7,37 @@ refused, unless the operator allows a range in the settings (tests allow
 127.0.0.1). It is checked when the customer configures it and again before
 every send, since DNS answers change; the check returns the addresses it
 approved so the caller connects to one of those, not to a second lookup.
+A host that `inet_aton` reads as an IPv4 address (`2130706433`,
+`0x7f000001`, `0177.0.0.1`, `127.1`) is that address, as the system resolver
+would make it, checked without a lookup.
+
+IPv6 addresses that carry an IPv4 address are judged by where they lead:
+
+* IPv4-mapped (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2) is the IPv4 address itself.
+* NAT64 (`64:ff9b::/96`, RFC 6052; `64:ff9b:1::/48`, RFC 8215) and
+  IPv4-compatible (`::a.b.c.d`) addresses are refused outright (`::/8` is
+  reserved): a NAT64 of our own network would translate to any IPv4 address.
+* 6to4 (`2002:WWXX:YYZZ::/48`, RFC 3056) is carried over IPv4 to the 6to4
+  router at W.X.Y.Z and on into the site behind it. One whose embedded IPv4
+  is not public (2002:7f00:1::, 2002:a00:1::, 2002:a9fe:a9fe:: …) leads
+  inside: refused. One whose embedded IPv4 is public is refused too: a 6to4
+  site has a public IPv4 address by construction, so its customer can name
+  that instead and loses nothing; 6to4 is deprecated (RFC 7526) and its relays
+  come and go, so pushes to it would fail at random; IANA does not list it
+  as globally reachable; and recent CPython releases count all of 2002::/16
+  as private, so refusing it here keeps the answer the same on every Python
+  we support. (A host whose DNS also answers a 6to4 AAAA is
+  refused as a whole, like any mixed answer; the message names the address.)
+* Teredo (`2001::/32`, RFC 4380) is refused, whatever it embeds. It carries
+  two IPv4 addresses (the Teredo server's, and the client's NAT mapping,
+  obfuscated), its packets go as UDP to that client address through relays
+  (directly, if this host is itself a Teredo client), and it is no place for
+  a callback receiver: a client-only NAT traversal whose address changes with
+  the NAT mapping, which IANA does not list as globally reachable (RFC 6890)
+  and modern systems turn off. Checking both embedded addresses would still
+  leave a path through relays we cannot see, for no customer who needs it.
+* Site-local (`fec0::/10`, deprecated by RFC 3879 but still routed inside
+  some sites) is refused like private space; Python's `is_private` omits it.
 """
 
 from __future__ import annotations
@@ -24,7 +55,16 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 # Not covered by the `is_*` properties of every Python version we support.
 _ALSO_REFUSED = tuple(
-    ipaddress.ip_network(n) for n in ("100.64.0.0/10", "192.0.0.0/24", "198.18.0.0/15")
+    ipaddress.ip_network(n)
+    for n in (
+        "100.64.0.0/10",
+        "192.0.0.0/24",
+        "198.18.0.0/15",
+        "2001::/32",  # Teredo, RFC 4380 (see above)
+        "2002::/16",  # 6to4, RFC 3056 (see above)
+        "3fff::/20",  # documentation, RFC 9637 (private in recent CPython too)
+        "fec0::/10",  # site-local, RFC 3879
+    )
 )
 
 
@@ -78,10 +118,7 @@ async def approved_addresses(
 ) -> list[Address]:
     """The addresses `url` may be called at; raises RefusedTarget if any is not public."""
     host, port = parse_target(url)
-    try:
-        literal: Address | None = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
+    literal = _literal(host)
     if literal is not None:
         addresses = [literal]
     else:
@@ -97,3 +134,16 @@ async def approved_addresses(
         if not is_public(address) and not any(address in n for n in allowed):
             raise RefusedTarget(f"{host} resolves to {address}, which is not a public address")
     return addresses
+
+
+def _literal(host: str) -> Address | None:
+    """The address a URL's host names without a lookup, if it is one."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        # Decimal, hex, octal and short IPv4 forms, read as the resolver reads them.
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None

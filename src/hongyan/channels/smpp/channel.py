@@ -3,7 +3,8 @@
 Each bind is kept up by its own task: connect, bind, wait for the connection
 to end, reconnect after a backoff with jitter (`reconnect_min_s` doubling to
 `reconnect_max_s`). Submits go over the bound connection with the most room
-in its window. The parts of one message go one after another, each once the
+in its window, and wait in one line for the channel when every window is full
+(windows.py). The parts of one message go one after another, each once the
 previous one is answered, so a long message's parts leave in order and a
 refused or throttled part stops the rest of that message (the dispatcher
 submits the missing ones later, same reference, same order). Different
@@ -68,6 +69,7 @@ from hongyan.channels.smpp.pdu import (
 )
 from hongyan.channels.smpp.session import Session
 from hongyan.channels.smpp.settings import SmppSettings
+from hongyan.channels.smpp.windows import Windows
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,7 @@ class _Link:
         self.last_error_at = 0  # wall clock, ms: when it happened
         self.submitted = 0
         self.failures = 0
+        self.held = 0  # window slots handed to submits (windows.py)
 
     def failed(self, error: str) -> str:
         """Note what went wrong (kept until something else does); returns it."""
@@ -140,6 +143,7 @@ class SmppChannel:
                 self._links.append(_Link(f"{i}/trx", True, True))
             else:
                 self._links += [_Link(f"{i}/tx", True, False), _Link(f"{i}/rx", False, True)]
+        self._windows = Windows(self._links, settings.window)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._up = asyncio.Event()
@@ -294,6 +298,7 @@ class SmppChannel:
             self._up.set()
         else:
             self._up.clear()
+        self._windows.changed()
 
     # -- submitting ----------------------------------------------------------------------
 
@@ -310,17 +315,23 @@ class SmppChannel:
         return outcomes
 
     async def _submit_part(self, part: Part) -> SubmitOutcome:
-        await self._pace()
-        link = self._pick()
-        if link is None or link.session is None:
+        # The window slot first, then the pace: parts leave no faster than
+        # `tps` even when slots free in a burst.
+        link = await self._windows.take()
+        if link is None:
             return SubmitOutcome(error=DOWN, temporary=True)
         try:
+            await self._pace()
+            if link.session is None:
+                return SubmitOutcome(error=DOWN, temporary=True)
             answer = await link.session.request(self._submit_sm(part))
         except TimeoutError:
             return SubmitOutcome(error=TIMEOUT, temporary=True)
         except (ConnectionError, PduError) as exc:
             link.failed(_describe(exc))
             return SubmitOutcome(error=DOWN, temporary=True)
+        finally:
+            self._windows.give_back(link)
         if answer.status == 0 and isinstance(answer, SubmitSmResp) and answer.message_id:
             link.submitted += 1
             self.submitted += 1
@@ -333,20 +344,6 @@ class SmppChannel:
             self._slow_down()
             return SubmitOutcome(error=word, temporary=True)
         return SubmitOutcome(error=word, temporary=answer.status in _TRY_LATER or not answer.status)
-
-    def _pick(self) -> _Link | None:
-        best: _Link | None = None
-        for link in self._links:
-            if link.ready and (
-                best is None
-                or (
-                    link.session
-                    and best.session
-                    and link.session.in_flight < best.session.in_flight
-                )
-            ):
-                best = link
-        return best
 
     async def _pace(self) -> None:
         """Wait out a throttle pause, then for this part's slot under `tps`."""

@@ -235,6 +235,11 @@ class Session(asyncio.Protocol):
     def hung(self) -> bool:
         return time.monotonic() < self._hung_until
 
+    @property
+    def hung_s(self) -> float:
+        """Seconds of silence left (0: not hung)."""
+        return max(0.0, self._hung_until - time.monotonic())
+
     def _wake_up(self) -> None:
         if self.connected and not self.hung:  # a later, longer hang still holds
             assert self._transport is not None

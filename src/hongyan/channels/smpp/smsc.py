@@ -11,15 +11,14 @@ destination ending in 9999 is refused with ESME_RINVDSTADR. Receipts and
 replies wait, in memory, until a receiver of the same system_id is bound and
 acknowledges them, as a real SMSC keeps them for an ESME that is away.
 
-Controls, from tests in the same process or over the HTTP control port
-(127.0.0.1 only, JSON):
+Each submit is decided when it arrives and answered `response_delay_s` later
+(0: at once), as a carrier far away or under load answers: then an ESME's
+throughput is bounded by its windows, which is what extra binds are for. Each
+accepted submit records `bind`, the number of the session it came over (1 for
+the first bind made), so a test can see how an ESME spreads its load.
 
-    GET  /counters               what happened so far
-    GET  /submits                every accepted submit, in order
-    POST /mo        {"source", "destination", "text", "parts": 1, "split": "udh8"|"sar"}
-    POST /throttle  {"seconds": 2}   answer ESME_RTHROTTLED meanwhile
-    POST /drop                       cut every connection at once
-    POST /freeze    {"seconds": 5}   read nothing on the open connections meanwhile
+Controls, from tests in the same process (the methods below) or over the HTTP
+control port: see `smsc_control.py`.
 """
 
 from __future__ import annotations
@@ -28,14 +27,12 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-import json
 import logging
 import random
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -68,6 +65,7 @@ from hongyan.channels.smpp.pdu import (
     tlv_int,
 )
 from hongyan.channels.smpp.session import Session
+from hongyan.channels.smpp.smsc_control import control_app
 from hongyan.core.states import Status
 from hongyan.tasks import cancel
 
@@ -96,6 +94,7 @@ class SmscSettings(BaseModel):
     receipt_id_base: Literal["hex", "dec"] = "hex"
     receipt_tlvs: bool = True
     window: int = Field(default=64, ge=1)
+    response_delay_s: float = Field(default=0.0, ge=0, le=60)
     control_port: int | None = Field(default=None, ge=0, le=65535)
 
 
@@ -111,6 +110,7 @@ class Submitted:
     payload: str  # hex of message_payload, or ""
     sar: tuple[int, int, int] | None
     stat: str
+    bind: int  # the session it came over: 1 for the first bind made
 
 
 @dataclass(slots=True)
@@ -138,6 +138,9 @@ class Smsc:
         }
         self._ids = itertools.count(1)
         self._sessions: dict[Session, str] = {}  # bound session: "trx" | "tx" | "rx"
+        self._bind_numbers: dict[Session, int] = {}
+        self._binds_made = itertools.count(1)
+        self._response_delay_s = settings.response_delay_s
         self._queue: list[tuple[float, int, _Outbound]] = []
         self._order = itertools.count()
         self._wake = asyncio.Event()
@@ -162,7 +165,7 @@ class Smsc:
         self.port = self._server.sockets[0].getsockname()[1]
         self._pump = asyncio.create_task(self._send_outbound(), name="smsc-outbound")
         if self.settings.control_port is not None:
-            self._control = web.AppRunner(self._control_app(), access_log=None)
+            self._control = web.AppRunner(control_app(self), access_log=None)
             await self._control.setup()
             site = web.TCPSite(self._control, "127.0.0.1", self.settings.control_port)
             await site.start()
@@ -197,6 +200,10 @@ class Smsc:
         read or answered for `seconds` (a link the ESME must find dead)."""
         for session in list(self._sessions):
             session.hang(seconds)
+
+    def delay_responses(self, seconds: float) -> None:
+        """Answer each submit from now on `seconds` after it came in."""
+        self._response_delay_s = seconds
 
     def inject_mo(
         self,
@@ -247,7 +254,14 @@ class Smsc:
         if isinstance(pdu, SubmitSm | DataSm):
             if mode == "rx":
                 return response_to(pdu.command_id, pdu.sequence, CommandStatus.ESME_RINVBNDSTS)
-            return self._submit(session, pdu)
+            answer = self._submit(session, pdu)
+            if self._response_delay_s:
+                # Each request is served in a task of its own (session.py), so
+                # held answers overlap as a distant carrier's do.
+                await asyncio.sleep(self._response_delay_s)
+                while (left := session.hung_s) > 0:  # noqa: ASYNC110
+                    await asyncio.sleep(left)  # frozen meanwhile: silent means silent
+            return answer
         if isinstance(pdu, QuerySm):
             found = next((s for s in self.submits if s.id == pdu.message_id), None)
             if found is None:
@@ -274,6 +288,7 @@ class Smsc:
             else "trx"
         )
         self._sessions[session] = mode
+        self._bind_numbers[session] = next(self._binds_made)
         session.bound = True
         session.system_id = pdu.system_id
         watcher = asyncio.create_task(self._forget_when_closed(session))
@@ -288,6 +303,7 @@ class Smsc:
     async def _forget_when_closed(self, session: Session) -> None:
         await session.wait_closed()
         self._sessions.pop(session, None)
+        self._bind_numbers.pop(session, None)
 
     def _submit(self, session: Session, pdu: SubmitSm | DataSm) -> Pdu:
         now = time.monotonic()
@@ -331,14 +347,15 @@ class Smsc:
                 pdu.tlvs.get(Tag.MESSAGE_PAYLOAD, b"").hex(),
                 sar,
                 word,
+                self._bind_numbers.get(session, 0),
             )
         )
         self.counters["submits"] += 1
         if pdu.registered_delivery & 0x03:
             s = self.settings
-            delay = random.uniform(
+            delay = self._response_delay_s + random.uniform(
                 s.receipt_delay_min_s, max(s.receipt_delay_min_s, s.receipt_delay_max_s)
-            )
+            )  # never before the submit_sm_resp
             receipt = self._receipt(number, message_id, pdu, word)
             self._enqueue(_Outbound(session.system_id, receipt, "receipt"), delay)
         if isinstance(pdu, DataSm):
@@ -420,60 +437,6 @@ class Smsc:
         else:
             self.counters["redelivered"] += 1
             self._enqueue(item, _RETRY_S)
-
-    # -- HTTP control -------------------------------------------------------------------------
-
-    def _control_app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/counters", self._http_counters)
-        app.router.add_get("/submits", self._http_submits)
-        app.router.add_post("/mo", self._http_mo)
-        app.router.add_post("/throttle", self._http_throttle)
-        app.router.add_post("/drop", self._http_drop)
-        app.router.add_post("/freeze", self._http_freeze)
-        return app
-
-    async def _http_counters(self, _request: web.Request) -> web.Response:
-        return web.json_response(self.stats())
-
-    async def _http_submits(self, _request: web.Request) -> web.Response:
-        return web.json_response([asdict(s) for s in self.submits])
-
-    async def _http_mo(self, request: web.Request) -> web.Response:
-        try:
-            body: dict[str, Any] = await request.json()
-            self.inject_mo(
-                str(body["source"]),
-                str(body["destination"]),
-                str(body["text"]),
-                int(body.get("parts", 1)),
-                "sar" if body.get("split") == "sar" else "udh8",
-                str(body.get("system_id", "")),
-            )
-        except (KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
-            return web.json_response({"ok": False, "error": str(exc)}, status=400)
-        return web.json_response({"ok": True})
-
-    async def _http_throttle(self, request: web.Request) -> web.Response:
-        return await self._for_seconds(request, self.throttle)
-
-    async def _http_freeze(self, request: web.Request) -> web.Response:
-        return await self._for_seconds(request, self.freeze)
-
-    @staticmethod
-    async def _for_seconds(request: web.Request, action: Callable[[float], None]) -> web.Response:
-        try:
-            seconds = float((await request.json()).get("seconds", 1))
-        except (ValueError, TypeError, AttributeError, json.JSONDecodeError) as exc:
-            return web.json_response({"ok": False, "error": str(exc)}, status=400)
-        if not 0 <= seconds <= 3600:
-            return web.json_response({"ok": False, "error": "seconds: 0 to 3600"}, status=400)
-        action(seconds)
-        return web.json_response({"ok": True})
-
-    async def _http_drop(self, _request: web.Request) -> web.Response:
-        self.drop()
-        return web.json_response({"ok": True})
 
 
 def _format_id(number: int, base: str) -> str:
