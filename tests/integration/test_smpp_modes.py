@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from hongyan.channels.base import BindStatus
 from hongyan.channels.smpp import text
 from tests.conftest import RunningServer
 from tests.integration.conftest import live_server
@@ -58,14 +59,14 @@ def platform(peer: Peer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
     server.stop()
 
 
-def binds(server: RunningServer, channel: str) -> list[dict[str, object]]:
+def binds(server: RunningServer, channel: str) -> list[BindStatus]:
     return server.platform.channels[channel].status().binds
 
 
 def test_transmitter_and_receiver_binds_carry_submits_and_receipts(
     platform: RunningServer, peer: Peer
 ) -> None:
-    assert [b["bind"] for b in binds(platform, "smpp-udh16")] == ["1/tx", "1/rx"]
+    assert [b.bind for b in binds(platform, "smpp-udh16")] == ["1/tx", "1/rx"]
     c = platform.customer()
     numbers = mobiles("13960", 200)
     send(platform, c, numbers, "over tx, receipts over rx")
@@ -140,9 +141,7 @@ def test_a_peer_gone_silent_is_found_dead_and_bound_again(
     )
     # Every old connection ended by the channel's own enquire_link, or by a
     # submit or receipt answer that timed out first; the bind keeps saying so.
-    errors = [
-        str(b["last_error"]) for name in ("smpp-udh16", "smpp-sar") for b in binds(platform, name)
-    ]
+    errors = [b.last_error for name in ("smpp-udh16", "smpp-sar") for b in binds(platform, name)]
     assert all("link dead" in e or "timed out" in e for e in errors), errors
     assert any("link dead" in e for e in errors), errors
     c = platform.customer()

@@ -41,12 +41,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from hongyan.core.models import InboundFragment, InboundReply, Receipt, SentPart
+from hongyan.core.models import BindStatus, InboundFragment, InboundReply, Receipt, SentPart
 from hongyan.errors import HongyanError
 
 # The records a channel hands back are the domain's (core/models.py), named
 # here as part of the contract.
 __all__ = [
+    "BindStatus",
     "Channel",
     "ChannelSink",
     "ChannelStatus",
@@ -98,9 +99,7 @@ class ChannelStatus:
     last_error: str = ""
     extra: dict[str, str] = field(default_factory=dict)
     paces_itself: bool = False
-    # One entry per connection: bind, state, in_flight, window, submitted,
-    # last_error and last_error_at (wall clock ms; 0: none yet).
-    binds: list[dict[str, object]] = field(default_factory=list)
+    binds: list[BindStatus] = field(default_factory=list)  # one per connection
 
 
 class ChannelSink(Protocol):

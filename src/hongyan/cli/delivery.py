@@ -3,7 +3,6 @@ carriers, the channels' state, and what waits to be pushed to customers."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -42,23 +41,22 @@ def channel_list() -> None:
     typer.echo(f"{queued} messages queued to submit")
     if not rows:
         typer.echo("no channel has reported yet: is `hongyan serve` running?")
-    for row in rows:
-        age = time.time() - int(str(row["updated_at"])) / 1000
+    for channel in rows:
+        age = time.time() - channel.updated_at / 1000
         stale = f" (reported {age:.0f} s ago: is the server running?)" if age > 10 else ""
-        tps = row["tps"] or "unlimited"
         typer.echo(
-            f"{row['name']} [{row['kind']}]: {row['state']}{stale}, {row['rate']}/s "
-            f"(limit {tps}), {row['submitted']} submitted, "
-            f"{row['awaiting_receipts']} messages awaiting receipts"
-            + (f", last error {row['last_error']}" if row["last_error"] else "")
+            f"{channel.name} [{channel.kind}]: {channel.state}{stale}, {channel.rate}/s "
+            f"(limit {channel.tps or 'unlimited'}), {channel.submitted} submitted, "
+            f"{channel.awaiting_receipts} messages awaiting receipts"
+            + (f", last error {channel.last_error}" if channel.last_error else "")
         )
-        for bind in json.loads(str(row.get("binds") or "[]")):
-            when = bind.get("last_error_at")
+        for bind in channel.binds:
+            when = bind.last_error_at
             typer.echo(
-                f"  bind {bind['bind']}: {bind['state']}, window {bind['in_flight']}/"
-                f"{bind['window']}, {bind.get('rate', 0)}/s, {bind['submitted']} submitted"
-                + (f", last error {bind['last_error']}" if bind["last_error"] else "")
-                + (f" at {format_local(int(when), zone)}" if bind["last_error"] and when else "")
+                f"  bind {bind.bind}: {bind.state}, window {bind.in_flight}/{bind.window}, "
+                f"{bind.rate}/s, {bind.submitted} submitted"
+                + (f", last error {bind.last_error}" if bind.last_error else "")
+                + (f" at {format_local(when, zone)}" if bind.last_error and when else "")
             )
 
 

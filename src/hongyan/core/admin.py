@@ -14,7 +14,7 @@ from hongyan.config import Settings
 from hongyan.core.credentials import api_key_digest, api_password, console_hash
 from hongyan.core.delivery import DeliverySink
 from hongyan.core.limits import format_windows, parse_windows
-from hongyan.core.models import AccountSummary, InboundReply
+from hongyan.core.models import AccountSummary, InboundReply, ReportedChannel
 from hongyan.core.numbers import normalise
 from hongyan.errors import InvalidInput, NotFound
 from hongyan.push.targets import approved_addresses
@@ -122,7 +122,7 @@ class Operator:
             )
         return gateway, owner
 
-    async def channels(self) -> tuple[list[dict[str, object]], int]:
+    async def channels(self) -> tuple[list[ReportedChannel], int]:
         return await self._db.read_sync(channel_store.list_status)
 
     async def set_limits(

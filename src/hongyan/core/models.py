@@ -174,6 +174,39 @@ class MessageOutcome:
     receipt_scope: str = ""  # the channel name receipts for these parts come under
 
 
+# -- channels as operators see them -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BindStatus:
+    """One connection of a channel (an SMPP bind), as `channel list` shows it."""
+
+    bind: str  # its label, e.g. "1/trx"
+    state: str
+    in_flight: int  # window slots in use
+    window: int
+    submitted: int
+    last_error: str = ""
+    last_error_at: int = 0  # wall clock ms; 0: none yet
+    rate: float = 0.0  # submits a second, as last reported
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedChannel:
+    """A channel's state as the running server last reported it to the store."""
+
+    name: str
+    kind: str
+    state: str  # "up", "down", "throttled"
+    tps: float | None
+    rate: float  # parts a second, as last reported
+    submitted: int
+    awaiting_receipts: int  # messages submitted through it that wait for receipts
+    last_error: str
+    updated_at: int  # wall clock ms
+    binds: tuple[BindStatus, ...] = ()
+
+
 # -- what carriers send back ------------------------------------------------------------
 
 

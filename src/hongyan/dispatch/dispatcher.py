@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import dataclasses
 import logging
 import random
 import time
@@ -28,7 +28,7 @@ from hongyan import metrics
 from hongyan.channels.base import Channel, ChannelUnavailable, Part, SubmitOutcome
 from hongyan.config import Settings
 from hongyan.core.gates import Gatekeeper
-from hongyan.core.models import Claimed, MessageOutcome, PartOutcome
+from hongyan.core.models import Claimed, MessageOutcome, PartOutcome, ReportedChannel
 from hongyan.dispatch.routing import Router
 from hongyan.store import channels as channel_store
 from hongyan.store import delivery
@@ -144,23 +144,23 @@ class Dispatcher:
                 now = time.monotonic()
                 for name, channel in self._channels.items():
                     status = channel.status()
-                    binds = [
-                        {**b, "rate": rate((name, str(b["bind"])), int(str(b["submitted"])), now)}
+                    binds = tuple(
+                        dataclasses.replace(b, rate=rate((name, b.bind), b.submitted, now))
                         for b in status.binds
-                    ]
+                    )
                     rows.append(
-                        {
-                            "name": name,
-                            "kind": status.kind,
-                            "state": status.state,
-                            "tps": status.tps,
-                            "rate": rate((name,), status.submitted, now),
-                            "submitted": status.submitted,
-                            "awaiting_receipts": waiting.get(name, 0),
-                            "last_error": status.last_error[:200],
-                            "binds": json.dumps(binds) if binds else "",
-                            "updated_at": now_ms(),
-                        }
+                        ReportedChannel(
+                            name=name,
+                            kind=status.kind,
+                            state=status.state,
+                            tps=status.tps,
+                            rate=rate((name,), status.submitted, now),
+                            submitted=status.submitted,
+                            awaiting_receipts=waiting.get(name, 0),
+                            last_error=status.last_error,
+                            updated_at=now_ms(),
+                            binds=binds,
+                        )
                     )
                 await self._db.write(channel_store.save_status, rows)
             except Exception:

@@ -2,24 +2,51 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
+from hongyan.core.models import BindStatus, ReportedChannel
 from hongyan.core.states import MessageState
 from hongyan.store.schema import channel_status, messages
 
 
-def save_status(conn: Connection, batches: list[list[dict[str, Any]]]) -> list[None]:
+def save_status(conn: Connection, batches: list[list[ReportedChannel]]) -> list[None]:
     """Replace the rows of the channels named (group-commit handler)."""
-    for rows in batches:
-        if not rows:
+    for reported in batches:
+        if not reported:
             continue
         conn.execute(
-            delete(channel_status).where(channel_status.c.name.in_([r["name"] for r in rows]))
+            delete(channel_status).where(channel_status.c.name.in_([r.name for r in reported]))
         )
-        conn.execute(insert(channel_status), rows)
+        conn.execute(insert(channel_status), [_row(r) for r in reported])
     return [None] * len(batches)
+
+
+def _row(reported: ReportedChannel) -> dict[str, Any]:
+    row = {f.name: getattr(reported, f.name) for f in dataclasses.fields(reported)}
+    binds = [dataclasses.asdict(b) for b in reported.binds]
+    row["binds"] = json.dumps(binds) if binds else ""
+    row["last_error"] = reported.last_error[:200]
+    return row
+
+
+def _reported(row: Any) -> ReportedChannel:
+    binds = tuple(BindStatus(**b) for b in json.loads(row.binds)) if row.binds else ()
+    return ReportedChannel(
+        name=row.name,
+        kind=row.kind,
+        state=row.state,
+        tps=row.tps,
+        rate=row.rate,
+        submitted=row.submitted,
+        awaiting_receipts=row.awaiting_receipts,
+        last_error=row.last_error,
+        updated_at=row.updated_at,
+        binds=binds,
+    )
 
 
 def awaiting_receipts(conn: Connection) -> dict[str, int]:
@@ -35,10 +62,10 @@ def awaiting_receipts(conn: Connection) -> dict[str, int]:
     return {channel: int(count) for channel, count in rows if channel}
 
 
-def list_status(conn: Connection) -> tuple[list[dict[str, Any]], int]:
+def list_status(conn: Connection) -> tuple[list[ReportedChannel], int]:
     """Every channel's last reported state, and the messages waiting to be submitted."""
-    rows = conn.execute(select(channel_status).order_by(channel_status.c.name)).mappings().all()
+    rows = conn.execute(select(channel_status).order_by(channel_status.c.name)).all()
     queued = conn.execute(
         select(func.count()).select_from(messages).where(messages.c.state == MessageState.QUEUED)
     ).scalar_one()
-    return [dict(row) for row in rows], int(queued)
+    return [_reported(row) for row in rows], int(queued)

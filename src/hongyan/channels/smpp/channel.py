@@ -32,6 +32,7 @@ import time
 from collections.abc import Sequence
 
 from hongyan.channels.base import (
+    BindStatus,
     ChannelSink,
     ChannelStatus,
     ChannelUnavailable,
@@ -116,17 +117,17 @@ class _Link:
     def ready(self) -> bool:
         return self.transmits and self.session is not None and self.session.bound
 
-    def describe(self, window: int) -> dict[str, object]:
+    def describe(self, window: int) -> BindStatus:
         session = self.session
-        return {
-            "bind": self.label,
-            "state": self.state,
-            "in_flight": session.in_flight if session is not None else 0,
-            "window": window,
-            "submitted": self.submitted,
-            "last_error": self.last_error,
-            "last_error_at": self.last_error_at,
-        }
+        return BindStatus(
+            bind=self.label,
+            state=self.state,
+            in_flight=session.in_flight if session is not None else 0,
+            window=window,
+            submitted=self.submitted,
+            last_error=self.last_error,
+            last_error_at=self.last_error_at,
+        )
 
 
 class SmppChannel:
