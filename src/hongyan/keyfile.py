@@ -3,9 +3,11 @@
 The ring is the `secret` setting (core/credentials.py `parse_keyring`): given
 by `HONGYAN_SECRET` or the config file, or else generated into `var/secret`
 (config.py `_kept_secret`). `hongyan secret rotate` adds a version to that
-file; a running server reads the file again when it learns of a newer
-version, and takes from it only a ring that holds every key it already
-trusts, so a stray or stale file never replaces an operator-given secret.
+file and `hongyan secret retire` removes an old one; a running server reads
+the file again when it learns of a newer version. A file is taken only when
+it continues the ring in use (`KeyRing.continues`: it holds or retired that
+ring's current key), so a stray or stale file never replaces an
+operator-given secret.
 
 A ring given by the environment or the config file is rotated where it is
 given (`HONGYAN_SECRET='2:NEWKEY,1:OLDKEY'`, then a restart). The file is
@@ -46,17 +48,18 @@ def _read(path: Path) -> KeyRing | None:
         return None
 
 
-def load_keyring(settings: Settings) -> KeyRing:
-    """The ring to use now: the settings', or the key file's when it extends it."""
-    ring = configured_ring(settings)
+def load_keyring(settings: Settings, known: KeyRing | None = None) -> KeyRing:
+    """The ring to use now: the key file's when it continues `known` (by default the
+    settings' ring), else `known`."""
+    known = known or configured_ring(settings)
     kept = _read(key_file(settings))
-    return kept if kept is not None and kept.extends(ring) else ring
+    return kept if kept is not None and kept.continues(known) else known
 
 
 def kept_in_file(settings: Settings) -> bool:
     """Whether the ring is the key file's (so `secret rotate` may change it)."""
     kept = _read(key_file(settings))
-    return kept is not None and kept.extends(configured_ring(settings))
+    return kept is not None and kept.continues(configured_ring(settings))
 
 
 def _given_elsewhere() -> ConfigError:
@@ -69,12 +72,12 @@ def _given_elsewhere() -> ConfigError:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
+    lock = os.open(path.with_name(path.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        yield
+    finally:
+        os.close(lock)  # releases the lock
 
 
 def _write(path: Path, ring: KeyRing) -> None:
@@ -104,7 +107,7 @@ def rotate(settings: Settings) -> KeyRing:
     with _locked(path):
         kept = _read(path)
         assert kept is not None  # checked above; a rotation only ever adds
-        ring = KeyRing({**kept.keys, kept.current + 1: secrets.token_hex(32)})
+        ring = kept.rotated(secrets.token_hex(32))
         _write(path, ring)
     return ring
 
@@ -121,6 +124,6 @@ def retire(settings: Settings, version: int) -> KeyRing:
             raise InvalidInput(f"there is no server key version {version}")
         if version == kept.current:
             raise InvalidInput(f"version {version} is the current key: rotate first")
-        ring = KeyRing({v: k for v, k in kept.keys.items() if v != version})
+        ring = kept.without(version)
         _write(path, ring)
     return ring

@@ -48,6 +48,11 @@ class KeyStatus:
     kept_in_file: bool
 
     @property
+    def unknown(self) -> dict[int, int]:
+        """Digests on versions the ring does not hold: their accounts answer 101."""
+        return {v: n for v, n in self.digests.items() if v not in self.versions and n}
+
+    @property
     def retirable(self) -> tuple[int, ...]:
         """Old versions no stored digest uses any more."""
         return tuple(v for v in self.versions if v != self.current and not self.digests.get(v, 0))

@@ -81,11 +81,25 @@ class StoredDigest:
     version: int
 
 
+_RETIRED = "retired:"
+
+
+def key_fingerprint(key: str) -> str:
+    """What stays of a retired key: SHA-256 of it, which tells nothing of a random
+    256-bit key but lets a process that last saw it recognise the ring it was in."""
+    return hashlib.sha256(b"hongyan server key:" + key.encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class KeyRing:
-    """The server keys by version; the highest is current. Never printed or logged."""
+    """The server keys by version; the highest is current. Never printed or logged.
+
+    `retired` holds the fingerprints of keys taken out of use, by version: a
+    version is never given to a new key again, and `continues` can follow a
+    ring across a retirement."""
 
     keys: Mapping[int, str] = field(repr=False, compare=False)
+    retired: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def current(self) -> int:
@@ -112,9 +126,24 @@ class KeyRing:
         same = hmac.compare_digest(candidate.encode(), stored.digest.encode())
         return same and key is not None
 
-    def extends(self, other: KeyRing) -> bool:
-        """Whether this ring holds every version of `other`, with the same key."""
-        return all(self.keys.get(version) == key for version, key in other.keys.items())
+    def continues(self, known: KeyRing) -> bool:
+        """Whether this ring grew out of `known`: it holds `known`'s current key, or
+        retired it. Rotation keeps the current key and retirement leaves a
+        fingerprint, so every later state of one ring continues every earlier one."""
+        version, key = known.current, known.keys[known.current]
+        return self.keys.get(version) == key or self.retired.get(version) == key_fingerprint(key)
+
+    def rotated(self, new_key: str) -> KeyRing:
+        """This ring with `new_key` as current, under a version never used before."""
+        version = max([*self.keys, *self.retired]) + 1
+        return KeyRing({**self.keys, version: new_key}, self.retired)
+
+    def without(self, version: int) -> KeyRing:
+        """This ring with an old key retired (its fingerprint kept)."""
+        if version == self.current or version not in self.keys:
+            raise ValueError(f"key version {version} is current or not held")
+        keys = {v: k for v, k in self.keys.items() if v != version}
+        return KeyRing(keys, {**self.retired, version: key_fingerprint(self.keys[version])})
 
 
 def parse_keyring(text: str) -> KeyRing:
@@ -122,7 +151,8 @@ def parse_keyring(text: str) -> KeyRing:
 
     Either one key as it always was (version 1: what every digest made before
     versions existed is on), or `VERSION:KEY` entries, one a line or
-    comma-separated; `#` starts a comment line. Errors never quote a key.
+    comma-separated, a retired one as `VERSION:retired:FINGERPRINT`; `#`
+    starts a comment line. Errors never quote a key.
     """
     lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line and not line.startswith("#")]
@@ -133,6 +163,7 @@ def parse_keyring(text: str) -> KeyRing:
             raise ValueError("the server secret is empty")
         return KeyRing({1: whole})
     keys: dict[int, str] = {}
+    retired: dict[int, str] = {}
     for position, entry in enumerate(entries, 1):
         match = _ENTRY.fullmatch(entry)
         if match is None:
@@ -140,11 +171,16 @@ def parse_keyring(text: str) -> KeyRing:
                 f"entry {position} of the server secret is not VERSION:KEY "
                 "(a versioned secret is VERSION:KEY entries, one a line or comma-separated)"
             )
-        version = int(match.group(1))
-        if version < 1 or version in keys:
+        version, key = int(match.group(1)), match.group(2)
+        if version < 1 or version in keys or version in retired:
             raise ValueError(f"server key version {version} is below 1 or given twice")
-        keys[version] = match.group(2)
-    return KeyRing(keys)
+        if key.startswith(_RETIRED):
+            retired[version] = key.removeprefix(_RETIRED)
+        else:
+            keys[version] = key
+    if not keys:
+        raise ValueError("the server secret holds no key in use")
+    return KeyRing(keys, retired)
 
 
 def format_keyring(ring: KeyRing) -> str:
@@ -153,7 +189,9 @@ def format_keyring(ring: KeyRing) -> str:
         "# hongyan server keys, VERSION:KEY a line; the highest version is current.\n"
         "# Keep this file secret (mode 0600). `hongyan secret status` says which are in use.\n"
     )
-    return head + "".join(f"{v}:{ring.keys[v]}\n" for v in ring.versions)
+    lines = {v: f"{v}:{k}\n" for v, k in ring.keys.items()}
+    lines |= {v: f"{v}:{_RETIRED}{fp}\n" for v, fp in ring.retired.items()}
+    return head + "".join(lines[v] for v in sorted(lines))
 
 
 # -- the rule of what authenticates an account -------------------------------------------

@@ -115,7 +115,7 @@ class Gatekeeper:
     def _reload_keys(self) -> None:
         """Read the key file again (after `hongyan secret rotate`): a small local file."""
         self._keys_read_at = time.monotonic()
-        ring = load_keyring(self._settings)
+        ring = load_keyring(self._settings, self.keys)
         if ring.current > self.keys.current:
             log.info("server key version %d is current", ring.current)
         self.keys = ring
