@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -298,13 +299,24 @@ async def test_a_lifted_lock_stops_applying_in_the_process_that_set_it(
         await operator.access.unlock(customer.uid, "not-an-address")
 
 
-async def test_a_lock_set_during_a_refresh_is_kept(
-    settings: Settings, db: Database, operator: Operator
+async def test_a_lock_set_while_a_refresh_reads_is_kept(
+    settings: Settings, db: Database, operator: Operator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The fifth failure commits its lock after a refresh has read the locks: the
+    refresh must not drop it (only locks the operator lifted go)."""
     customer = await create_customer(operator)
     gates = await gates_for(settings, db)
     await lock(gates, customer.uid, ["192.0.2.8"] * 4)
-    await asyncio.gather(gates.refresh(), lock(gates, customer.uid, ["192.0.2.8"]))
+    read_locks = system.active_locks
+
+    async def read_then_fail(conn: Any, now: int) -> dict[tuple[str, str], int]:
+        snapshot = await read_locks(conn, now)
+        await lock(gates, customer.uid, ["192.0.2.8"])
+        return snapshot
+
+    monkeypatch.setattr(system, "active_locks", read_then_fail)
+    await gates.refresh()
+    monkeypatch.setattr(system, "active_locks", read_locks)
     assert await stat_of(gates, customer.uid, customer.pwd, "192.0.2.8") == Stat.ACCOUNT_LOCKED
     await gates.refresh()
     assert await stat_of(gates, customer.uid, customer.pwd, "192.0.2.8") == Stat.ACCOUNT_LOCKED
