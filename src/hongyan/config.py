@@ -22,7 +22,6 @@ from pydantic_settings import (
 
 from hongyan.channels.simulator import SimulatorSettings
 from hongyan.channels.smpp.settings import SmppSettings
-from hongyan.core.credentials import parse_keyring
 from hongyan.dispatch.routing import RouteSettings
 from hongyan.errors import ConfigError
 from hongyan.push.policy import PushSettings
@@ -187,10 +186,6 @@ def _complete(settings: Settings) -> Settings:
         updates["database_url"] = f"sqlite+aiosqlite:///{settings.var_dir / 'hongyan.db'}"
     if not settings.secret:
         updates["secret"] = _kept_secret(settings.var_dir)
-    try:  # one key, or versioned keys (core/credentials.py); the error quotes no key
-        parse_keyring(updates.get("secret", settings.secret))
-    except ValueError as exc:
-        raise ConfigError(f"invalid secret: {exc}") from None
     return settings.model_copy(update=updates) if updates else settings
 
 

@@ -23,6 +23,7 @@ from hongyan.core.credentials import (
 from hongyan.core.lockout import lockout_key, operator_lockout_key
 from hongyan.core.models import UID_MAX_LENGTH, Account
 from hongyan.errors import ConfigError
+from hongyan.keyfile import configured_ring
 from hongyan.protocol import render
 from hongyan.protocol.dialect import Dialect
 from hongyan.protocol.stat import Stat
@@ -221,10 +222,11 @@ def test_mm_answers_a_legacy_account_in_its_form_and_everyone_else_as_the_docume
     assert render.error_answer("rx", Stat.ACCOUNT_FROZEN, Dialect.LEGACY) == "109"
 
 
-def test_settings_refuse_a_malformed_versioned_secret_without_echoing_it(tmp_path: Path) -> None:
+def test_a_malformed_versioned_secret_is_a_config_error_quoting_no_key(tmp_path: Path) -> None:
+    settings = load_settings(None, var_dir=tmp_path / "var", secret="1:first-key,second-key")
     with pytest.raises(ConfigError) as error:
-        load_settings(None, var_dir=tmp_path / "var", secret="1:first-key,second-key")
+        configured_ring(settings)
     assert "invalid secret" in str(error.value)
     assert "first-key" not in str(error.value) and "second-key" not in str(error.value)
-    ring = load_settings(None, var_dir=tmp_path / "var", secret="2:b-key,1:a-key").secret
-    assert parse_keyring(ring).versions == (1, 2)
+    settings = load_settings(None, var_dir=tmp_path / "var", secret="2:b-key,1:a-key")
+    assert configured_ring(settings).versions == (1, 2)
