@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from hongyan.protocol.dialect import Dialect
     from hongyan.protocol.stat import Stat
 
 
@@ -34,12 +35,16 @@ class StoreError(HongyanError):
 
 
 class Rejected(HongyanError):
-    """A customer request refused with a protocol stat code."""
+    """A customer request refused with a protocol stat code.
 
-    def __init__(self, stat: Stat, detail: str = "") -> None:
+    `dialect` is the answer dialect of the account the caller has proven to
+    be, once it has (None before: the answer is then in the standard form)."""
+
+    def __init__(self, stat: Stat, detail: str = "", *, dialect: Dialect | None = None) -> None:
         super().__init__(f"{int(stat)} {detail}".strip())
         self.stat = stat
         self.detail = detail
+        self.dialect = dialect
 
 
 class OperatorError(HongyanError):

@@ -1,4 +1,5 @@
-"""The api.sms.cn endpoints: /mt/ /mtutf8/ /mm/ /rd/ (PROTOCOL.md).
+"""The api.sms.cn endpoints: /mt/ /mtutf8/ /mm/ /rd/ /st/ /rx/, and the sister
+platform's /tx/ (PROTOCOL.md, "Legacy dialect").
 
 A plain ASGI callable rather than framework routes: these are the hot path,
 and every answer, even to a broken request, must be the protocol's own text
@@ -33,9 +34,11 @@ access_log = logging.getLogger("hongyan.access")
 # Path → endpoint name; each path also answers without its trailing slash.
 ENDPOINTS = {
     f"/{name}{slash}": name
-    for name in ("mt", "mtutf8", "mm", "rd", "st", "rx")
+    for name in ("mt", "mtutf8", "tx", "mm", "rd", "st", "rx")
     for slash in ("/", "")
 }
+# The endpoints that send, and so pass the sending gates (116, 111).
+SENDING = frozenset({"mt", "mtutf8", "tx"})
 
 
 class _TooLarge(Exception):
@@ -49,6 +52,7 @@ class CustomerApi:
         self._handlers: dict[str, Callable[[Account, Params, bool], Awaitable[str]]] = {
             "mt": self._send,
             "mtutf8": self._send,
+            "tx": self._send_bare,
             "mm": self._balance,
             "rd": self._records,
             "st": self._reports,
@@ -71,7 +75,7 @@ class CustomerApi:
             text, stat = await self._dispatch(endpoint, scope, headers, params, uid)
         except Rejected as exc:
             stat, reason = exc.stat, exc.detail
-            text = render.error_answer(endpoint, stat)
+            text = render.error_answer(endpoint, stat, exc.dialect)
         except (BadParams, _TooLarge) as exc:
             log.info("unreadable request", extra={"endpoint": endpoint, "reason": str(exc)})
             stat = Stat.OPERATION_FAILED
@@ -119,12 +123,24 @@ class CustomerApi:
         peer = (scope.get("client") or ("",))[0]
         forwarded = headers.get(b"x-forwarded-for")
         address = gates.client_address(peer, forwarded.decode("latin-1") if forwarded else None)
-        account = await gates.admit(
-            uid, params.ascii("pwd"), address, sending=endpoint.startswith("mt")
-        )
-        return await self._handlers[endpoint](account, params, scope["method"] == "POST"), Stat.OK
+        account = await gates.admit(uid, params.ascii("pwd"), address, sending=endpoint in SENDING)
+        try:
+            text = await self._handlers[endpoint](account, params, scope["method"] == "POST")
+        except Rejected as exc:
+            exc.dialect = account.dialect  # the caller is this account: its answer form
+            raise
+        return text, Stat.OK
 
     async def _send(self, account: Account, params: Params, post: bool) -> str:
+        await self._submit(account, params, post)
+        return render.sent_answer("mt")
+
+    async def _send_bare(self, account: Account, params: Params, post: bool) -> str:
+        """/tx/: /mt/ for every rule, gate and charge, answered by the bare code."""
+        await self._submit(account, params, post)
+        return render.sent_answer("tx")
+
+    async def _submit(self, account: Account, params: Params, post: bool) -> None:
         try:
             form = SendForm(
                 mobile=params.text("mobile"),
@@ -136,11 +152,11 @@ class CustomerApi:
         except UnicodeDecodeError:
             raise Rejected(Stat.ILLEGAL_CHARACTERS, "undecodable bytes") from None
         await self._service.send(account, form, post=post)
-        return render.message_answer(Stat.OK)
 
     async def _balance(self, account: Account, params: Params, post: bool) -> str:
         sent_total = params.ascii("cmd").lower() == "send"
-        return render.remain_answer(await self._service.balance(account, sent_total=sent_total))
+        remain = await self._service.balance(account, sent_total=sent_total)
+        return render.balance_answer(remain, account.dialect)
 
     async def _reports(self, account: Account, params: Params, post: bool) -> str:
         zone = self._service.zone

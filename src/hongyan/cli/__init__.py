@@ -1,7 +1,8 @@
 """The `hongyan` command, one module per command group:
 
 server     migrate, serve (and the demo account of `make run`)
-accounts   account create/show/password/limits/push/...
+accounts   account create/show/password/unlock/dialect/limits/push/...
+secret     secret rotate/status/retire: the server keys
 ops        ops pause/resume/maintenance, keywords
 delivery   mo inject, channel list, push status
 smsc       the SMPP SMSC simulator
@@ -19,6 +20,7 @@ from hongyan.cli.client import client_app
 from hongyan.cli.common import ConfigOption, load
 from hongyan.cli.delivery import channel_app, mo_app, push_app
 from hongyan.cli.ops import keywords_app, ops_app
+from hongyan.cli.secret import secret_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="hongyan SMS gateway platform")
 app.command()(server.migrate)
@@ -31,6 +33,7 @@ app.add_typer(mo_app, name="mo")
 app.add_typer(client_app, name="client")
 app.add_typer(channel_app, name="channel")
 app.add_typer(push_app, name="push")
+app.add_typer(secret_app, name="secret")
 
 
 @app.callback()

@@ -13,6 +13,7 @@ from hongyan.cli.common import (
     read_password,
     run,
 )
+from hongyan.core.access import Lock
 from hongyan.core.admin import Operator
 
 account_app = typer.Typer(no_args_is_help=True, help="Customer accounts")
@@ -23,14 +24,21 @@ def _describe(summary: object) -> str:
 
     assert isinstance(summary, AccountSummary)
     limits = f"rate {summary.rate_limit or 'off'}/s, per number {summary.per_number}"
+    dialect = f"dialect {summary.dialect}" + (
+        " (pwd also md5(password) without uid)" if summary.bare_md5 else ""
+    )
     return (
         f"account {summary.uid}: balance {summary.balance} parts, sent {summary.sent_total}, "
         f"{'FROZEN' if summary.frozen else 'active'}, "
         f"API sending {'on' if summary.api_send else 'off'}, {limits}, "
         f"extension {summary.ext_code}, "
         f"refund on failure {'on' if summary.refund_on_failure else 'off'}, "
-        f"bound addresses {', '.join(summary.networks) or 'none'}"
+        f"bound addresses {', '.join(summary.networks) or 'none'}, {dialect}"
     )
+
+
+def _describe_locks(locks: list[Lock]) -> str:
+    return ", ".join(f"{lock.client} until {lock.until}" for lock in locks) or "none"
 
 
 @account_app.command("create")
@@ -53,9 +61,10 @@ def account_show(uid: str) -> None:
     async def show(op: Operator) -> str:
         summary = await op.show(uid)
         push = _describe_push(await op.push_target(uid))
+        locks = _describe_locks(await op.access.locks(uid))
         return (
             f"{_describe(summary)}; replies arrive on {op.gateway_number(summary)}[mid]; "
-            f"push {push}"
+            f"push {push}; locked out: {locks}"
         )
 
     typer.echo(run(show))
@@ -187,3 +196,60 @@ def account_limits(
     typer.echo(
         f"limits of {uid}: rate {summary.rate_limit or 'off'}/s, per number {summary.per_number}"
     )
+
+
+@account_app.command("password")
+def account_password(
+    uid: str,
+    password: PasswordOption = None,
+    password_stdin: PasswordStdinOption = False,
+) -> None:
+    """Change the login password; the API pwd (md5 of password + uid) changes with it."""
+    secret = read_password(password, password_stdin)
+    summary = run(lambda op: op.access.set_password(uid, secret))
+    also = " and md5(password) without uid" if summary.bare_md5 else ""
+    typer.echo(
+        f"changed the password of {uid}: its API pwd is now md5(new password + uid){also}; "
+        "the old pwd answers 101 from now on"
+    )
+
+
+@account_app.command("unlock")
+def account_unlock(
+    uid: str,
+    ip: Annotated[
+        str | None,
+        typer.Option("--ip", help="only the lock of this address (or IPv6 /64); default all"),
+    ] = None,
+) -> None:
+    """Lift a lockout (114): the uid's locks from every client, or from --ip only."""
+    lifted = run(lambda op: op.access.unlock(uid, ip))
+    if lifted:
+        typer.echo(f"lifted the lock of {uid} for {_describe_locks(lifted)}")
+    else:
+        where = f" for {ip}" if ip else ""
+        typer.echo(f"{uid} had no active lock{where}; its failed logins are forgotten")
+
+
+@account_app.command("dialect")
+def account_dialect(uid: str, dialect: str) -> None:
+    """Answer /mm/ as the sister platform does (legacy: 100||N), or as the document (standard)."""
+    summary = run(lambda op: op.access.set_dialect(uid, dialect))
+    typer.echo(f"dialect of {uid} is {summary.dialect}")
+
+
+@account_app.command("bare-md5")
+def account_bare_md5(
+    uid: str,
+    state: str,
+    password: PasswordOption = None,
+    password_stdin: PasswordStdinOption = False,
+) -> None:
+    """Legacy accounts only: also accept pwd = md5(login password) without the uid (weaker).
+
+    Turning it on asks for the account's login password (only hashes are stored)."""
+    if state not in ("on", "off"):
+        fail("state must be on or off")
+    secret = read_password(password, password_stdin, confirm=False) if state == "on" else None
+    run(lambda op: op.access.set_bare_md5(uid, state == "on", secret))
+    typer.echo(f"pwd = md5(password) without uid for {uid} is {state}")

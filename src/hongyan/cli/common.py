@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hongyan.config import Settings, load_settings
 from hongyan.core.admin import Operator
 from hongyan.errors import HongyanError
+from hongyan.keyfile import configured_ring
 from hongyan.store.database import Database
 from hongyan.store.migrate import upgrade
 
@@ -46,6 +47,7 @@ _sources: dict[str, Path | None] = {}
 def load(config: Path | None) -> None:
     try:
         _state["settings"] = load_settings(config)
+        configured_ring(_state["settings"])  # a malformed secret fails here, quoting no key
     except HongyanError as exc:
         fail(str(exc))
     _sources["config"] = config

@@ -11,12 +11,14 @@ import re
 import secrets
 
 from hongyan.config import Settings
-from hongyan.core.credentials import api_key_digest, api_password, console_hash
+from hongyan.core.access import AccessOperator
+from hongyan.core.credentials import api_password, console_hash
 from hongyan.core.delivery import DeliverySink
 from hongyan.core.limits import format_windows, parse_windows
-from hongyan.core.models import AccountSummary, InboundReply, ReportedChannel
+from hongyan.core.models import UID_MAX_LENGTH, AccountSummary, InboundReply, ReportedChannel
 from hongyan.core.numbers import normalise
 from hongyan.errors import InvalidInput, NotFound
+from hongyan.keyfile import load_keyring
 from hongyan.push.targets import approved_addresses
 from hongyan.store import accounts as account_store
 from hongyan.store import channels as channel_store
@@ -27,13 +29,15 @@ from hongyan.store.engine import now_ms
 from hongyan.store.replies import owner_uid as reply_owner
 
 DEMO_UID = "demo"
-_UID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+_UID = re.compile(rf"[A-Za-z0-9_.@-]{{1,{UID_MAX_LENGTH}}}")
 
 
 class Operator:
     def __init__(self, settings: Settings, db: Database) -> None:
         self._settings = settings
         self._db = db
+        # Passwords, server keys, lockouts, answer dialect.
+        self.access = AccessOperator(settings, db)
 
     async def _account_id(self, uid: str) -> int:
         async with self._db.read() as conn:
@@ -55,7 +59,7 @@ class Operator:
 
     async def create_account(self, uid: str, password: str, balance: int = 0) -> AccountSummary:
         if not _UID.fullmatch(uid):
-            raise InvalidInput("uid must be 1-64 of letters, digits and _.@-")
+            raise InvalidInput(f"uid must be 1-{UID_MAX_LENGTH} of letters, digits and _.@-")
         if not password:
             raise InvalidInput("password must not be empty")
         if balance < 0:
@@ -63,11 +67,13 @@ class Operator:
         if await self.exists(uid):
             raise InvalidInput(f"account {uid!r} already exists")
         s = self._settings
+        api = load_keyring(s).digest(api_password(password, uid))
         async with self._db.transaction() as conn:
             await account_store.create_account(
                 conn,
                 uid=uid,
-                api_key_digest=api_key_digest(s.secret, api_password(password, uid)),
+                api_key_digest=api.digest,
+                key_version=api.version,
                 console_hash=console_hash(password),
                 balance=balance,
                 per_number=format_windows(parse_windows(s.default_per_number)),

@@ -4,7 +4,12 @@ then for sending: API sending off 116, platform paused 111.
 
 The lockout is checked before the password: were a correct password let
 through to a different answer while locked, the lock would tell a guesser
-when it had guessed right.
+when it had guessed right. Failures count per uid and client (an IPv4
+address or an IPv6 /64: core/lockout.py).
+
+Only known accounts are cached: a uid no account has is looked up again each
+time, and a uid longer than any account's is refused before any lookup, so a
+client cannot fill the process's memory or the store with made-up uids.
 
 What the gates read (accounts, switches, keywords, locks) is cached in the
 process and refreshed by polling the store; every operator change bumps a
@@ -16,15 +21,19 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
 from hongyan.config import Settings
 from hongyan.core.content import KeywordFilter
-from hongyan.core.credentials import api_key_digest, api_password_matches
-from hongyan.core.models import Account, IPNetwork
-from hongyan.errors import Rejected
+from hongyan.core.credentials import StoredDigest, Verified, accepted_digests, verify
+from hongyan.core.lockout import lockout_key
+from hongyan.core.models import UID_MAX_LENGTH, Account, IPNetwork
+from hongyan.errors import Rejected, StoreError
+from hongyan.keyfile import load_keyring
+from hongyan.protocol.dialect import Dialect
 from hongyan.protocol.stat import Stat
 from hongyan.store import accounts as account_store
 from hongyan.store import system
@@ -53,11 +62,17 @@ class Gatekeeper:
         self._settings = settings
         self._db = db
         self._trusted = _networks(settings.trusted_proxies)
-        self._accounts: dict[str, Account | None] = {}
+        self._accounts: dict[str, Account] = {}
         self._generation: int | None = None
+        # (uid, lockout key) → locked until; and the locks this process set,
+        # with the count of locks set when each was, see `refresh`.
         self._locks: dict[tuple[str, str], int] = {}
+        self._new_locks: dict[tuple[str, str], tuple[int, int]] = {}
+        self._locks_set = 0
+        self.keys = load_keyring(settings)
+        self._keys_read_at = time.monotonic()
         # A digest to compare against for an unknown uid, so both paths cost the same.
-        self._decoy = api_key_digest(settings.secret, "0" * 32)
+        self._decoy = self.keys.digest("0" * 32)
         self.maintenance = False
         self.paused = False
         self.keywords = KeywordFilter(())
@@ -72,9 +87,17 @@ class Gatekeeper:
             if generation != self._generation:
                 self.keywords = KeywordFilter(await system.list_keywords(conn))
             now = now_ms()
+            locks_set_before = self._locks_set
             stored_locks = await system.active_locks(conn, now)
-        # A lock this process set after the read above is not in it yet: keep it.
-        self._locks = stored_locks | {k: v for k, v in self._locks.items() if v > now}
+        # The store has every lock this process set before the read began (each
+        # is committed before it is counted), and no lock the operator lifted;
+        # a lock set since may be missing from the read: keep those.
+        self._new_locks = {
+            k: (until, n) for k, (until, n) in self._new_locks.items() if n > locks_set_before
+        }
+        self._locks = stored_locks | {k: until for k, (until, _) in self._new_locks.items()}
+        if state.get(system.KEY_VERSION, 0) > self.keys.current:
+            self._reload_keys()
         self.maintenance = bool(state.get(system.MAINTENANCE, 0))
         self.paused = bool(state.get(system.PAUSED, 0))
         if generation != self._generation:
@@ -90,15 +113,31 @@ class Gatekeeper:
             except Exception:
                 log.exception("refreshing account gates failed")
 
+    def _reload_keys(self) -> None:
+        """Read the key file again (after `hongyan secret rotate`): a small local file."""
+        self._keys_read_at = time.monotonic()
+        ring = load_keyring(self._settings, self.keys)
+        if ring.current > self.keys.current:
+            log.info("server key version %d is current", ring.current)
+        self.keys = ring
+
+    @property
+    def cached_accounts(self) -> int:
+        return len(self._accounts)
+
     async def account(self, uid: str) -> Account | None:
         if uid in self._accounts:
             return self._accounts[uid]
+        if len(uid) > UID_MAX_LENGTH:
+            return None
         generation = self._generation
         async with self._db.read() as conn:
             account = await account_store.load_account(conn, uid)
-        if generation != self._generation:
-            return account  # changed while loading: the row may predate the change
-        if len(self._accounts) > 100_000:  # bounded against floods of made-up uids
+        if account is None or generation != self._generation:
+            # Changed while loading, the row may predate the change; and no
+            # account: nothing kept, so made-up uids cost no memory.
+            return account
+        if len(self._accounts) > 100_000:  # more accounts than a process keeps
             self._accounts.clear()
         self._accounts[uid] = account
         return account
@@ -122,36 +161,88 @@ class Gatekeeper:
     async def admit(self, uid: str, pwd: str, address: str, *, sending: bool) -> Account:
         """The account if every gate lets the request through; else `Rejected`."""
         if self.maintenance:
-            raise Rejected(Stat.MAINTENANCE)
-        if self._locks.get((uid, address), 0) > now_ms():
-            raise Rejected(Stat.ACCOUNT_LOCKED)
+            raise Rejected(Stat.MAINTENANCE, dialect=await self._dialect_of(uid))
+        if len(uid) > UID_MAX_LENGTH:
+            # No account has such a uid (the schema's width): refused before
+            # any lookup, cache or failure count (issue 11 item 1).
+            raise Rejected(Stat.AUTH_FAILED, "uid too long")
+        client = lockout_key(address)
+        locked = self._locks.get((uid, client), 0) > now_ms()
         account = await self.account(uid) if uid else None
-        digest = account.api_key_digest if account else self._decoy
-        if not api_password_matches(self._settings.secret, pwd, digest) or account is None:
-            await self._record_failure(uid, address)
-            raise Rejected(Stat.AUTH_FAILED)
+        # Refusals are in the answer form of the account the uid names, as
+        # PROTOCOL.md "Legacy dialect" gives them (`101||0` on its /mm/), also
+        # before the password: its client must read them.
+        dialect = account.dialect if account is not None else None
+        if locked:
+            raise Rejected(Stat.ACCOUNT_LOCKED, dialect=dialect)
+        verified = self._verify(account, pwd)
+        if verified is None or account is None:
+            await self._record_failure(uid, client)
+            raise Rejected(Stat.AUTH_FAILED, dialect=dialect)
+        if verified.rekeyed is not None:
+            await self._rekey(account, verified, verified.rekeyed)
         if account.frozen:
-            raise Rejected(Stat.ACCOUNT_FROZEN)
+            raise Rejected(Stat.ACCOUNT_FROZEN, dialect=dialect)
         if account.networks and not self._bound(account.networks, address):
-            raise Rejected(Stat.IP_NOT_BOUND)
+            raise Rejected(Stat.IP_NOT_BOUND, dialect=dialect)
         if sending and not account.api_send:
-            raise Rejected(Stat.API_SENDING_DISABLED)
+            raise Rejected(Stat.API_SENDING_DISABLED, dialect=dialect)
         if sending and self.paused:
-            raise Rejected(Stat.SENDING_PAUSED)
+            raise Rejected(Stat.SENDING_PAUSED, dialect=dialect)
         return account
+
+    async def _dialect_of(self, uid: str) -> Dialect | None:
+        """The answer form of the account `uid` names, if the store can tell now
+        (in maintenance it may be away: the document's form then)."""
+        if not uid or len(uid) > UID_MAX_LENGTH:
+            return None
+        try:
+            account = await self.account(uid)
+        except StoreError:
+            return None
+        return account.dialect if account is not None else None
+
+    def _verify(self, account: Account | None, pwd: str) -> Verified | None:
+        if account is None:
+            self.keys.matches(pwd, self._decoy)  # the same cost as for an account
+            return None
+        accepted = accepted_digests(account)
+        newest = max(stored.version for _, stored in accepted)
+        if newest > self.keys.current and (
+            time.monotonic() - self._keys_read_at > self._settings.reload_interval_s
+        ):
+            # Made by a process that already has a newer key (a rotation this
+            # one has not polled yet): read the key file now rather than refuse.
+            self._reload_keys()
+        return verify(self.keys, pwd, accepted)
+
+    async def _rekey(self, account: Account, verified: Verified, new: StoredDigest) -> None:
+        """Move a digest on an older key to the current one (item 7: key rotation).
+
+        A failure here costs nothing but a later retry: the request goes on."""
+        old = verified.stored
+        change = account_store.Rekey(
+            account.id, verified.bare, old.digest, old.version, new.digest, new.version
+        )
+        try:
+            await self._db.write(account_store.rekey, change)
+        except Exception:
+            log.warning("re-keying a stored digest failed", extra={"uid": account.uid})
+        # Read again at the next request: the row now holds whichever digest won.
+        self._accounts.pop(account.uid, None)
 
     @staticmethod
     def _bound(networks: tuple[IPNetwork, ...], text: str) -> bool:
         address = _address(text)
         return address is not None and any(address in net for net in networks)
 
-    async def _record_failure(self, uid: str, address: str) -> None:
-        locked_until = await self._db.write(
-            self._count_failures, (uid[:64], address[:64], now_ms())
-        )
+    async def _record_failure(self, uid: str, client: str) -> None:
+        locked_until = await self._db.write(self._count_failures, (uid, client, now_ms()))
         if locked_until:
-            self._locks[(uid, address)] = locked_until
-            log.warning("login locked", extra={"uid": uid[:64], "address": address})
+            self._locks_set += 1
+            self._new_locks[(uid, client)] = (locked_until, self._locks_set)
+            self._locks[(uid, client)] = locked_until
+            log.warning("login locked", extra={"uid": uid, "address": client})
 
     def _count_failures(self, conn: Connection, attempts: list[tuple[str, str, int]]) -> list[int]:
         """Group-commit handler: count failed logins, lock at the limit."""

@@ -15,8 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from hongyan.core.limits import Window, parse_windows
+from hongyan.protocol.dialect import Dialect
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# The longest uid: the schema's `accounts.uid` (and `auth_failures.uid`) is this
+# wide, and a request naming a longer uid is refused before any lookup
+# (PROTOCOL.md gate 2), so a client cannot make the server keep what it sends.
+UID_MAX_LENGTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +39,13 @@ class Account:
     rate_limit: int | None
     per_number: tuple[Window, ...]
     networks: tuple[IPNetwork, ...]
+    # The server key version `api_key_digest` was made with (core/credentials.py).
+    key_version: int = 1
+    dialect: Dialect = Dialect.STANDARD
+    # HMAC of md5(login_password) without the uid, when the operator allowed it
+    # for this legacy account (PROTOCOL.md "Legacy dialect"); None when not.
+    bare_md5_digest: str | None = field(default=None, repr=False)
+    bare_md5_key_version: int | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], networks: list[str]) -> Account:
@@ -47,6 +60,10 @@ class Account:
             rate_limit=row["rate_limit"],
             per_number=parse_windows(row["per_number"]),
             networks=tuple(ipaddress.ip_network(n, strict=False) for n in networks),
+            key_version=row["key_version"],
+            dialect=Dialect(row["dialect"]),
+            bare_md5_digest=row["bare_md5_digest"],
+            bare_md5_key_version=row["bare_md5_key_version"],
         )
 
 
@@ -65,6 +82,9 @@ class AccountSummary:
     rate_limit: int | None
     per_number: str
     networks: tuple[str, ...]
+    dialect: Dialect = Dialect.STANDARD
+    # `pwd` may also be md5(login_password) without the uid (legacy accounts only).
+    bare_md5: bool = False
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], networks: list[str]) -> AccountSummary:
@@ -80,6 +100,8 @@ class AccountSummary:
             rate_limit=row["rate_limit"],
             per_number=row["per_number"],
             networks=tuple(networks),
+            dialect=Dialect(row["dialect"]),
+            bare_md5=row["bare_md5_digest"] is not None,
         )
 
 

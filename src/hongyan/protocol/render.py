@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hongyan.protocol.dialect import Dialect
 from hongyan.protocol.stat import Stat
 
 GBK = "gbk"
@@ -27,6 +28,20 @@ def remain_answer(remain: int) -> str:
     return f"sms&stat={int(Stat.OK)}&remain={remain}"
 
 
+def balance_answer(remain: int, dialect: Dialect) -> str:
+    """/mm/: the document's `sms&stat=100&remain=N`, or `100||N` for a legacy account
+    (PROTOCOL.md "Legacy dialect": its clients split on `||`, field 1 the number)."""
+    if dialect is Dialect.LEGACY:
+        return f"{int(Stat.OK)}||{remain}"
+    return remain_answer(remain)
+
+
+def sent_answer(endpoint: str) -> str:
+    """A send's success: the full message on /mt/ and /mtutf8/, the bare `100` on /tx/
+    (PROTOCOL.md "Legacy dialect": its clients compare the whole answer with `100`)."""
+    return str(int(Stat.OK)) if endpoint == "tx" else message_answer(Stat.OK)
+
+
 def reports_answer(lines: Sequence[tuple[str, str, str, str]]) -> str:
     """`mobile,status,mobileid,YYYY-MM-DD HH:MM:SS` a line, `\n`-separated, or empty (spec §5)."""
     return "\n".join(",".join(line) for line in lines)
@@ -40,9 +55,21 @@ def replies_answer(lines: Sequence[tuple[str, str, str, str]]) -> str:
     return "{&}".join([str(int(Stat.OK)), *fields])
 
 
-def error_answer(endpoint: str, stat: Stat) -> str:
-    """/rx/ answers an error with the bare code (spec §6.1); the others in full."""
-    return str(int(stat)) if endpoint == "rx" else message_answer(stat)
+def error_answer(endpoint: str, stat: Stat, dialect: Dialect | None = None) -> str:
+    """A refusal in the endpoint's form.
+
+    /rx/ answers the bare code (spec §6.1), and so does /tx/ for every account
+    (PROTOCOL.md "Legacy dialect"); /mm/ answers `<stat>||0` to a legacy
+    account; the rest `sms&stat=<code>&message=<text>`. `dialect` is the
+    caller's once it has proven to be that account: a refusal before that
+    (120, 114, 101) is in the standard form whatever account the uid names,
+    so that the answer tells no one which uids exist or are legacy.
+    """
+    if endpoint in ("rx", "tx"):
+        return str(int(stat))
+    if endpoint == "mm" and dialect is Dialect.LEGACY:
+        return f"{int(stat)}||0"
+    return message_answer(stat)
 
 
 def records_answer(total: int, pages: int, lines: Sequence[tuple[str, str, str, str]]) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.core.models import Account, AccountSummary
@@ -67,6 +68,7 @@ async def create_account(
     *,
     uid: str,
     api_key_digest: str,
+    key_version: int,
     console_hash: str,
     balance: int,
     per_number: str,
@@ -80,6 +82,7 @@ async def create_account(
             .values(
                 uid=uid,
                 api_key_digest=api_key_digest,
+                key_version=key_version,
                 console_hash=console_hash,
                 ext_code=ext_code,
                 balance=balance,
@@ -159,3 +162,81 @@ async def ledger_sum(conn: AsyncConnection, account_id: int) -> int:
         select(func.coalesce(func.sum(ledger.c.delta), 0)).where(ledger.c.account_id == account_id)
     )
     return int(total.scalar_one())
+
+
+# -- credentials under versioned server keys (core/credentials.py) -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rekey:
+    """Write `new` over the account's digest (bare md5 one if `bare`) if it is still `old`."""
+
+    account_id: int
+    bare: bool
+    old_digest: str
+    old_version: int
+    new_digest: str
+    new_version: int
+
+
+def rekey(conn: Connection, items: list[Rekey]) -> list[bool]:
+    """Group-commit handler: move digests to the current key; whether each was written.
+
+    Conditional on the digest being unchanged, so a password changed meanwhile
+    is never overwritten. No generation bump: the digest proves the same `pwd`
+    as before, so other processes' cached accounts stay right, and a mass
+    re-key after a rotation does not empty every cache at each request."""
+    written = []
+    for item in items:
+        digest, version = (
+            (accounts.c.bare_md5_digest, accounts.c.bare_md5_key_version)
+            if item.bare
+            else (accounts.c.api_key_digest, accounts.c.key_version)
+        )
+        result = conn.execute(
+            update(accounts)
+            .where(
+                accounts.c.id == item.account_id,
+                digest == item.old_digest,
+                version == item.old_version,
+            )
+            .values({digest: item.new_digest, version: item.new_version})
+        )
+        written.append(bool(result.rowcount))
+    return written
+
+
+async def account_console_hash(conn: AsyncConnection, account_id: int) -> str:
+    row = await conn.execute(select(accounts.c.console_hash).where(accounts.c.id == account_id))
+    return str(row.scalar_one())
+
+
+async def digests_by_version(conn: AsyncConnection) -> dict[int, int]:
+    """How many stored digests (API and bare md5) are on each key version."""
+    counts: dict[int, int] = {}
+    for column, present in (
+        (accounts.c.key_version, None),
+        (accounts.c.bare_md5_key_version, accounts.c.bare_md5_digest.is_not(None)),
+    ):
+        query = select(column, func.count()).group_by(column)
+        if present is not None:
+            query = query.where(present)
+        for version, count in await conn.execute(query):
+            counts[int(version)] = counts.get(int(version), 0) + int(count)
+    return counts
+
+
+async def accounts_on_older_keys(conn: AsyncConnection, current: int) -> int:
+    """Accounts with a digest on a key version older than `current`."""
+    query = (
+        select(func.count())
+        .select_from(accounts)
+        .where(
+            or_(
+                accounts.c.key_version < current,
+                accounts.c.bare_md5_digest.is_not(None)
+                & (accounts.c.bare_md5_key_version < current),
+            )
+        )
+    )
+    return int((await conn.execute(query)).scalar_one())

@@ -21,6 +21,8 @@ from sqlalchemy import (
     text,
 )
 
+from hongyan.core.models import UID_MAX_LENGTH
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -34,8 +36,17 @@ accounts = Table(
     "accounts",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("uid", String(64), nullable=False, unique=True),
+    Column("uid", String(UID_MAX_LENGTH), nullable=False, unique=True),
     Column("api_key_digest", String(64), nullable=False),
+    # The server key version the digests were made with (core/credentials.py);
+    # 1 is the secret every digest made before versions existed is on.
+    Column("key_version", Integer, nullable=False, server_default=text("1")),
+    # "standard" or "legacy": the answer forms of PROTOCOL.md "Legacy dialect".
+    Column("dialect", String(12), nullable=False, server_default="standard"),
+    # HMAC of md5(login_password) alone, NULL unless the operator allowed a
+    # legacy account to send that as `pwd`.
+    Column("bare_md5_digest", String(64), nullable=True),
+    Column("bare_md5_key_version", Integer, nullable=True),
     Column("console_hash", String(128), nullable=False),
     Column("ext_code", String(12), nullable=False, unique=True),
     Column("balance", BigInteger, nullable=False, server_default=text("0")),
@@ -151,7 +162,8 @@ system_state = Table(
 auth_failures = Table(
     "auth_failures",
     metadata,
-    Column("uid", String(64), primary_key=True),
+    Column("uid", String(UID_MAX_LENGTH), primary_key=True),
+    # The client's lockout key (core/lockout.py): an IPv4 address or an IPv6 /64.
     Column("address", String(64), primary_key=True),
     Column("failures", Integer, nullable=False),
     Column("window_start", BigInteger, nullable=False),

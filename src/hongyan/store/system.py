@@ -16,6 +16,9 @@ GENERATION = "generation"
 MAINTENANCE = "maintenance"
 PAUSED = "paused"
 SWITCHES = (MAINTENANCE, PAUSED)
+# The current server key version after `hongyan secret rotate`: a running
+# server that holds an older one reads its key file again.
+KEY_VERSION = "key_version"
 
 
 async def read_state(conn: AsyncConnection) -> dict[str, int]:
@@ -46,6 +49,10 @@ async def set_switch(conn: AsyncConnection, name: str, on: bool) -> None:
     await bump_generation(conn)
 
 
+async def announce_key_version(conn: AsyncConnection, version: int) -> None:
+    await _set(conn, KEY_VERSION, version)
+
+
 async def list_keywords(conn: AsyncConnection) -> list[str]:
     rows = await conn.execute(select(keywords.c.word).order_by(keywords.c.word))
     return [row[0] for row in rows]
@@ -73,6 +80,37 @@ async def active_locks(conn: AsyncConnection, now: int) -> dict[tuple[str, str],
         )
     )
     return {(uid, address): int(until) for uid, address, until in rows}
+
+
+async def locks_of(conn: AsyncConnection, uid: str, now: int) -> list[tuple[str, int]]:
+    """(lockout key, locked until) of the uid's active locks, soonest to end first."""
+    rows = await conn.execute(
+        select(auth_failures.c.address, auth_failures.c.locked_until)
+        .where(auth_failures.c.uid == uid, auth_failures.c.locked_until > now)
+        .order_by(auth_failures.c.locked_until, auth_failures.c.address)
+    )
+    return [(address, int(until)) for address, until in rows]
+
+
+async def lift_locks(
+    conn: AsyncConnection, uid: str, address: str | None, now: int
+) -> list[tuple[str, int]]:
+    """Forget the uid's failed logins (from one lockout key, or all); the active locks lifted.
+
+    The failure counts go too, so the next failure starts a new count. A
+    running server stops applying the lock at its next poll, which re-reads
+    the active locks."""
+    key = auth_failures.c.uid == uid
+    if address is not None:
+        key = key & (auth_failures.c.address == address)
+    lifted = await conn.execute(
+        select(auth_failures.c.address, auth_failures.c.locked_until).where(
+            key, auth_failures.c.locked_until > now
+        )
+    )
+    locks = [(a, int(until)) for a, until in lifted]
+    await conn.execute(delete(auth_failures).where(key))
+    return sorted(locks)
 
 
 def record_failures(

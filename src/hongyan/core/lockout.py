@@ -1,0 +1,58 @@
+"""Which client a failed login counts against (PROTOCOL.md gate 3).
+
+Five failures for one uid from one client lock that uid for that client. A
+client is its IPv4 address; an IPv6 client is its /64, since one host holds a
+whole /64 and picks a new address in it at will (RFC 4941 temporary
+addresses, RFC 8981), so counting single IPv6 addresses would let it guess
+without end. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2)
+is that IPv4 client. Every sign-in entry point (API now, web console later)
+keys its lockout with `lockout_key`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+IPV6_CLIENT_PREFIX = 64
+# auth_failures.address is this wide; every key below fits
+# ("ffff:ffff:ffff:ffff::/64" is 24 characters).
+KEY_MAX_LENGTH = 64
+
+
+def lockout_key(address: str) -> str:
+    """The key failures from `address` are counted under: the IPv4 address, or the
+    IPv6 /64 as `2001:db8:1:2::/64`. Text that is no address is kept as it is (cut to
+    the key's width): failures from it still count, against that text."""
+    try:
+        parsed = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address[:KEY_MAX_LENGTH]
+    if isinstance(parsed, ipaddress.IPv4Address):
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    # Built from the integer, so a zone id (`fe80::1%eth0`) does not matter.
+    low_bits = 128 - IPV6_CLIENT_PREFIX
+    network = ipaddress.IPv6Network((int(parsed) >> low_bits << low_bits, IPV6_CLIENT_PREFIX))
+    return str(network)
+
+
+def operator_lockout_key(text: str) -> str | None:
+    """The key an operator names: an address, or an IPv6 /64 as `account show`
+    lists it (`2001:db8:1:2::/64`); None when it is neither."""
+    text = text.strip()
+    if "/" not in text:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            return None
+        return lockout_key(text)
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+    if isinstance(network, ipaddress.IPv4Network):
+        return str(network.network_address) if network.prefixlen == 32 else None
+    if network.prefixlen < IPV6_CLIENT_PREFIX:
+        return None
+    return lockout_key(str(network.network_address))
