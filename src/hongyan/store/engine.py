@@ -10,6 +10,7 @@ transactions are turned off for that (SQLAlchemy's documented recipe).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+# Wall-clock time in epoch milliseconds. Code whose rules are about time (rate
+# buckets, per-number windows, retry backoff) takes one as a parameter,
+# defaulting to `now_ms`, so that tests can hold time still and move it.
+Clock = Callable[[], int]
 
 
 def now_ms() -> int:
