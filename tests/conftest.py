@@ -23,6 +23,8 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from argon2 import PasswordHasher
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from hongyan.api.server import uvicorn_options
 from hongyan.app import App, Platform
@@ -40,6 +42,16 @@ T = TypeVar("T")
 # The console's Argon2 hash (never read by the API) costs ~100 ms with the
 # production parameters; tests make hundreds of accounts, so theirs are cheap.
 credentials._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+# Examples are not timed: a loaded CI machine runs one many times slower than
+# a laptop, and Hypothesis's default 200 ms deadline would fail them for it.
+hypothesis_settings.register_profile(
+    "hongyan",
+    hypothesis_settings.default,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile("hongyan")
 
 PG_ADMIN_DSN = os.environ.get("HONGYAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("HONGYAN_REQUIRE_SERVICES") == "1"
