@@ -75,7 +75,7 @@ def postgres_url() -> Iterator[str]:
     name = f"hongyan_test_{os.getpid()}_{secrets.token_hex(3)}"
 
     async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
         try:
             await conn.execute(sql)
         finally:
