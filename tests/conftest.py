@@ -13,7 +13,6 @@ import os
 import secrets
 import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,21 +23,35 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from argon2 import PasswordHasher
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from hongyan.api.server import uvicorn_options
-from hongyan.app import Platform, create_app
+from hongyan.app import App, Platform
 from hongyan.config import Settings, load_settings
 from hongyan.core import credentials
 from hongyan.core.admin import Operator
 from hongyan.core.credentials import api_password
 from hongyan.store.database import Database
 from hongyan.store.migrate import upgrade
+from tests.clock import ControlledClock
+from tests.waiting import until
 
 T = TypeVar("T")
 
 # The console's Argon2 hash (never read by the API) costs ~100 ms with the
 # production parameters; tests make hundreds of accounts, so theirs are cheap.
 credentials._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+# Examples are not timed: a loaded CI machine runs one many times slower than
+# a laptop, and Hypothesis's default 200 ms deadline would fail them for it.
+hypothesis_settings.register_profile(
+    "hongyan",
+    hypothesis_settings.default,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile("hongyan")
 
 PG_ADMIN_DSN = os.environ.get("HONGYAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("HONGYAN_REQUIRE_SERVICES") == "1"
@@ -62,7 +75,7 @@ def postgres_url() -> Iterator[str]:
     name = f"hongyan_test_{os.getpid()}_{secrets.token_hex(3)}"
 
     async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
         try:
             await conn.execute(sql)
         finally:
@@ -160,11 +173,16 @@ async def create_customer(
 
 
 class RunningServer:
-    """The platform served by uvicorn on a loopback port, in a background thread."""
+    """The platform served by uvicorn on a loopback port, in a background thread.
+
+    `clock` is the platform's time: the real one, until a test holds it
+    (`with server.clock.frozen() as clock: ... clock.advance(500)`).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.app = create_app(settings)
+        self.clock = ControlledClock()
+        self.app = App(Platform(settings, self.clock))
         self.platform: Platform = self.app.platform
         # IPPROTO_TCP, as uvicorn's own listener has: asyncio then sets TCP_NODELAY
         # on accepted connections (with protocol 0 it does not, and keep-alive
@@ -182,12 +200,11 @@ class RunningServer:
             target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
         )
         self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.01)
-        self.http = httpx.Client(base_url=self.url, timeout=10)
+        until(lambda: self._server.started or not self._thread.is_alive(), "test server started")
+        if not self._server.started:
+            raise RuntimeError("test server did not start")
+        # Generous: a loaded CI machine is slow; the bound only ends a hang.
+        self.http = httpx.Client(base_url=self.url, timeout=60)
 
     def stop(self) -> None:
         self.http.close()
@@ -197,7 +214,7 @@ class RunningServer:
     def on_server(self, coro: Awaitable[T]) -> T:
         """Run a coroutine on the server's own event loop (its database, its caches)."""
         assert self.platform.loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self.platform.loop).result(timeout=30)  # type: ignore[arg-type]
+        return asyncio.run_coroutine_threadsafe(coro, self.platform.loop).result(timeout=60)  # type: ignore[arg-type]
 
     def operate(self, action: Callable[[Operator], Awaitable[T]]) -> T:
         """An operator action, as the CLI would do it; the server sees it at once."""
@@ -220,7 +237,7 @@ class RunningServer:
 
 
 def raw_http(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
         sock.sendall(request)
         data = b""
         while True:

@@ -34,6 +34,7 @@ from hongyan.protocol import render
 from hongyan.protocol.stat import Stat
 from hongyan.push.pusher import Pusher
 from hongyan.store.database import Database
+from hongyan.store.engine import Clock, now_ms
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
@@ -44,13 +45,14 @@ WORKER_SOURCES_ENV = "HONGYAN_SERVE_SOURCES"
 
 
 class Platform:
-    """The running parts of one process."""
+    """The running parts of one process; `clock` is the time the sending limits
+    and the dispatcher's retries are decided by (a test's to hold still)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = now_ms) -> None:
         self.settings = settings
         self.db = Database(settings)
         self.gates = Gatekeeper(settings, self.db)
-        self.service = CustomerService(settings, self.db, self.gates)
+        self.service = CustomerService(settings, self.db, self.gates, clock)
         self.simulator = SimulatedCarrier(settings.simulator)
         self.channels: dict[str, Channel] = {self.simulator.name: self.simulator}
         scopes: dict[tuple[str, int, str], str] = {}  # upstream account: first channel's name
@@ -69,7 +71,7 @@ class Platform:
             settings.routes,
             settings.fallback_failover,
         )
-        self.dispatcher = Dispatcher(settings, self.db, self.gates, self.channels, router)
+        self.dispatcher = Dispatcher(settings, self.db, self.gates, self.channels, router, clock)
         self.service.on_accepted = self.dispatcher.notify
         self.pusher = Pusher(settings, self.db)
         self._refresher: asyncio.Task[None] | None = None

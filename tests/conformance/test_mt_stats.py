@@ -6,7 +6,6 @@ The account gates (101, 109, 111, 114, 116, 117, 120) are in test_gates.py.
 from __future__ import annotations
 
 import secrets
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -341,8 +340,9 @@ def test_106_post_with_parameters_in_the_query_string(server: RunningServer) -> 
 
 def test_107_over_the_account_rate(server: RunningServer) -> None:
     customer = server.customer(rate="1")
-    assert send(server, customer, mobile=mobiles(1)[0], content="x").content == OK
-    response = send(server, customer, mobile=mobiles(1)[0], content="x")
+    with server.clock.frozen():  # the second request in the same instant: no token back yet
+        assert send(server, customer, mobile=mobiles(1)[0], content="x").content == OK
+        response = send(server, customer, mobile=mobiles(1)[0], content="x")
     assert response.content == answer(107)
     assert balance(server, customer) == 999
     assert records(server, customer).total == 1
@@ -351,10 +351,32 @@ def test_107_over_the_account_rate(server: RunningServer) -> None:
 def test_107_rate_is_a_bucket_that_refills(server: RunningServer) -> None:
     """rate=2: a burst of two, then one more token every half second."""
     customer = server.customer(rate="2")
-    answers = [send(server, customer, mobile=mobiles(1)[0], content="x").content for _ in range(3)]
-    assert answers == [OK, OK, answer(107)]
-    time.sleep(0.6)
-    assert send(server, customer, mobile=mobiles(1)[0], content="x").content == OK
+    with server.clock.frozen() as clock:
+        answers = [
+            send(server, customer, mobile=mobiles(1)[0], content="x").content for _ in range(3)
+        ]
+        assert answers == [OK, OK, answer(107)]
+        clock.advance(600)
+        assert send(server, customer, mobile=mobiles(1)[0], content="x").content == OK
+
+
+def test_107_a_token_comes_back_every_one_over_rate_seconds(server: RunningServer) -> None:
+    """To the millisecond, on the server's clock: rate=2 gives a token every
+    500 ms, and an idle account saves up no more than a burst of 2."""
+    customer = server.customer(rate="2")
+
+    def mt() -> bytes:
+        return send(server, customer, mobile=mobiles(1)[0], content="x").content
+
+    with server.clock.frozen() as clock:
+        assert [mt(), mt(), mt()] == [OK, OK, answer(107)]
+        clock.advance(499)
+        assert mt() == answer(107)  # 0.998 of a token
+        clock.advance(1)
+        assert [mt(), mt()] == [OK, answer(107)]
+        clock.advance(3_600_000)  # an hour idle: still a burst of two, not 7,200
+        assert [mt(), mt(), mt()] == [OK, OK, answer(107)]
+    assert balance(server, customer, sent=True) == 5
 
 
 # -- 108 ------------------------------------------------------------------------------
@@ -397,11 +419,12 @@ def test_108_empty_number_or_content(
 def test_110_single_number_sent_too_often(server: RunningServer) -> None:
     customer = server.customer(per_number="1/30s")
     number, other = mobiles(2)
-    assert send(server, customer, mobile=number, content="x").content == OK
-    assert send(server, customer, mobile=number, content="x").content == answer(110)
-    # The same number written another way is still the same number.
-    assert send(server, customer, mobile=f"+86{number}", content="x").content == answer(110)
-    assert send(server, customer, mobile=other, content="x").content == OK
+    with server.clock.frozen():  # all within the 30 s, however slow the machine
+        assert send(server, customer, mobile=number, content="x").content == OK
+        assert send(server, customer, mobile=number, content="x").content == answer(110)
+        # The same number written another way is still the same number.
+        assert send(server, customer, mobile=f"+86{number}", content="x").content == answer(110)
+        assert send(server, customer, mobile=other, content="x").content == OK
     assert balance(server, customer) == 998
     assert records(server, customer).total == 2
 
@@ -410,11 +433,12 @@ def test_110_single_number_sent_too_often(server: RunningServer) -> None:
 def test_110_in_a_multi_number_request(server: RunningServer, method: str) -> None:
     customer = server.customer(per_number="1/30s")
     number, other, third = mobiles(3)
-    assert send(server, customer, method=method, mobile=number, content="一").content == OK
+    with server.clock.frozen():
+        assert send(server, customer, method=method, mobile=number, content="一").content == OK
 
-    response = send(
-        server, customer, method=method, mobile=f"{other},{number},{third}", content="二"
-    )
+        response = send(
+            server, customer, method=method, mobile=f"{other},{number},{third}", content="二"
+        )
 
     assert response.content == OK
     assert balance(server, customer) == 997  # the limited number is not charged
@@ -423,6 +447,28 @@ def test_110_in_a_multi_number_request(server: RunningServer, method: str) -> No
     latest = {r.mobile: (r.content, r.status) for r in page.records[:3]}
     assert latest == {other: ("二", "0"), number: ("二", "110"), third: ("二", "0")}
     assert (page.records[3].mobile, page.records[3].status) == (number, "0")
+
+
+def test_110_each_window_opens_again_when_its_time_is_up(server: RunningServer) -> None:
+    """`1/30s,2/h` on the server's clock: the 30 s window to the millisecond,
+    then the hour's count, then the hour over."""
+    customer = server.customer(per_number="1/30s,2/h")
+    number = mobiles(1)[0]
+
+    def mt() -> bytes:
+        return send(server, customer, mobile=number, content="x").content
+
+    with server.clock.frozen() as clock:
+        assert mt() == OK
+        clock.advance(29_999)
+        assert mt() == answer(110)
+        clock.advance(1)  # 30 s after the first send
+        assert mt() == OK
+        clock.advance(30_000)
+        assert mt() == answer(110)  # two in the hour already
+        clock.advance(3_600_000 - 60_000)  # an hour after the first send
+        assert mt() == OK
+    assert records(server, customer).total == 3
 
 
 # -- 112 ------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from hongyan.client import (
 )
 from hongyan.store import system
 from tests.conftest import Customer, RunningServer
+from tests.waiting import WAIT_S
 
 T = TypeVar("T")
 
@@ -66,7 +67,7 @@ def today() -> str:
 def collect(fetch: Callable[[], list[T]], count: int, timeout: float = 20) -> list[T]:
     """Fetch until `count` items came, then once more: nothing further may come."""
     got: list[T] = []
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + max(timeout, WAIT_S)
     while len(got) < count:
         if time.monotonic() > deadline:
             pytest.fail(f"{len(got)} of {count} within the time allowed")
@@ -239,7 +240,7 @@ async def test_reports_and_replies_async(live: RunningServer) -> None:
     async with AsyncSmsClient(live.url, c.uid, c.password) as sms:
         result = await sms.send(numbers(3), "异步")
         got: list[StatusReport] = []
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + WAIT_S
         while len(got) < 3 and time.monotonic() < deadline:
             got.extend(await sms.reports())
             await asyncio.sleep(0.05)

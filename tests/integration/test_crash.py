@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import waiting
 from tests.integration.test_serve import HONGYAN, SUCCESS, cli, cli_env, free_port
 
 UID, PASSWORD = "crash", "crash-password"
@@ -41,7 +42,9 @@ FAILED_PARTS = FAILED + 2 * PER_BATCH * 3 // 20
 BALANCE = 100_000
 # The simulator fails these numbers, whatever else happens (channels/simulator.py).
 FAILING = {"0000": "UNDELIV", "0001": "EXPIRED", "0002": "REJECTD"}
-RECOVERY_S = 60  # all reports after the restart, at most
+# All reports after the restart, at most: only ends a test that would hang
+# (about 20 s on a quiet machine, several times that on a loaded one).
+RECOVERY_S = 300
 
 
 class Server:
@@ -59,16 +62,16 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + waiting.WAIT_S
         while True:
             with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=5).status_code == 200:
                     break
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.kill()
                 raise RuntimeError(f"serve did not start:\n{self.output()}")
             time.sleep(0.05)
-        self.http = httpx.Client(base_url=self.url, timeout=30)
+        self.http = httpx.Client(base_url=self.url, timeout=waiting.WAIT_S)
 
     def kill(self) -> None:
         if hasattr(self, "http"):
@@ -127,11 +130,8 @@ def states(directory: Path) -> Counter[str]:
 
 
 def until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
+    """Wait for `check`, for at least `timeout` s (tests/waiting.py: a generous bound)."""
+    waiting.until(check, what, timeout)
 
 
 @pytest.fixture
@@ -263,7 +263,6 @@ def test_sigkill_mid_flight_loses_and_doubles_nothing(directory: Path) -> None:
     assert refunds == FAILED  # one refund a failed message, never two
     assert balance == sum(ledger.values()) == BALANCE - PARTS + FAILED_PARTS
     assert remain == f"sms&stat=100&remain={balance}"
-    assert time.monotonic() - started < 90
     assert "Traceback" not in first.output() + second.output(), second.output()[-3000:]
 
 
@@ -287,9 +286,11 @@ def test_killed_twice_once_again_during_recovery(directory: Path) -> None:
         until(lambda: states(directory)["sent"] > 0, 10, "some messages submitted")
     finally:
         server.kill()
+    before = states(directory)
     server = Server(directory, slow)
     try:
-        time.sleep(0.7)  # resumed receipts and expired leases pending, some recorded
+        # Resumed receipts and expired leases pending, some recorded.
+        until(lambda: states(directory) != before, 30, "some recovery recorded")
     finally:
         server.kill()
     assert states(directory)["sent"] + states(directory)["queued"] > 0, "recovery already done"

@@ -8,19 +8,33 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import Connection, func, select
 
 from hongyan.store import system
+from hongyan.store.schema import messages
+from tests import waiting
 from tests.conftest import Customer, RunningServer, _server_settings
 
 SUCCESS = "sms&stat=100&message=发送成功".encode("gbk")
 
 
-def until(check: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail("not within the time allowed")
-        time.sleep(0.05)
+def until(check: Callable[[], bool], timeout: float = waiting.WAIT_S) -> None:
+    waiting.until(check, getattr(check, "__name__", "the condition"), timeout)
+
+
+def tried(server: RunningServer, mobile_prefix: str) -> int:
+    """How many of the server's messages to numbers starting so were tried at least once."""
+
+    def count(conn: Connection) -> int:
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    messages.c.mobile.startswith(mobile_prefix), messages.c.attempts > 0
+                )
+            ).scalar_one()
+        )
+
+    return server.on_server(server.platform.db.read_sync(count))
 
 
 def reports(server: RunningServer, c: Customer) -> list[list[str]]:
@@ -91,29 +105,37 @@ def test_a_long_message_is_delivered_when_all_its_parts_are(live: RunningServer)
 def test_paused_sending_holds_queued_messages_until_resumed(live: RunningServer) -> None:
     c = live.customer()
     zone = ZoneInfo(live.settings.timezone)
-    due = (datetime.now(zone) + timedelta(seconds=2)).strftime("%Y-%m-%d %H:%M:%S")
-    form = {**c.auth(), "mobile": "13900006666", "content": "x", "time": due}
-    assert live.post("/mt/", form).content == SUCCESS
-    live.operate(lambda op: op.set_switch(system.PAUSED, True))
-    try:
-        new = live.get("/mt/", {**c.auth(), "mobile": "13900006667", "content": "x"})
-        assert b"stat=111" in new.content
-        time.sleep(3)  # due by now, but paused: not submitted
-        assert reports(live, c) == []
-    finally:
-        live.operate(lambda op: op.set_switch(system.PAUSED, False))
-    assert [(r[0], r[1]) for r in collect_reports(live, c, 1)] == [("13900006666", "100")]
+    # The platform's clock held: the message falls due when the test says, after the pause.
+    with live.clock.frozen() as clock:
+        now = datetime.fromtimestamp(clock() / 1000, zone)
+        due = (now + timedelta(seconds=60)).strftime("%Y-%m-%d %H:%M:%S")
+        form = {**c.auth(), "mobile": "13900006666", "content": "x", "time": due}
+        assert live.post("/mt/", form).content == SUCCESS
+        live.operate(lambda op: op.set_switch(system.PAUSED, True))
+        try:
+            new = live.get("/mt/", {**c.auth(), "mobile": "13900006667", "content": "x"})
+            assert b"stat=111" in new.content
+            clock.advance(120_000)  # due by now, but paused: not submitted
+            time.sleep(1)  # twenty of the dispatcher's polls, in which nothing may happen
+            assert reports(live, c) == []
+        finally:
+            live.operate(lambda op: op.set_switch(system.PAUSED, False))
+        assert [(r[0], r[1]) for r in collect_reports(live, c, 1)] == [("13900006666", "100")]
 
 
 def test_outages_and_throttling_lose_nothing(live: RunningServer) -> None:
     c = live.customer(balance=1000)
-    live.platform.simulator.go_down(1.0)
+    simulator = live.platform.simulator
+    simulator.go_down(3600)  # until brought back below
     numbers = ",".join(f"1380000{i:04d}" for i in range(100, 140))
     assert live.post("/mt/", {**c.auth(), "mobile": numbers, "content": "x"}).content == SUCCESS
-    time.sleep(0.3)
-    live.platform.simulator.throttle(0.5)
+    until(lambda: tried(live, "1380000") == 40)  # each met the outage
+    simulator.throttle(3600)
+    simulator.go_down(0)
     numbers2 = ",".join(f"1381000{i:04d}" for i in range(100, 140))
     assert live.post("/mt/", {**c.auth(), "mobile": numbers2, "content": "y"}).content == SUCCESS
+    until(lambda: tried(live, "1381000") == 40)  # each met the throttling
+    simulator.throttle(0)
     got = collect_reports(live, c, 80)
     assert len(got) == 80
     assert {r[1] for r in got} == {"100"}

@@ -11,6 +11,7 @@ from hongyan.channels.smpp import pdu
 from hongyan.channels.smpp.channel import SmppChannel
 from hongyan.channels.smpp.constants import CommandId, CommandStatus
 from hongyan.channels.smpp.settings import SmppSettings
+from tests.waiting import until_async
 
 
 class NullSink:
@@ -51,10 +52,11 @@ async def test_bad_pdus_get_their_answers_and_a_broken_stream_is_rebound() -> No
     channel = SmppChannel(settings, "")
     await channel.start(NullSink())
     try:
-        for _ in range(100):
-            if binds == 2 and channel.status().state == "up":
-                break
-            await asyncio.sleep(0.05)
+
+        async def bound_again() -> bool:
+            return binds == 2 and channel.status().state == "up"
+
+        await until_async(bound_again, "dropped on the bad length, then bound again")
         assert [(type(a), a.sequence, a.status) for a in answers] == [
             (pdu.GenericNack, 7, CommandStatus.ESME_RINVCMDID),
             (pdu.DeliverSmResp, 8, CommandStatus.ESME_RINVMSGLEN),

@@ -13,6 +13,7 @@ from hongyan.channels.smpp.constants import CommandStatus
 from hongyan.channels.smpp.pdu import BindTransceiver, decode, encode
 from tests.integration.test_serve import free_port
 from tests.peers.control import stop_process
+from tests.waiting import WAIT_S
 
 SMSC = (sys.executable, "-m", "hongyan", "smsc", "--quiet", "--control-port", "0")
 
@@ -35,7 +36,7 @@ def smsc_port() -> Iterator[int]:
 
 def bind(port: int, system_id: str, password: str) -> int:
     """The command_status of a bind_transceiver with these credentials."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT_S) as sock:
         sock.sendall(encode(BindTransceiver(sequence=1, system_id=system_id, password=password)))
         head = sock.recv(4, socket.MSG_WAITALL)
         rest = sock.recv(int.from_bytes(head, "big") - 4, socket.MSG_WAITALL)
@@ -55,7 +56,7 @@ def test_an_account_without_its_password_part_is_refused() -> None:
         [*SMSC, "--port", str(free_port()), "--account", "lonely"],
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=WAIT_S,
     )
     assert done.returncode == 1
     assert "SYSTEM_ID:PASSWORD" in done.stderr + done.stdout

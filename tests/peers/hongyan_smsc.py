@@ -19,8 +19,9 @@ import httpx
 
 from tests.integration.test_serve import free_port
 from tests.peers.control import ControlledSmsc, stop_process
+from tests.waiting import WAIT_S
 
-READY_TIMEOUT = 20.0
+READY_TIMEOUT = WAIT_S  # only ends a hang: a loaded CI machine starts processes slowly
 
 
 class HongyanSmsc(ControlledSmsc):
@@ -66,7 +67,7 @@ class HongyanSmsc(ControlledSmsc):
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        self._http = httpx.Client(base_url=f"http://127.0.0.1:{self.control_port}", timeout=5.0)
+        self._http = httpx.Client(base_url=f"http://127.0.0.1:{self.control_port}", timeout=30.0)
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
             try:

@@ -34,11 +34,13 @@ import httpx
 
 from tests.integration.test_serve import free_port
 from tests.peers.control import ControlledSmsc, stop_process
+from tests.waiting import WAIT_S
 
 PEERS_DIR = Path(__file__).resolve().parent
 SCRIPT = PEERS_DIR / "smsc.js"
-READY_TIMEOUT = 15.0
-CONTROL_TIMEOUT = 5.0
+# Generous: they only end a hang, and a loaded CI machine starts processes slowly.
+READY_TIMEOUT = WAIT_S
+CONTROL_TIMEOUT = 30.0
 
 
 @functools.cache

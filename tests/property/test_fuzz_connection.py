@@ -29,7 +29,7 @@ def _credentials(pool: Pool) -> dict[str, tuple[str, str]]:
 
 def converse(port: int, pieces: list[bytes], answers: int, pause: float = 0.005) -> list[Response]:
     """Send `pieces` one write each, a pause apart; read up to `answers` responses."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for i, piece in enumerate(pieces):
             if i:
@@ -113,7 +113,7 @@ def test_requests_on_one_kept_alive_connection(server: RunningServer, pool: Pool
         answers = converse(server.port, [b"".join(raws)], len(raws))
     else:
         answers = []
-        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             for raw in raws:
                 sock.sendall(raw)

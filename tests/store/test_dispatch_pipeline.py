@@ -28,6 +28,7 @@ from hongyan.store.database import Database
 from hongyan.store.delivery import ClaimRequest
 from hongyan.store.schema import message_parts, messages
 from tests.store.test_store import sender
+from tests.waiting import WAIT_S, until_async
 
 MESSAGES = 60
 BATCH = 10
@@ -58,7 +59,7 @@ class Wire(SimulatedCarrier):
             if self.gate is not None:
                 gate, self.gate = self.gate, None
                 try:
-                    await asyncio.wait_for(gate(), 10)
+                    await asyncio.wait_for(gate(), WAIT_S)
                 except TimeoutError:
                     self.errors.append("the gate's condition never held")
             self.batches.append([part.message_id for part in parts])
@@ -122,11 +123,7 @@ async def stop_while_held(dispatcher: Dispatcher, wire: Wire, release: asyncio.E
 
 
 async def eventually(check: Any, what: str) -> None:
-    for _ in range(400):
-        if await check():
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(what)
+    await until_async(check, what)
 
 
 async def test_the_next_batch_is_claimed_while_one_is_on_the_wire(
@@ -223,11 +220,20 @@ async def test_stopping_while_the_last_batch_is_on_the_wire_lets_it_be_recorded(
         return claim(conn, requests)
 
     monkeypatch.setattr(delivery, "claim", counting)
+    waiting_for_the_batch = asyncio.Event()
+    settle = dispatcher._settle
+
+    async def settling(done: Any) -> None:
+        waiting_for_the_batch.set()
+        await settle(done)
+
+    monkeypatch.setattr(dispatcher, "_settle", settling)
     release = asyncio.Event()
     wire.gate = release.wait
     await dispatcher.start()
-    await asyncio.wait_for(looked_again.wait(), 10)
-    await asyncio.sleep(0.1)  # into the wait for the batch on the wire
+    await asyncio.wait_for(looked_again.wait(), WAIT_S)
+    # Nothing more to claim: the loop waits for the batch on the wire.
+    await asyncio.wait_for(waiting_for_the_batch.wait(), WAIT_S)
     await stop_while_held(dispatcher, wire, release)
     assert wire.batches == [ids]
     assert await recorded(db) == ids, "what went out is on record"

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from hongyan.channels.base import InboundReply
@@ -24,8 +23,10 @@ from hongyan.store.engine import now_ms
 from hongyan.store.push import ClaimRequest, Outcome, Target
 from hongyan.store.schema import push_outbox
 from hongyan.testing import PushReceiver
+from tests import waiting
 from tests.conftest import make_settings
 from tests.store.test_store import sender
+from tests.waiting import WAIT_S
 
 LEASE = 30_000
 URL = "https://customer.example/push"
@@ -212,16 +213,12 @@ async def test_a_host_that_now_resolves_to_a_private_address_is_refused_at_send_
         await db.close()
 
 
-async def until(check: Callable[[], bool], within: float = 10) -> None:
+async def until(check: Callable[[], bool], within: float = WAIT_S) -> None:
     async def wrapped() -> bool:
         return check()
 
     await until_async(wrapped, within)
 
 
-async def until_async(check: Callable[[], Awaitable[bool]], within: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail("not within the time allowed")
-        await asyncio.sleep(0.02)
+async def until_async(check: Callable[[], Awaitable[bool]], within: float = WAIT_S) -> None:
+    await waiting.until_async(check, getattr(check, "__name__", "the condition"), within)

@@ -20,21 +20,23 @@ from hongyan.errors import InvalidInput, NotFound, Rejected
 from hongyan.protocol.stat import Stat
 from hongyan.store import accounts as account_store
 from hongyan.store.database import Database
+from hongyan.store.engine import Clock, now_ms
 from hongyan.store.schema import ledger, messages, metadata, reports, submissions
+from tests.clock import ControlledClock
 from tests.conftest import Customer, create_customer
 
 
-async def service_for(settings: Settings, db: Database) -> CustomerService:
+async def service_for(settings: Settings, db: Database, clock: Clock = now_ms) -> CustomerService:
     gates = Gatekeeper(settings, db)
     await gates.refresh()
-    return CustomerService(settings, db, gates)
+    return CustomerService(settings, db, gates, clock)
 
 
 async def sender(
-    settings: Settings, db: Database, operator: Operator, **options: Any
+    settings: Settings, db: Database, operator: Operator, clock: Clock = now_ms, **options: Any
 ) -> tuple[CustomerService, Account, Customer]:
-    """A service, and a new customer's account as the gates see it."""
-    service = await service_for(settings, db)
+    """A service on `clock`, and a new customer's account as the gates see it."""
+    service = await service_for(settings, db, clock)
     customer = await create_customer(operator, **options)
     account = await service.gates.account(customer.uid)
     assert account is not None
@@ -150,7 +152,9 @@ async def test_two_processes_never_charge_one_balance_twice(
 async def test_per_number_limits_count_only_accepted_sends(
     settings: Settings, db: Database, operator: Operator
 ) -> None:
-    service, account, _customer = await sender(settings, db, operator, per_number="1/30s,2/d")
+    service, account, _customer = await sender(
+        settings, db, operator, ControlledClock(held=True), per_number="1/30s,2/d"
+    )
     await service.send(account, SendForm("13900008888", "a"), post=False)
     with pytest.raises(Rejected) as rejected:
         await service.send(account, SendForm("13900008888", "b"), post=False)
@@ -166,7 +170,10 @@ async def test_per_number_limits_count_only_accepted_sends(
 async def test_request_rate_is_a_token_bucket_kept_with_the_account(
     settings: Settings, db: Database, operator: Operator
 ) -> None:
-    service, account, customer = await sender(settings, db, operator, rate="3")
+    # All five in one instant: on a slow machine no token may come back between them.
+    service, account, customer = await sender(
+        settings, db, operator, ControlledClock(held=True), rate="3"
+    )
     stats = []
     for i in range(5):
         try:

@@ -1,9 +1,8 @@
-import asyncio
-
 import pytest
 
 from hongyan.channels.base import ChannelUnavailable, InboundReply, Part, Receipt, SentPart
 from hongyan.channels.simulator import SimulatedCarrier, SimulatorSettings, outcome_of
+from tests.waiting import until_async
 
 
 class Sink:
@@ -49,10 +48,11 @@ async def test_receipts_follow_submits_and_failed_offers_come_again() -> None:
     try:
         outcomes = await carrier.submit([part("13900008888"), part("13900000000", 2)])
         assert all(o.accepted for o in outcomes)
-        for _ in range(300):
-            if len(sink.receipts) == 2:
-                break
-            await asyncio.sleep(0.01)
+
+        async def both() -> bool:
+            return len(sink.receipts) == 2
+
+        await until_async(both, "both receipts")
         by_id = {r.upstream_id: r.status for r in sink.receipts}
         assert by_id == {outcomes[0].upstream_id: "100", outcomes[1].upstream_id: "UNDELIV"}
     finally:
@@ -83,10 +83,11 @@ async def test_resume_gives_receipts_for_parts_sent_before_a_restart() -> None:
     await carrier.start(sink)
     try:
         await carrier.resume([SentPart("abc", "13900000001", 0)])
-        for _ in range(300):
-            if sink.receipts:
-                break
-            await asyncio.sleep(0.01)
+
+        async def any_receipt() -> bool:
+            return bool(sink.receipts)
+
+        await until_async(any_receipt, "the resumed receipt")
         assert [(r.upstream_id, r.status) for r in sink.receipts] == [("abc", "EXPIRED")]
         await carrier.inject_reply("13900008888", "1069001", "好")
         assert sink.replies[0].text == "好"

@@ -26,7 +26,7 @@ from hongyan.store import messages as message_store
 from hongyan.store import replies as reply_store
 from hongyan.store import reports as report_store
 from hongyan.store.database import Database
-from hongyan.store.engine import now_ms
+from hongyan.store.engine import Clock, now_ms
 from hongyan.store.replies import Reply, ReplyRequest
 from hongyan.store.reports import Report, ReportRequest
 
@@ -47,8 +47,12 @@ class SendForm:
 
 
 class CustomerService:
-    def __init__(self, settings: Settings, db: Database, gates: Gatekeeper) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, gates: Gatekeeper, clock: Clock = now_ms
+    ) -> None:
         self._settings = settings
+        # The time of each request: its rate bucket, per-number windows, schedule.
+        self._clock = clock
         self._db = db
         self.gates = gates
         self.zone = ZoneInfo(settings.timezone)
@@ -70,7 +74,7 @@ class CustomerService:
             raise Rejected(Stat.ILLEGAL_CHARACTERS, f"blocked keyword {keyword!r}")
         if len(content) > s.max_content_chars:
             raise Rejected(Stat.CONTENT_TOO_LONG)
-        now = now_ms()
+        now = self._clock()
         try:
             due = parse_schedule(form.time, self.zone, now, s.max_schedule_days)
         except ScheduleError as exc:
@@ -118,7 +122,7 @@ class CustomerService:
 
     async def reports(self, account: Account) -> list[Report]:
         """The account's next status reports, each handed out once (PROTOCOL.md "/st/")."""
-        request = ReportRequest(account.id, self._settings.reports_per_call, now_ms())
+        request = ReportRequest(account.id, self._settings.reports_per_call, self._clock())
         return await self._db.write(report_store.hand_out, request)
 
     async def replies(self, account: Account, *, since: str = "") -> list[Reply]:
@@ -131,7 +135,7 @@ class CustomerService:
                 raise Rejected(Stat.BAD_SCHEDULE_TIME, "time is YYYY-MM-DD HH:MM:SS") from None
             since_ms = int(local.replace(tzinfo=self.zone).timestamp() * 1000)
         s = self._settings
-        request = ReplyRequest(account.id, s.replies_per_call, now_ms(), since_ms)
+        request = ReplyRequest(account.id, s.replies_per_call, self._clock(), since_ms)
         return await self._db.write(reply_store.hand_out, request)
 
     async def records(

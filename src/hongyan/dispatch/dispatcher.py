@@ -34,7 +34,7 @@ from hongyan.store import channels as channel_store
 from hongyan.store import delivery
 from hongyan.store.database import Database
 from hongyan.store.delivery import ClaimRequest
-from hongyan.store.engine import now_ms
+from hongyan.store.engine import Clock, now_ms
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,11 @@ class Dispatcher:
         gates: Gatekeeper,
         channels: Mapping[str, Channel],
         router: Router,
+        clock: Clock = now_ms,
     ) -> None:
         self._settings = settings
+        # Wall-clock time of claims, leases and retries (pacing keeps to time.monotonic).
+        self._clock = clock
         self._db = db
         self._gates = gates
         self._channels = channels
@@ -118,7 +121,7 @@ class Dispatcher:
             await asyncio.sleep(self._settings.lease_s / 3)
             if not self._held:
                 continue
-            renewal = delivery.LeaseRenewal(tuple(self._held), now_ms() + lease_ms)
+            renewal = delivery.LeaseRenewal(tuple(self._held), self._clock() + lease_ms)
             try:
                 await self._db.write(delivery.renew_leases, renewal)
             except Exception:
@@ -158,7 +161,7 @@ class Dispatcher:
                             submitted=status.submitted,
                             awaiting_receipts=waiting.get(name, 0),
                             last_error=status.last_error,
-                            updated_at=now_ms(),
+                            updated_at=self._clock(),
                             binds=binds,
                         )
                     )
@@ -234,7 +237,7 @@ class Dispatcher:
             return []
         s = self._settings
         claimed = await self._db.write(
-            delivery.claim, ClaimRequest(now_ms(), int(s.lease_s * 1000), s.dispatch_batch)
+            delivery.claim, ClaimRequest(self._clock(), int(s.lease_s * 1000), s.dispatch_batch)
         )
         self._held.update(m.id for m in claimed)
         return claimed
@@ -302,7 +305,7 @@ class Dispatcher:
                 if seq not in m.submitted_seqs
             ]
         outcomes, times = await self._paced_submit(channel, parts)
-        now = now_ms()
+        now = self._clock()
         results = {m.id: self._outcome(name, m, now) for m in messages}
         for result in results.values():
             result.receipt_scope = channel.receipt_scope
@@ -343,7 +346,7 @@ class Dispatcher:
                 take = len(parts) - start
             else:
                 take = await self._allowance(channel, len(parts) - start)
-            at = now_ms()
+            at = self._clock()
             try:
                 outcomes += await channel.submit(parts[start : start + take])
             except ChannelUnavailable as exc:

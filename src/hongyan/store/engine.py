@@ -13,6 +13,7 @@ its credential digests.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from hongyan.paths import private_file
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+# Wall-clock time in epoch milliseconds. Code whose rules are about time (rate
+# buckets, per-number windows, retry backoff) takes one as a parameter,
+# defaulting to `now_ms`, so that tests can hold time still and move it.
+Clock = Callable[[], int]
 
 
 def now_ms() -> int:
