@@ -8,6 +8,9 @@
 
 Pure functions over plain state, so the store can keep the state in the same
 transaction as the charge and every worker process sees the same limits.
+
+And a channel's own limit, in parts a second (`Pacer`): what the dispatcher
+lets go to a carrier that counts submits with a token bucket of its own.
 """
 
 from __future__ import annotations
@@ -81,3 +84,35 @@ class Bucket:
         if tokens >= 1.0:
             return True, Bucket(tokens - 1.0, now_ms)
         return False, Bucket(tokens, now_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class Pacer:
+    """Parts a second to a carrier: a token bucket of half a second's parts,
+    kept as the time the next part is due (the generic cell rate algorithm
+    of ATM, ITU-T I.371, which is that bucket in one number).
+
+    Carriers count submits with a bucket of a second's burst (Kannel,
+    SMSC simulators, ours): a pace kept in fixed one-second windows can send
+    a window's parts at the end of one and the next window's at the start of
+    the next, twice the rate within a second, and half of them come back
+    throttled. Paced evenly, with a burst of half the carrier's, no second
+    carries more than the carrier allows, and half a burst is left to spare
+    for parts the network bunches together."""
+
+    due_s: float  # when the next part may go if no burst were allowed (monotonic s)
+
+    def take(self, rate: float, wanted: int, now_s: float) -> tuple[int, float, Pacer]:
+        """(parts that may go now, seconds to wait before asking again if
+        none may, the new state)."""
+        interval = 1.0 / rate
+        burst = max(1.0, rate / 2)
+        early = (burst - 1.0) * interval  # how far ahead of its time a part may go
+        start = max(self.due_s, now_s)
+        # A nanosecond of slack: a wait computed to the instant may land a
+        # rounding error short of it.
+        room = now_s + early - start
+        if room < -1e-9:
+            return 0, -room, self
+        granted = min(wanted, int(max(0.0, room) / interval + 1e-9) + 1)
+        return granted, 0.0, Pacer(start + granted * interval)

@@ -28,6 +28,7 @@ from hongyan import metrics
 from hongyan.channels.base import Channel, ChannelUnavailable, Part, SubmitOutcome
 from hongyan.config import Settings
 from hongyan.core.gates import Gatekeeper
+from hongyan.core.limits import Pacer
 from hongyan.core.models import Claimed, MessageOutcome, PartOutcome, ReportedChannel
 from hongyan.dispatch.routing import Router
 from hongyan.store import channels as channel_store
@@ -77,8 +78,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._status_task: asyncio.Task[None] | None = None
-        # Per channel: the start of its current one-second window, parts sent in it.
-        self._windows: dict[str, tuple[float, int]] = {}
+        # Per channel that the dispatcher paces: its parts-a-second bucket.
+        self._pacers: dict[str, Pacer] = {}
         self._rounds: set[asyncio.Task[None]] = set()
         # Messages claimed whose outcome is not yet recorded: their leases are
         # renewed, since a round may wait for the one before (a paced channel)
@@ -358,21 +359,17 @@ class Dispatcher:
         return outcomes, times
 
     async def _allowance(self, channel: Channel, wanted: int) -> int:
-        """How many parts may go now; waits for the next second when this one is used up."""
+        """How many parts may go now (at least one); waits until one may."""
         tps = channel.status().tps
         if not tps:
             return wanted
-        limit = max(1, int(tps))
-        began, used = self._windows.get(channel.name, (0.0, 0))
-        now = time.monotonic()
-        if now - began >= 1.0:
-            began, used = now, 0
-        elif used >= limit:
-            await asyncio.sleep(began + 1.0 - now)
-            began, used = time.monotonic(), 0
-        take = min(wanted, limit - used)
-        self._windows[channel.name] = (began, used + take)
-        return take
+        while True:
+            now = time.monotonic()
+            pacer = self._pacers.get(channel.name, Pacer(now))
+            granted, wait_s, self._pacers[channel.name] = pacer.take(tps, wanted, now)
+            if granted:
+                return granted
+            await asyncio.sleep(wait_s)
 
     def _outcome(self, channel: str, message: Claimed, now: int) -> MessageOutcome:
         s = self._settings
