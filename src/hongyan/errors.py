@@ -3,6 +3,7 @@
     HongyanError
     ├── ConfigError          settings that cannot be used (bad TOML, bad value)
     ├── StoreError           the database failed or is unreachable
+    │   └── DataConflict     stored data breaks a rule (colliding extension codes)
     ├── Rejected             a customer request refused with a protocol stat code
     └── OperatorError        an operator command with bad input
         ├── NotFound         unknown account, keyword, address
@@ -32,6 +33,11 @@ class ConfigError(HongyanError):
 
 class StoreError(HongyanError):
     """The database failed; the request is answered with stat 103."""
+
+
+class DataConflict(StoreError):
+    """What is stored breaks a rule the platform relies on; an operator must
+    fix it before the platform starts (e.g. one extension code begins another)."""
 
 
 class Rejected(HongyanError):

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from hongyan import metrics
 from hongyan.config import Settings
-from hongyan.core.content import has_control_characters, normalise_newlines, parts_of
+from hongyan.core.content import parts_of
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.models import Accepted, Account, Recipient, RecordPage, Submission
-from hongyan.core.numbers import normalise_key, parse_numbers
-from hongyan.core.schedule import ScheduleError, day_bounds, parse_schedule
+from hongyan.core.numbers import normalise_key
+from hongyan.core.schedule import day_bounds
+from hongyan.core.send_checks import SendForm as SendForm  # entry points import it from here
+from hongyan.core.send_checks import SendLimits, check_send
 from hongyan.errors import Rejected
 from hongyan.protocol.stat import Stat
 from hongyan.store import accounts as account_store
@@ -30,20 +31,7 @@ from hongyan.store.engine import Clock, now_ms
 from hongyan.store.replies import Reply, ReplyRequest
 from hongyan.store.reports import Report, ReportRequest
 
-_MOBILEID = re.compile(r"[0-9A-Za-z_-]{1,40}")
-_MID = re.compile(r"[0-9]{0,6}")
 _ID_SAFE = re.compile(r"[^0-9A-Za-z_-]")
-
-
-@dataclass(frozen=True, slots=True)
-class SendForm:
-    """The /mt/ parameters, decoded."""
-
-    mobile: str
-    content: str
-    mobileids: str = ""
-    mid: str = ""
-    time: str = ""
 
 
 class CustomerService:
@@ -62,29 +50,19 @@ class CustomerService:
     async def send(self, account: Account, form: SendForm, *, post: bool) -> Accepted:
         """Check, charge and store one /mt/ request (PROTOCOL.md "/mt/ send")."""
         s = self._settings
-        numbers = parse_numbers(form.mobile)
-        content = normalise_newlines(form.content)
-        if not numbers.entries or not content.strip():
-            raise Rejected(Stat.EMPTY_NUMBER_OR_CONTENT)
-        if len(numbers.entries) > (s.max_numbers_post if post else s.max_numbers_get):
-            raise Rejected(Stat.TOO_MANY_NUMBERS)
-        if has_control_characters(content):
-            raise Rejected(Stat.ILLEGAL_CHARACTERS, "control character")
-        if (keyword := self.gates.keywords.find(content)) is not None:
-            raise Rejected(Stat.ILLEGAL_CHARACTERS, f"blocked keyword {keyword!r}")
-        if len(content) > s.max_content_chars:
-            raise Rejected(Stat.CONTENT_TOO_LONG)
+        limits = SendLimits(
+            max_numbers=s.max_numbers_post if post else s.max_numbers_get,
+            max_content_chars=s.max_content_chars,
+            max_schedule_days=s.max_schedule_days,
+        )
         now = self._clock()
-        try:
-            due = parse_schedule(form.time, self.zone, now, s.max_schedule_days)
-        except ScheduleError as exc:
-            raise Rejected(Stat.BAD_SCHEDULE_TIME, str(exc)) from None
-        mid = form.mid.strip()
-        if not _MID.fullmatch(mid):
-            raise Rejected(Stat.ILLEGAL_CHARACTERS, "mid is up to 6 digits")
-        ids = _mobileids(form.mobileids)
-        if numbers.valid_count == 0:
-            raise Rejected(Stat.BAD_NUMBER)
+        checked = check_send(form, limits, self.gates.keywords, self.zone, now)
+        numbers, content, mid, ids = (
+            checked.numbers,
+            checked.content,
+            checked.mid,
+            checked.mobileids,
+        )
         stamp = str(now)
         recipients = tuple(
             Recipient(
@@ -104,7 +82,7 @@ class CustomerService:
             source=account.ext_code + mid,
             recipients=recipients,
             created_at=now,
-            due_at=due or now,
+            due_at=checked.due or now,
         )
         accepted = await self._db.write(message_store.accept, submission)
         self.on_accepted()
@@ -158,17 +136,6 @@ class CustomerService:
                 until=until,
                 mobile=normalise_key(key) if key.strip() else None,
             )
-
-
-def _mobileids(raw: str) -> list[str]:
-    """Ids by position; an empty one is generated later. Raises on a malformed id."""
-    if not raw.strip():
-        return []
-    ids = [part.strip() for part in raw.replace("，", ",").split(",")]
-    for value in ids:
-        if value and not _MOBILEID.fullmatch(value):
-            raise Rejected(Stat.ILLEGAL_CHARACTERS, "mobileid is up to 40 of [0-9A-Za-z_-]")
-    return ids
 
 
 def _generated(number: str, stamp: str) -> str:

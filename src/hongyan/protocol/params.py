@@ -3,8 +3,9 @@
 Pairs come from the query string, an urlencoded body or a multipart body (the
 body wins on a clash). Percent-decoding works on bytes, `+` is a space, and raw
 unencoded GBK or UTF-8 bytes pass through; only then are values decoded, with
-GB18030 (a superset of GBK) unless `encode=utf8`. A `charset` in Content-Type
-is ignored: clients lie about it.
+GB18030 (a superset of GBK) unless `encode=utf8`, or unless no `encode` is
+given and the text is plainly UTF-8 (`hongyan.protocol.charset`). A `charset`
+in Content-Type is ignored: clients lie about it.
 
 The standard library's parse_qsl decodes to str before we know the encoding
 and refuses raw non-ASCII bytes, hence this small parser.
@@ -12,13 +13,23 @@ and refuses raw non-ASCII bytes, hence this small parser.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import unquote_to_bytes
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from hongyan.protocol.charset import looks_like_utf8
+
+log = logging.getLogger(__name__)
+
 GB18030 = "gb18030"
 UTF8 = "utf-8"
+# No `encode` given: GB18030, unless the request's text is plainly UTF-8.
+GUESS = "guess"
 _UTF8_NAMES = {b"utf8", b"utf-8"}
+# The values the protocol reads as text (PROTOCOL.md /mt/, /rx/, /rd/); the
+# others (uid, pwd, page, cmd) only make sense in ASCII.
+TEXT_NAMES = (b"mobile", b"content", b"mobileids", b"mid", b"time", b"date", b"key")
 
 
 class BadParams(ValueError):
@@ -106,19 +117,54 @@ def collect(query: bytes, body: bytes, content_type: bytes) -> dict[bytes, bytes
 
 
 def choose_encoding(pairs: dict[bytes, bytes], utf8_implied: bool = False) -> str:
+    """UTF8 on `/mtutf8/` or with `encode=utf8`; GB18030 with any other `encode`
+    (`encode=gbk` always means GB18030); GUESS when there is none, or an empty
+    one (an empty parameter means "not given", PROTOCOL.md "Transport")."""
     if utf8_implied:
         return UTF8
-    return UTF8 if pairs.get(b"encode", b"").strip().lower() in _UTF8_NAMES else GB18030
+    given = pairs.get(b"encode", b"").strip().lower()
+    if given in _UTF8_NAMES:
+        return UTF8
+    return GB18030 if given else GUESS
+
+
+def guess_encoding(pairs: dict[bytes, bytes]) -> str:
+    """The reading of a request that names no encoding: UTF8 when its text is
+    plainly UTF-8 (`hongyan.protocol.charset`), GB18030 otherwise.
+
+    Decided once for the whole request, from all its text values together,
+    rather than value by value. A client encodes a whole request one way, so
+    every value is evidence for all: a GBK request whose content happens to
+    read as UTF-8 stays GBK when another of its values does not (a full-width
+    comma in `mobile` is A3 AC in GBK, not UTF-8), and no request is read half
+    one way and half the other. The common case, UTF-8 `content` with ASCII
+    numbers and ids, is the same either way: ASCII reads alike in both.
+    """
+    # `&` cannot be part of a multi-byte character in either encoding, so the
+    # joined bytes are valid UTF-8 exactly when every value is.
+    text = b"&".join(pairs.get(name, b"") for name in TEXT_NAMES)
+    if text.isascii() or not looks_like_utf8(text):
+        return GB18030
+    log.debug("no encode given, text read as UTF-8 (PROTOCOL.md Transport, extension)")
+    return UTF8
 
 
 class Params:
     """Decoded access to the raw pairs of one request."""
 
-    __slots__ = ("encoding", "pairs")
+    __slots__ = ("_encoding", "pairs")
 
     def __init__(self, pairs: dict[bytes, bytes], encoding: str) -> None:
         self.pairs = pairs
-        self.encoding = encoding
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:
+        """UTF8 or GB18030; a guess is made when a text value is first read,
+        so a request refused before that (a wrong password) costs no guess."""
+        if self._encoding == GUESS:
+            self._encoding = guess_encoding(self.pairs)
+        return self._encoding
 
     def raw(self, name: str) -> bytes:
         return self.pairs.get(name.encode(), b"")

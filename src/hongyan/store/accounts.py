@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hongyan.core import extensions
 from hongyan.core.models import Account, AccountSummary
 from hongyan.core.states import LedgerKind
+from hongyan.errors import InvalidInput
 from hongyan.store.schema import account_addresses, accounts, ledger
 from hongyan.store.system import bump_generation
 
@@ -52,15 +54,38 @@ async def balance_of(conn: AsyncConnection, account_id: int) -> tuple[int, int]:
 
 
 async def next_ext_code(conn: AsyncConnection) -> str:
-    """A 4-digit (or longer, past 9999 accounts) extension code not yet used."""
-    highest = (await conn.execute(select(func.max(accounts.c.id)))).scalar() or 0
-    code = highest + 1
-    while True:
-        candidate = f"{code:04d}"
-        taken = await conn.execute(select(accounts.c.id).where(accounts.c.ext_code == candidate))
-        if taken.first() is None:
-            return candidate
-        code += 1
+    """An extension code that no code in use begins and that begins none
+    (`hongyan.core.extensions`: tiers of 4, 6 and 8 digits)."""
+    code = accounts.c.ext_code
+    # The highest code in use of each tier, in one statement. Codes of one
+    # width compare as their numbers do, as strings too.
+    highest = (
+        await conn.execute(
+            select(
+                *(
+                    select(code)
+                    .where(code.between(tier.code(tier.first), tier.code(tier.last)))
+                    .where(func.length(code) == tier.width)
+                    .order_by(code.desc())
+                    .limit(1)
+                    .scalar_subquery()
+                    for tier in extensions.TIERS
+                )
+            )
+        )
+    ).one()
+    for tier, top in zip(extensions.TIERS, highest, strict=True):
+        candidate = extensions.first_candidate(tier, top)
+        while candidate is not None:
+            # The codes it begins are the digit strings from it to it + 9s: a
+            # range of the unique index, whatever the collation, unlike LIKE.
+            begun = code.between(candidate, candidate.ljust(extensions.LONGEST, "9"))
+            related = or_(code.in_(extensions.prefixes(candidate)), begun)
+            in_the_way = (await conn.execute(select(code).where(related))).scalars().all()
+            if extensions.allowed(candidate, in_the_way):
+                return candidate
+            candidate = extensions.next_candidate(tier, candidate, in_the_way)
+    raise InvalidInput("no extension code is left: every tier of 4, 6 and 8 digits is in use")
 
 
 async def create_account(
@@ -75,6 +100,9 @@ async def create_account(
     rate_limit: int | None,
     now: int,
 ) -> int:
+    # First, so that on PostgreSQL concurrent creations wait for each other
+    # here (the counter's row lock) and each sees the codes the others took.
+    await bump_generation(conn)
     ext_code = await next_ext_code(conn)
     account_id: int = (
         await conn.execute(
@@ -108,7 +136,6 @@ async def create_account(
                 created_at=now,
             )
         )
-    await bump_generation(conn)
     return account_id
 
 

@@ -5,6 +5,7 @@ Both functions are group-commit handlers (synchronous, see `store.writer`).
 
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple
 
 from sqlalchemy import (
@@ -14,17 +15,18 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
     update,
 )
 
-from hongyan.core import fragments
+from hongyan.core import extensions, fragments
 from hongyan.core.models import InboundFragment, InboundReply
 from hongyan.core.states import OutboxKind
 from hongyan.store import push
 from hongyan.store.schema import accounts, replies, reply_fragments
+
+log = logging.getLogger(__name__)
 
 
 class IncomingReply(NamedTuple):
@@ -77,16 +79,27 @@ def record(conn: Connection, items: list[IncomingReply]) -> list[int | None]:
 
 
 def _owner(conn: Connection, gateway: str, prefix: str) -> int | None:
-    """The account whose extension code is the longest prefix of the gateway's extension part."""
+    """The account whose extension code begins the gateway number's part after
+    the prefix (`hongyan.core.extensions.split`); None when no code does, or
+    when two do (codes that are not prefix-free: the owner is unknown)."""
     if not gateway.startswith(prefix):
         return None
     extension = gateway[len(prefix) :]
-    return conn.execute(
-        select(accounts.c.id)
-        .where(literal(extension).like(accounts.c.ext_code + "%"))
-        .order_by(func.length(accounts.c.ext_code).desc())
-        .limit(1)
-    ).scalar()
+    # Each possible code looked up by the unique index, not every code compared.
+    rows = conn.execute(
+        select(accounts.c.id, accounts.c.ext_code).where(
+            accounts.c.ext_code.in_(extensions.prefixes(extension))
+        )
+    ).all()
+    found = extensions.split(extension, (row.ext_code for row in rows))
+    if found is None:
+        if len(rows) > 1:
+            log.warning(
+                "a reply matches the extension codes of several accounts; kept without owner",
+                extra={"gateway": gateway, "codes": sorted(row.ext_code for row in rows)},
+            )
+        return None
+    return next(int(row.id) for row in rows if row.ext_code == found[0])
 
 
 def owner_uid(conn: Connection, gateway: str, prefix: str) -> str | None:

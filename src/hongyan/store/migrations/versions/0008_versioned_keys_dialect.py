@@ -1,7 +1,7 @@
 """accounts: server key versions of the digests, answer dialect, bare-md5 pwd
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-27 10:00:00
 
 Every digest stored before this revision was made with the one secret there
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
