@@ -7,6 +7,8 @@ variables `HONGYAN_<NAME>` (nested with `__`), the TOML file (`--config`, or
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from contextvars import ContextVar
 from pathlib import Path
@@ -210,12 +212,23 @@ def _complete(settings: Settings) -> Settings:
 
 
 def _kept_secret(var_dir: Path) -> str:
-    """The server secret generated on first use and kept beside the database."""
+    """The server secret generated on first use and kept beside the database.
+
+    Written whole to a private file and linked into place, so that of two
+    processes starting at once on a fresh `var/` one secret wins and neither
+    reads a half-written file."""
     path = var_dir / "secret"
-    if path.exists():
-        return path.read_text().strip()
-    private_directory(var_dir)
-    value = secrets.token_hex(32)
-    path.touch(mode=0o600)
-    path.write_text(value + "\n")
-    return value
+    if not path.exists():
+        private_directory(var_dir)
+        temporary = var_dir / f".secret.{os.getpid()}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    return path.read_text().strip()
