@@ -119,6 +119,7 @@ def serve(
     import uvicorn
 
     from hongyan import logs
+    from hongyan.api.door import raise_open_file_limit
 
     base = _settings()
     settings = base.model_copy(
@@ -129,6 +130,7 @@ def serve(
         }
     )
     logs.configure(settings.log_level)
+    raise_open_file_limit()  # idle clients must not use up the fds (issue 11); workers inherit it
     try:
         asyncio.run(upgrade(settings.database_url))
     except Exception as exc:

@@ -3,6 +3,11 @@
 A plain ASGI callable rather than framework routes: these are the hot path,
 and every answer, even to a broken request, must be the protocol's own text
 with a Content-Length, never a framework's HTML error page.
+
+Parameter values are percent-decoded only when read (`protocol/params.py`),
+and the gates read `uid` and `pwd` first: a request with wrong credentials
+never pays for decoding the rest of its body. Every field of the access log
+that a client controls is cut to a bound.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from hongyan import metrics
+from hongyan.api.limits import body_limit
 from hongyan.config import Settings
 from hongyan.core.models import Account
 from hongyan.core.schedule import format_local
 from hongyan.core.service import CustomerService, SendForm
 from hongyan.errors import Rejected
-from hongyan.logs import redact_query
+from hongyan.logs import clip, redact_query
 from hongyan.protocol import render
 from hongyan.protocol.params import BadParams, Params, choose_encoding, collect
 from hongyan.protocol.stat import Stat
@@ -38,8 +44,19 @@ ENDPOINTS = {
 }
 
 
+# Characters of a client-controlled field kept in a log line.
+_LOG_QUERY_CHARS = 1024
+_LOG_UID_CHARS = 64
+_LOG_REASON_CHARS = 256
+
+
 class _TooLarge(Exception):
     pass
+
+
+class _ClientGone(Exception):
+    """The client left (or was cut off as too slow) before its body ended: a partial
+    body is never acted on."""
 
 
 class CustomerApi:
@@ -63,7 +80,7 @@ class CustomerApi:
         charset = render.UTF8 if endpoint == "mtutf8" else render.GBK
         stat, uid, text, reason = Stat.OK, "", "", ""
         try:
-            body = await _read_body(receive, self._settings.max_body_bytes)
+            body = await _read_body(receive, body_limit(self._settings.http, endpoint))
             headers = dict(scope["headers"])
             pairs = collect(scope["query_string"], body, headers.get(b"content-type", b""))
             params = Params(pairs, choose_encoding(pairs, utf8_implied=endpoint == "mtutf8"))
@@ -72,12 +89,15 @@ class CustomerApi:
         except Rejected as exc:
             stat, reason = exc.stat, exc.detail
             text = render.error_answer(endpoint, stat)
-        except (BadParams, _TooLarge) as exc:
-            log.info("unreadable request", extra={"endpoint": endpoint, "reason": str(exc)})
+        except (BadParams, _TooLarge, _ClientGone) as exc:
+            reason = clip(str(exc), _LOG_REASON_CHARS)
+            log.info("unreadable request", extra={"endpoint": endpoint, "reason": reason})
             stat = Stat.OPERATION_FAILED
             text = render.error_answer(endpoint, stat)
         except Exception:
-            log.exception("request failed", extra={"endpoint": endpoint, "uid": uid})
+            log.exception(
+                "request failed", extra={"endpoint": endpoint, "uid": clip(uid, _LOG_UID_CHARS)}
+            )
             stat = Stat.OPERATION_FAILED
             text = render.error_answer(endpoint, stat)
         payload = render.encode(text, charset)
@@ -101,11 +121,11 @@ class CustomerApi:
                 scope["path"],
                 int(stat),
                 extra={
-                    "query": redact_query(scope["query_string"]),
-                    "uid": uid,
+                    "query": clip(redact_query(scope["query_string"]), _LOG_QUERY_CHARS),
+                    "uid": clip(uid, _LOG_UID_CHARS),
                     "client": (scope.get("client") or ("", 0))[0],
                     "stat": int(stat),
-                    "reason": reason,
+                    "reason": clip(reason, _LOG_REASON_CHARS),
                     "ms": round(elapsed * 1000, 2),
                 },
             )
@@ -195,7 +215,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise _ClientGone("the client left before its body ended")
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

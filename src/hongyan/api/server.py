@@ -1,4 +1,4 @@
-"""How uvicorn serves the platform: options, and a request-line tolerance.
+"""How uvicorn serves the platform: options, and a protocol that frames requests itself.
 
 Real clients of this protocol put raw, unencoded GBK or UTF-8 bytes in the
 URL (PROTOCOL.md "Transport"). HTTP parsers rightly refuse such a request
@@ -13,19 +13,55 @@ each head, escapes its request line, and passes `Content-Length` bytes of body
 through untouched; so keep-alive, pipelined requests and the stray CRLF some
 clients send after a body all work. A chunked body is passed through until
 the parser says the message ended.
+
+Framing is also where a hostile client is stopped (issue 11), since neither
+httptools nor uvicorn bounds a head, its headers, or the time to send it:
+
+- a head is at most `max_head_bytes` with `max_headers` headers, and must be
+  complete `head_timeout_s` after its first byte;
+- a body over its endpoint's limit (`Content-Length`, known from the head) is
+  refused before a byte of it is read; a chunked one is cut by the
+  application at the same limit;
+- a body must arrive within `body_timeout_s`, plus a second for each
+  `body_min_rate` bytes received;
+- a connection with nothing to do closes after `idle_timeout_s`, from its
+  opening as after an answer;
+- connections are counted in all and per client address, and the bytes of
+  bodies in progress against a budget (`api/door.py`).
+
+A refused request is answered in the protocol's form when its path is known,
+and the connection then half-closes and reads what the client is still
+sending, up to `discard_max_bytes`, before it closes: closing with unread data
+resets the connection, and a client still writing its body would lose the
+answer (RFC 9112 §9.6).
 """
 
 from __future__ import annotations
 
+import asyncio
+import enum
 import re
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from hongyan.api.door import Refusal, answer, find_door, request_path
+
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
-# A head larger than this is handed to the parser as it is, to be refused there.
-MAX_HEAD_BYTES = 64 * 1024
+_HUGE = 1 << 62  # a Content-Length longer than any limit
+# Bytes of the head end pattern that may sit at the end of what was searched.
+_HEAD_END_OVERLAP = 3
+
+
+class _Wait(enum.Enum):
+    """What a connection is waiting for from its client, which sets its deadline."""
+
+    IDLE = "idle"  # the next request (nothing sent yet)
+    HEAD = "head"  # the rest of a request head
+    BODY = "body"  # the rest of a body
+    APP = "app"  # nothing: the application is answering
+    LINGER = "linger"  # the client to stop sending after a refusal
 
 
 def _escape(match: re.Match[bytes]) -> bytes:
@@ -48,25 +84,83 @@ def body_framing(head: bytes) -> tuple[int, bool]:
         name = name.strip().lower()
         if name == b"content-length":
             value = value.strip()
-            length = int(value) if value.isdigit() else 0
+            # Not digits: 0, and the parser refuses it; int() of 5,000 digits would raise.
+            length = (int(value) if len(value) < 16 else _HUGE) if value.isdigit() else 0
         elif name == b"transfer-encoding" and b"chunked" in value.lower():
             chunked = True
     return length, chunked
 
 
 class RawUrlTolerantProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, escaping raw high bytes in request lines."""
+    """uvicorn's httptools protocol, escaping raw high bytes in request lines, with bounds."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.door = find_door(self.app)
+        self.limits = self.door.limits
+        self._client_key: str | None = None  # set once the door let the connection in
         self._head = bytearray()  # a request head being gathered
+        self._searched = 0  # bytes of _head already searched for its end
+        self._blank = 0  # blank-line bytes skipped since the last request
         self._body_left = 0  # bytes of the current body still to pass through
         self._passthrough = False  # a chunked body: everything until the message ends
+        self._chunked = 0  # bytes of the current chunked body passed through
+        self._chunked_cap = 0
+        self._path: str | None = None  # of the last head handed to the parser
+        self._reserved = 0  # body bytes this connection holds of the door's budget
+        self._discard = 0  # lingering after a refusal: bytes still to read and drop
+        self._pending: bytes | None = None  # a refusal waiting for the answers before it
+        self._close_after_refusal = False
+        self._wait = _Wait.IDLE
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- connection --------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        entered = self.door.enter(self._peer())
+        if isinstance(entered, Refusal):
+            # Over a connection limit: answer at once (the path is not known yet)
+            # and free the file descriptor; lingering would hold it.
+            self.door.refused(entered, self._peer(), None)
+            self._wait = _Wait.LINGER
+            transport.write(answer(None, entered))
+            transport.close()
+            return
+        self._client_key = entered
+        self._expect(_Wait.IDLE, self.limits.idle_timeout_s)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._client_key is not None:
+            self.door.leave(self._client_key)
+            self._client_key = None
+        self.door.release(self._reserved)
+        self._reserved = 0
+
+    def _peer(self) -> str:
+        return self.client[0] if self.client else ""
+
+    # -- framing -------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        if self._wait is _Wait.LINGER:
+            self._drop(len(data))
+            return
         out = bytearray()
         while data:
             if self._passthrough:
+                self._chunked += len(data)
+                self._got_body(len(data))
+                if self._chunked > self._chunked_cap:
+                    # Far past the limit the application has already answered at.
+                    self._feed(out)
+                    self.transport.close()
+                    return
                 out += data
                 break
             if self._body_left:
@@ -74,33 +168,201 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
                 out += data[:take]
                 data = data[take:]
                 self._body_left -= take
+                self._got_body(take)
+                if not self._body_left:
+                    self._wait = _Wait.APP
                 continue
+            if not self._head:
+                stripped = data.lstrip(b"\r\n")
+                self._blank += len(data) - len(stripped)
+                if self._blank > self.limits.max_head_bytes:
+                    self._feed(out)
+                    self.transport.close()  # endless blank lines, never a request
+                    return
+                data = stripped
+                if not data:
+                    break  # only blank lines between requests so far
+                self._expect(_Wait.HEAD, self.limits.head_timeout_s)
             self._head += data
             data = b""
-            if not self._head.lstrip(b"\r\n"):
-                self._head.clear()  # only blank lines between requests so far
-                break
-            match = _HEAD_END.search(self._head, len(self._head) - len(self._head.lstrip(b"\r\n")))
+            match = _HEAD_END.search(self._head, max(0, self._searched - _HEAD_END_OVERLAP))
+            self._searched = len(self._head)
+            refusal = self._head_refusal(match.end() if match else None)
+            if refusal is not None:
+                path = request_path(self._head)
+                self._feed(out)
+                self._refuse(refusal, path)
+                return
             if match is None:
-                if len(self._head) > MAX_HEAD_BYTES:
-                    out += self._head
-                    self._head.clear()
-                    self._passthrough = True
                 break
             head = bytes(self._head[: match.end()])
             data = bytes(self._head[match.end() :])
             self._head.clear()
+            self._searched = self._blank = 0
+            if not self._admit_body(head, out):
+                self._drop(len(data))  # the start of the refused body
+                return
             out += escape_request_line(head)
-            self._body_left, self._passthrough = body_framing(head)
+        self._feed(out)
+
+    def _head_refusal(self, end: int | None) -> Refusal | None:
+        """Why the head gathered so far (complete at `end`, or not yet) is refused."""
+        size = len(self._head) if end is None else end
+        # The request line and the blank line that ends a head are not headers.
+        headers = self._head.count(b"\n", 0, size) - (1 if end is None else 2)
+        if size > self.limits.max_head_bytes:
+            return Refusal.HEAD_TOO_LARGE if b"\n" in self._head else Refusal.URL_TOO_LONG
+        if headers > self.limits.max_headers:
+            return Refusal.TOO_MANY_HEADERS
+        return None
+
+    def _admit_body(self, head: bytes, out: bytearray) -> bool:
+        """Set up the framing of the body after `head`; False if the request is refused."""
+        length, chunked = body_framing(head)
+        path = request_path(head)
+        limit = self.door.body_limit(path)
+        need = limit if chunked else length
+        refusal = None
+        if length > limit and not chunked:
+            refusal = Refusal.BODY_TOO_LARGE
+        elif need and not self.door.reserve(need):
+            refusal = Refusal.BUSY
+        if refusal is not None:
+            self._feed(out)
+            self._refuse(refusal, path, discard=length)
+            return False
+        self._path = path
+        self._reserved += need
+        self._body_left, self._passthrough = (0, True) if chunked else (length, False)
+        self._chunked, self._chunked_cap = 0, limit + self.limits.discard_max_bytes
+        if chunked or length:
+            self._expect(_Wait.BODY, self.limits.body_timeout_s)
+        else:
+            self._wait = _Wait.APP
+        return True
+
+    def _feed(self, out: bytearray) -> None:
         if out:
             super().data_received(bytes(out))
-        else:
-            # A partial head is still activity: keep the idle timer from closing us.
-            self._unset_keepalive_if_required()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._passthrough = False
+        if self._passthrough:
+            self._passthrough = False
+            if self._wait is _Wait.BODY:
+                self._wait = _Wait.APP
+        self._settle()  # the answer may have gone before the body ended
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._unset_keepalive_if_required()  # our idle timer replaces uvicorn's
+        if self._pending is not None and not self._in_flight():
+            self._send_refusal(self._pending)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Nothing left to answer and nothing coming: wait idle for the next request."""
+        if self._wait is _Wait.APP and not self._in_flight():
+            self.door.release(self._reserved)
+            self._reserved = 0
+            self._expect(_Wait.IDLE, self.limits.idle_timeout_s)
+
+    def _in_flight(self) -> bool:
+        """An answer is still to be written for a request already handed to the application."""
+        cycle = self.cycle
+        running = cycle is not None and not cycle.response_complete and not cycle.disconnected
+        return running or bool(self.pipeline)
+
+    # -- refusing --------------------------------------------------------------------
+
+    def send_400_response(self, msg: str) -> None:
+        """A request the parser refuses: the protocol's answer, not uvicorn's plain text."""
+        self._refuse(Refusal.BAD_REQUEST, self._path)
+
+    def _refuse(
+        self, refusal: Refusal, path: str | None, discard: int = 0, close: bool = False
+    ) -> None:
+        """Answer `refusal`; then read and drop what the client still sends, and close
+        (at once with `close`: a client too slow to wait for)."""
+        if self._wait is _Wait.LINGER:
+            return  # refused already
+        self.door.refused(refusal, self._peer(), path)
+        self._head.clear()
+        self._body_left, self._passthrough = 0, False
+        most = self.limits.discard_max_bytes
+        self._discard = min(discard, most) if discard > 0 else most
+        self._close_after_refusal = close
+        self._expect(_Wait.LINGER, self.limits.body_timeout_s)
+        reply = answer(path, refusal)
+        if self._in_flight():
+            # Answers go out in order: this one after those of the requests before it.
+            self._pending = reply
+            return
+        self._send_refusal(reply)
+
+    def _send_refusal(self, reply: bytes) -> None:
+        self._pending = None
+        if self.transport.is_closing():
+            return
+        self.transport.write(reply)
+        if self._close_after_refusal or not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()  # the client reads the answer, then the end
+        self.flow.resume_reading()
+
+    def _drop(self, size: int) -> None:
+        """Lingering: what the client still sends after a refusal is read and dropped."""
+        self._discard -= size
+        self._deadline += size / self.limits.body_min_rate
+        if self._discard < 0 and not self.transport.is_closing():
+            self.transport.close()
+
+    # -- timers ------------------------------------------------------------------------
+
+    def _got_body(self, size: int) -> None:
+        self._deadline += size / self.limits.body_min_rate
+
+    def _expect(self, wait: _Wait, timeout: float) -> None:
+        """Wait for `wait` from the client, at most `timeout` seconds from now."""
+        self._wait = wait
+        self._deadline = self.loop.time() + timeout
+        timer = self._timer
+        if timer is None or timer.when() > self._deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = self.loop.call_at(self._deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        """One timer per connection, re-armed lazily: deadlines only move later."""
+        self._timer = None
+        if self.transport.is_closing() or self._wait is _Wait.APP:
+            return
+        now = self.loop.time()
+        if self._wait in (_Wait.HEAD, _Wait.BODY) and self.flow.read_paused:
+            # uvicorn stopped reading (a pipelined request waits its turn): not the client's fault.
+            self._deadline = max(self._deadline, now + self.limits.body_timeout_s)
+        if now < self._deadline:
+            self._timer = self.loop.call_at(self._deadline, self._on_timer)
+        elif self._wait is _Wait.HEAD:
+            self._refuse(Refusal.HEAD_TIMEOUT, request_path(self._head), close=True)
+        elif self._wait is _Wait.BODY:
+            self._body_timed_out()
+        else:  # idle, or lingering over
+            self.transport.close()
+
+    def _body_timed_out(self) -> None:
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            started = cycle.response_started
+            # The application stops waiting for the body, and its answer goes nowhere.
+            cycle.disconnected = True
+            cycle.message_event.set()
+            if started:
+                self.door.refused(Refusal.BODY_TIMEOUT, self._peer(), self._path)
+                self.transport.close()
+                return
+        self._refuse(Refusal.BODY_TIMEOUT, self._path, close=True)
 
 
 def uvicorn_options(host: str, port: int) -> dict[str, Any]:
