@@ -1,0 +1,80 @@
+"""Redaction judges a parameter's name as the parser decodes it (issue 11 item 3),
+and values are decoded only when read."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hongyan.logs import clip, redact_query
+from hongyan.protocol import params as params_module
+from hongyan.protocol.params import Params, choose_encoding, parse_pairs
+
+SECRET = b"b9887c5ebb23ebb294acab183ecf0769"
+
+
+@st.composite
+def spellings(draw: st.DrawFn, word: bytes) -> bytes:
+    """`word` as a client may write a parameter name: any case, any byte percent-encoded
+    (either hex case), blanks around it as `+` or `%20`."""
+    out = b""
+    for byte in word:
+        char = bytes([byte])
+        char = draw(st.sampled_from([char, char.upper()]))
+        how = draw(st.sampled_from(["raw", "upper", "lower"]))
+        if how == "upper":
+            char = b"%%%02X" % char[0]
+        elif how == "lower":
+            char = b"%%%02x" % char[0]
+        out += char
+    blank = st.sampled_from([b"+", b"%20", b"%09"])
+    before = b"".join(draw(st.lists(blank, max_size=3)))
+    after = b"".join(draw(st.lists(blank, max_size=3)))
+    return before + out + after
+
+
+@given(name=spellings(b"pwd"), before=st.sampled_from([b"", b"uid=a&"]))
+def test_whatever_reads_as_pwd_is_redacted(name: bytes, before: bytes) -> None:
+    query = before + name + b"=" + SECRET + b"&content=x"
+    assert parse_pairs(query)[b"pwd"] == SECRET
+    logged = redact_query(query)
+    assert SECRET.decode() not in logged
+    assert logged.endswith("=***&content=x")
+
+
+@pytest.mark.parametrize(
+    ("query", "logged"),
+    [
+        (b"uid=a&pwd=abc&content=x", "uid=a&pwd=***&content=x"),
+        (b"p%77d=abc", "p%77d=***"),
+        (b"pwd+=abc", "pwd+=***"),
+        (b"new_password=abc&api%5Fsecret=s", "new_password=***&api%5Fsecret=***"),
+        (b"pwd%3Dabc", "***"),  # a name that is not plain: hidden whole
+        (b"x" * 70 + b"=abc&uid=a", "***&uid=a"),  # too long to be a name we read
+    ],
+)
+def test_redaction_examples(query: bytes, logged: str) -> None:
+    assert redact_query(query) == logged
+
+
+def test_values_are_decoded_only_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: list[bytes] = []
+    unquote = params_module.unquote_to_bytes
+
+    def spy(data: bytes) -> bytes:
+        decoded.append(data)
+        return unquote(data)
+
+    monkeypatch.setattr(params_module, "unquote_to_bytes", spy)
+    content = b"%B7%A2" * 10_000
+    pairs = parse_pairs(b"uid=a&pwd=b&content=" + content)
+    params = Params(pairs, choose_encoding(pairs))
+    assert (params.ascii("uid"), params.ascii("pwd")) == ("a", "b")
+    assert max(len(d) for d in decoded) < 100
+    assert params.raw("content") == b"\xb7\xa2" * 10_000
+
+
+def test_clip() -> None:
+    assert clip("abc", 3) == "abc"
+    assert clip("abcdef", 3) == "abc…(+3)"
