@@ -74,13 +74,15 @@ def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
 
 
 def send_until_answered(sock: socket.socket, pieces: Iterable[bytes], pause: float = 0.0) -> int:
-    """Send `pieces` one by one until the server answers or closes; the bytes sent.
+    """Send `pieces` one by one until the server answers or closes, at most WAIT
+    seconds; the bytes sent.
 
     With `pause`, wait that long for the server after each piece: a slow client
     that stops as soon as the server has spoken."""
     sent = 0
+    deadline = time.monotonic() + WAIT
     for piece in pieces:
-        if server_spoke(sock, pause):
+        if server_spoke(sock, pause) or time.monotonic() > deadline:
             return sent
         try:
             sock.sendall(piece)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hongyan.logs import clip, redact_query
+from hongyan.logs import redact_query
 from hongyan.protocol import params as params_module
 from hongyan.protocol.params import Params, choose_encoding, parse_pairs
 
@@ -76,5 +76,7 @@ def test_values_are_decoded_only_when_read(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_clip() -> None:
+    from hongyan.logs import clip
+
     assert clip("abc", 3) == "abc"
     assert clip("abcdef", 3) == "abc…(+3)"
