@@ -101,6 +101,15 @@ def test_a_64_kb_url_gets_the_protocol_answer(
     assert_healthy(door)
 
 
+def test_a_url_under_64_kb_is_still_read(door: RunningServer) -> None:
+    """A GET of 2001 numbers (~28 KB) was always read and answered 106: it still is."""
+    customer = door.customer(balance=5)
+    numbers = "%2C".join(f"139{i:08d}" for i in range(2001))
+    target = f"/mt/?uid={customer.uid}&pwd={customer.pwd}&mobile={numbers}&content=x"
+    status, _, body = raw_http(door.port, raw_request("GET", target.encode()))
+    assert (status, body) == (200, answer(106))
+
+
 def test_a_request_the_parser_refuses_gets_the_protocol_answer(door: RunningServer) -> None:
     request = b"POST /mt/ HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy"
     status, _, body = raw_http(door.port, request)

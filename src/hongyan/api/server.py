@@ -17,8 +17,9 @@ the parser says the message ended.
 Framing is also where a hostile client is stopped (issue 11), since neither
 httptools nor uvicorn bounds a head, its headers, or the time to send it:
 
-- a head is at most `max_head_bytes` with `max_headers` headers, and must be
-  complete `head_timeout_s` after its first byte;
+- a request line is at most `max_request_line_bytes`, its header fields at
+  most `max_header_bytes` and `max_headers`, and the head must be complete
+  `head_timeout_s` after its first byte;
 - a body over its endpoint's limit (`Content-Length`, known from the head) is
   refused before a byte of it is read; a chunked one is cut by the
   application at the same limit;
@@ -175,7 +176,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             if not self._head:
                 stripped = data.lstrip(b"\r\n")
                 self._blank += len(data) - len(stripped)
-                if self._blank > self.limits.max_head_bytes:
+                if self._blank > self.limits.max_header_bytes:
                     self._feed(out)
                     self.transport.close()  # endless blank lines, never a request
                     return
@@ -207,12 +208,18 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
 
     def _head_refusal(self, end: int | None) -> Refusal | None:
         """Why the head gathered so far (complete at `end`, or not yet) is refused."""
+        limits = self.limits
         size = len(self._head) if end is None else end
-        # The request line and the blank line that ends a head are not headers.
-        headers = self._head.count(b"\n", 0, size) - (1 if end is None else 2)
-        if size > self.limits.max_head_bytes:
-            return Refusal.HEAD_TOO_LARGE if b"\n" in self._head else Refusal.URL_TOO_LONG
-        if headers > self.limits.max_headers:
+        line_end = self._head.find(b"\n", 0, size)
+        if line_end < 0:
+            return Refusal.URL_TOO_LONG if size > limits.max_request_line_bytes else None
+        if line_end > limits.max_request_line_bytes:
+            return Refusal.URL_TOO_LONG
+        if size - line_end > limits.max_header_bytes:
+            return Refusal.HEAD_TOO_LARGE
+        # The blank line that ends a head is not a header.
+        headers = self._head.count(b"\n", line_end + 1, size) - (0 if end is None else 1)
+        if headers > limits.max_headers:
             return Refusal.TOO_MANY_HEADERS
         return None
 
