@@ -23,9 +23,13 @@ _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
 }
 
 
-def redact_query(query: bytes) -> str:
-    """The query string with the values of pwd/password/secret parameters replaced."""
-    return redact(query).decode("latin-1")
+def redact_query(query: bytes, limit: int = 1024) -> str:
+    """The query string with the values of pwd/password/secret parameters replaced,
+    cut to `limit` characters. Only what is kept is redacted: a cut never shows a
+    secret (the value of a cut pair is still a secret's value), and the work stays
+    the same for a 64 KB query."""
+    kept = redact(query[:limit]).decode("latin-1")
+    return kept if len(query) <= limit else f"{kept}…(+{len(query) - limit})"
 
 
 def clip(text: str, limit: int) -> str:

@@ -224,6 +224,22 @@ def test_a_big_percent_encoded_body_with_a_wrong_password_is_not_decoded(
     assert decoded and max(decoded) < 1000, "the content was percent-decoded"
 
 
+def test_thousands_of_tiny_fields_are_not_parsed(door: RunningServer) -> None:
+    """48,000 `a=b&` fields in a body cost ~50 ms of parsing before the password
+    could be checked: more than a few hundred fields is refused at once."""
+    customer = door.customer(balance=5)
+    body = f"uid={customer.uid}&pwd={customer.pwd}&".encode() + b"a=b&" * 48_000
+    status, _, answer_ = raw_http(
+        door.port, raw_request("POST", b"/mt/", body, {"Content-Type": FORM})
+    )
+    assert (status, answer_) == (200, answer(103))
+    body = f"uid={customer.uid}&pwd={customer.pwd}&".encode() + b"a=b&" * 100
+    status, _, answer_ = raw_http(
+        door.port, raw_request("POST", b"/mt/", body, {"Content-Type": FORM})
+    )
+    assert (status, answer_) == (200, answer(108))
+
+
 # -- pipelining ---------------------------------------------------------------------------------
 
 

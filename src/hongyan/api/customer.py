@@ -121,7 +121,7 @@ class CustomerApi:
                 scope["path"],
                 int(stat),
                 extra={
-                    "query": clip(redact_query(scope["query_string"]), _LOG_QUERY_CHARS),
+                    "query": redact_query(scope["query_string"], _LOG_QUERY_CHARS),
                     "uid": clip(uid, _LOG_UID_CHARS),
                     "client": (scope.get("client") or ("", 0))[0],
                     "stat": int(stat),

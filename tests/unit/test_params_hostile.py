@@ -1,5 +1,6 @@
-"""Redaction judges a parameter's name as the parser decodes it (issue 11 item 3),
-and values are decoded only when read."""
+"""Parameters under hostile input (issue 11): redaction judges a name as the
+parser decodes it (item 3), values are decoded only when read, and the number
+of fields is bounded."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from hypothesis import strategies as st
 
 from hongyan.logs import redact_query
 from hongyan.protocol import params as params_module
-from hongyan.protocol.params import Params, choose_encoding, parse_pairs
+from hongyan.protocol.params import (
+    MAX_FIELDS,
+    BadParams,
+    Params,
+    choose_encoding,
+    parse_multipart,
+    parse_pairs,
+)
 
 SECRET = b"b9887c5ebb23ebb294acab183ecf0769"
 
@@ -73,6 +81,22 @@ def test_values_are_decoded_only_when_read(monkeypatch: pytest.MonkeyPatch) -> N
     assert (params.ascii("uid"), params.ascii("pwd")) == ("a", "b")
     assert max(len(d) for d in decoded) < 100
     assert params.raw("content") == b"\xb7\xa2" * 10_000
+
+
+def test_the_number_of_fields_is_bounded() -> None:
+    assert len(parse_pairs(b"&".join(b"f%d=v" % i for i in range(MAX_FIELDS)))) == MAX_FIELDS
+    with pytest.raises(BadParams, match="fields"):
+        parse_pairs(b"a=b&" * MAX_FIELDS)
+    part = b'--XX\r\nContent-Disposition: form-data; name="a"\r\n\r\nb\r\n'
+    with pytest.raises(BadParams, match="fields"):
+        parse_multipart(
+            part * (MAX_FIELDS + 1) + b"--XX--\r\n", b"multipart/form-data; boundary=XX"
+        )
+
+
+def test_a_long_query_is_redacted_only_as_far_as_it_is_logged() -> None:
+    logged = redact_query(b"uid=a&pwd=" + b"s" * 2000, limit=20)
+    assert logged == "uid=a&pwd=***…(+1990)"
 
 
 def test_clip() -> None:

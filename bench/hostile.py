@@ -1,0 +1,359 @@
+"""Latency of normal requests while hostile clients hold the front door (issue 11).
+
+    .venv/bin/python bench/hostile.py [--slow 500] [--oversized 4] [--duration 20]
+
+It starts `hongyan serve` (default settings, one worker) with the bench
+account, and measures a normal client (one keep-alive connection, one request
+at a time: a single-number GET /mt/, then a GET /mm/, in turn) twice:
+
+  * `quiet_*`: alone;
+  * `hostile_*`: while another process (`--attack`, started by this one) holds
+    `--slow` slow clients connected, spread over 16 loopback addresses (a
+    third sending a request head one line a second, a third sending a body
+    of 150 KB at 500 bytes a second, a third idle; each reconnects when the
+    server cuts it off), and `--oversized` clients that post, again and
+    again, a 4 MB `%XX` body with a wrong password (the probe of the issue:
+    ~0.4 s of event loop each before the front door had bounds).
+
+Every load is bounded in requests and in seconds, and goes to 127.0.0.1 only.
+Figures go to stdout, one a line (`hostile_mt_p99_ms 3.2`); notes to stderr.
+The target: a normal request's p99 under 10 ms while the hostile clients are
+connected. The exit status is 1 when a normal request failed or the target
+was missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mt_api import GET_PREFIX, HOST, OK_PREFIX, UID, Mobiles
+from report import Figures, note
+from server_process import Server, start_quietly
+
+SOURCES = [f"127.0.1.{i}" for i in range(1, 17)]  # 16 addresses: under 64 connections each
+TARGET_P99_MS = 10.0
+SLOW_BODY = 150_000  # within /mt/'s 192 KiB limit: read, slowly
+OVERSIZED = b"uid=%s&pwd=%s&content=" % (UID.encode(), b"0" * 32) + b"%B7%A2" * 700_000  # 4.2 MB
+
+
+# -- the normal client ------------------------------------------------------------------
+
+
+@dataclass
+class Latencies:
+    mt: list[float] = field(default_factory=list)
+    mm: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+def measure(port: int, mobiles: Mobiles, requests: int, seconds: float) -> Latencies:
+    """Alternate GET /mt/ (one fresh number) and GET /mm/ on one keep-alive connection."""
+    mt_head = b"GET " + GET_PREFIX
+    pwd_query = GET_PREFIX.split(b"?", 1)[1].split(b"&content=")[0]
+    mm = b"GET /mm/?%s HTTP/1.1\r\nHost: %s\r\n\r\n" % (pwd_query, HOST.encode())
+    out = Latencies()
+    sock = _connect(port)
+    deadline = time.monotonic() + seconds
+    for i in range(requests):
+        if time.monotonic() > deadline:
+            break
+        is_mt = i % 2 == 0
+        request = (
+            b"%s%d HTTP/1.1\r\nHost: %s\r\n\r\n" % (mt_head, mobiles.take(1), HOST.encode())
+            if is_mt
+            else mm
+        )
+        started = time.perf_counter()
+        try:
+            sock.sendall(request)
+            body = _read_answer(sock)
+        except OSError:
+            out.errors += 1
+            sock.close()
+            sock = _connect(port)
+            continue
+        elapsed = time.perf_counter() - started
+        if not body.startswith(OK_PREFIX):
+            out.errors += 1
+        (out.mt if is_mt else out.mm).append(elapsed)
+    sock.close()
+    return out
+
+
+def _connect(port: int) -> socket.socket:
+    sock = socket.create_connection((HOST, port), timeout=10)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    data = b""
+    while True:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if sep:
+            length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+            if len(rest) >= length:
+                return rest[:length]
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+
+
+def percentile_ms(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def report(figures: Figures, phase: str, got: Latencies) -> None:
+    for name, values in (("mt", got.mt), ("mm", got.mm)):
+        figures.add(f"{phase}_{name}_requests", len(values))
+        figures.add(f"{phase}_{name}_p50_ms", percentile_ms(values, 0.50))
+        figures.add(f"{phase}_{name}_p99_ms", percentile_ms(values, 0.99))
+        figures.add(f"{phase}_{name}_max_ms", max(values) * 1000 if values else float("nan"))
+    figures.add(f"{phase}_errors", got.errors)
+
+
+# -- the hostile clients (run in their own process) ----------------------------------------
+
+
+@dataclass
+class Attack:
+    port: int
+    stop: asyncio.Event
+    connected: int = 0
+    cut_off: int = 0  # slow connections the server answered or closed
+    refused: int = 0  # connections that could not be opened
+    oversized_answered: int = 0  # 4 MB posts whose 103 the client read
+    oversized_lost: int = 0  # 4 MB posts reset before the client read an answer
+
+
+async def _slow(attack: Attack, source: str, kind: str) -> None:
+    while not attack.stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection(
+                HOST, attack.port, local_addr=(source, 0)
+            )
+        except OSError:
+            attack.refused += 1
+            await asyncio.sleep(0.5)
+            continue
+        attack.connected += 1
+        try:
+            if kind == "head":
+                writer.write(b"GET /mm/?uid=x HTTP/1.1\r\nHost: a\r\n")
+            elif kind == "body":
+                writer.write(
+                    b"POST /mt/ HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\nuid=x" % SLOW_BODY
+                )
+            line = 0
+            while not attack.stop.is_set():
+                try:
+                    data = await asyncio.wait_for(reader.read(4096), timeout=1.0)
+                except TimeoutError:
+                    line += 1
+                    if kind == "head":
+                        writer.write(b"X-Slow-%d: v\r\n" % line)
+                    elif kind == "body":
+                        writer.write(b"x" * 500)
+                    continue
+                attack.cut_off += 1
+                if data:
+                    with contextlib.suppress(OSError, TimeoutError):
+                        await asyncio.wait_for(reader.read(), timeout=5)
+                break
+        except OSError:
+            attack.cut_off += 1
+        finally:
+            attack.connected -= 1
+            writer.close()
+
+
+async def _oversized(attack: Attack, source: str) -> None:
+    head = b"POST /mt/ HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    head += b"Content-Length: %d\r\n\r\n" % len(OVERSIZED)
+    while not attack.stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection(
+                HOST, attack.port, local_addr=(source, 0)
+            )
+        except OSError:
+            attack.refused += 1
+            await asyncio.sleep(0.5)
+            continue
+        try:
+            writer.write(head + OVERSIZED)
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), timeout=30)
+            if b"stat=103" in answer:
+                attack.oversized_answered += 1
+            else:
+                attack.oversized_lost += 1
+        except (OSError, TimeoutError):
+            attack.oversized_lost += 1
+        finally:
+            writer.close()
+
+
+async def attack_main(port: int, slow: int, oversized: int, duration: float) -> None:
+    attack = Attack(port, asyncio.Event())
+    kinds = ("head", "body", "idle")
+    tasks = [
+        asyncio.create_task(_slow(attack, SOURCES[i % len(SOURCES)], kinds[i % 3]))
+        for i in range(slow)
+    ]
+    tasks += [asyncio.create_task(_oversized(attack, "127.0.2.1")) for _ in range(oversized)]
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, attack.stop.set)
+    deadline = time.monotonic() + duration
+    while time.monotonic() < deadline and not attack.stop.is_set():
+        print(f"connected {attack.connected}", flush=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(attack.stop.wait(), timeout=0.5)
+        if os.getppid() == 1:  # the measuring process is gone
+            break
+    attack.stop.set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    print(
+        f"done cut_off={attack.cut_off} refused={attack.refused} "
+        f"oversized_answered={attack.oversized_answered} oversized_lost={attack.oversized_lost}",
+        flush=True,
+    )
+
+
+class Attackers:
+    """The hostile clients' process, and what it reports."""
+
+    def __init__(self, port: int, args: argparse.Namespace) -> None:
+        argv = [sys.executable, __file__, "--attack", "--port", str(port)]
+        argv += ["--slow", str(args.slow), "--oversized", str(args.oversized)]
+        argv += ["--duration", str(args.duration + 60)]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        self.connected: list[int] = []
+        self.final = ""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("connected "):
+                self.connected.append(int(line.split()[1]))
+            elif line.startswith("done "):
+                self.final = line.strip()
+
+    def wait_connected(self, count: int, timeout: float = 60) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.connected and self.connected[-1] >= count:
+                return True
+            time.sleep(0.2)
+        return False
+
+    def stop(self) -> dict[str, int]:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(timeout=5)
+        return {k: int(v) for k, v in (f.split("=") for f in self.final.split()[1:])}
+
+
+def server_rss_mb(server: Server) -> float:
+    total = 0
+    for pid in server.pids():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument("--slow", type=int, default=500, help="slow clients held connected")
+    p.add_argument("--oversized", type=int, default=4, help="clients posting 4 MB bodies")
+    p.add_argument("--duration", type=float, default=20.0, help="seconds per phase, at most")
+    p.add_argument(
+        "--requests", type=int, default=20_000, help="normal requests per phase, at most"
+    )
+    p.add_argument(
+        "--wait-idle", type=float, default=0.0, help="wait up to S s for an idle machine"
+    )
+    p.add_argument("--attack", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--dir", help="parent of the temporary server directory")
+    p.add_argument("--hongyan", help="the hongyan command (None: the one beside this Python)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = p.parse_args()
+    if args.attack:
+        with contextlib.suppress(ImportError):
+            import uvloop
+
+            uvloop.install()
+        asyncio.run(attack_main(args.port, args.slow, args.oversized, args.duration))
+        return 0
+    args.writer_stats = False
+    start_quietly(args.wait_idle)
+    server = Server(args, 1)
+    figures = Figures("")
+    mobiles = Mobiles()
+    ok = True
+    try:
+        server.start()
+        measure(server.port, mobiles, 500, 2.0)  # warm-up
+        report(figures, "quiet", measure(server.port, mobiles, args.requests, args.duration))
+        figures.add("quiet_server_rss_mb", server_rss_mb(server))
+        attackers = Attackers(server.port, args)
+        try:
+            if not attackers.wait_connected(int(args.slow * 0.95)):
+                note(f"# only {attackers.connected[-1:]} hostile clients connected")
+                ok = False
+            cpu = server.cpu_seconds()
+            started = time.perf_counter()
+            got = measure(server.port, mobiles, args.requests, args.duration)
+            seconds = time.perf_counter() - started
+            held = attackers.connected[-int(seconds * 2) :] or [0]
+            figures.add("hostile_slow_connected_min", min(held))
+            figures.add("hostile_slow_connected_mean", sum(held) / len(held))
+            report(figures, "hostile", got)
+            figures.add("hostile_server_cpu_pct", 100 * (server.cpu_seconds() - cpu) / seconds)
+            figures.add("hostile_server_rss_mb", server_rss_mb(server))
+        finally:
+            stats = attackers.stop()
+        for name in ("oversized_answered", "oversized_lost", "cut_off", "refused"):
+            figures.add(f"hostile_{name}", stats.get(name, -1))
+        after = measure(server.port, mobiles, 200, 5.0)
+        figures.add("after_errors", after.errors)
+        ok = ok and got.errors == 0 and after.errors == 0 and bool(got.mt)
+        for name in ("mt", "mm"):
+            p99 = figures.values[f"hostile_{name}_p99_ms"]
+            met = isinstance(p99, float) and p99 < TARGET_P99_MS
+            verdict = "met" if met else "NOT met"
+            note(f"# hostile_{name}_p99_ms {p99} target < {TARGET_P99_MS}: {verdict}")
+            ok = ok and met
+    finally:
+        server.stop()
+        server.cleanup()
+    figures.add("result", "PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
