@@ -90,3 +90,11 @@ def test_who_may_read_metrics(peer: str, client: str, forwarded: bool, allowed: 
 def test_metrics_allow_must_be_networks() -> None:
     with pytest.raises(ValueError, match="metrics_allow"):
         HttpSettings(metrics_allow=("localhost",))
+
+
+def test_dropping_refused_bytes_is_paced_for_all_connections_together() -> None:
+    door = Door(HttpSettings(discard_rate=1024 * 1024))
+    assert door.discard_delay(512 * 1024, now=100.0) == 0.0  # within the burst
+    assert door.discard_delay(1024 * 1024, now=100.0) == pytest.approx(0.5)
+    assert door.discard_delay(1024 * 1024, now=100.0) == pytest.approx(1.5)  # another connection
+    assert door.discard_delay(1024, now=200.0) == 0.0  # idle since: no debt

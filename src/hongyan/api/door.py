@@ -155,6 +155,7 @@ class Door:
         self.connections = 0
         self.per_client: dict[str, int] = {}
         self.buffered = 0  # body bytes reserved by requests in progress
+        self._discard_clock = 0.0  # when the bytes dropped so far are paid for
         self._refused = {r: metrics.HTTP_REFUSED.labels(r.label) for r in Refusal}
 
     # -- connections ----------------------------------------------------------
@@ -200,6 +201,13 @@ class Door:
 
     def release(self, size: int) -> None:
         self.buffered -= size
+
+    def discard_delay(self, size: int, now: float) -> float:
+        """Seconds before reading more to drop, after dropping `size` bytes: every
+        connection shares `discard_rate` (a leaky bucket, with a second of burst)."""
+        clock = max(now - 1.0, self._discard_clock) + size / self.limits.discard_rate
+        self._discard_clock = clock
+        return max(0.0, clock - now)
 
     # -- refusals ------------------------------------------------------------------
 

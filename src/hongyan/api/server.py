@@ -32,9 +32,9 @@ httptools nor uvicorn bounds a head, its headers, or the time to send it:
 
 A refused request is answered in the protocol's form when its path is known,
 and the connection then half-closes and reads what the client is still
-sending, up to `discard_max_bytes`, before it closes: closing with unread data
-resets the connection, and a client still writing its body would lose the
-answer (RFC 9112 §9.6).
+sending, up to `discard_max_bytes` and at `discard_rate` for all connections
+together, before it closes: closing with unread data resets the connection,
+and a client still writing its body would lose the answer (RFC 9112 §9.6).
 """
 
 from __future__ import annotations
@@ -319,11 +319,23 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self.flow.resume_reading()
 
     def _drop(self, size: int) -> None:
-        """Lingering: what the client still sends after a refusal is read and dropped."""
+        """Lingering: what the client still sends after a refusal is read and dropped,
+        at the pace the door allows all such connections together."""
         self._discard -= size
         self._deadline += size / self.limits.body_min_rate
-        if self._discard < 0 and not self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        if self._discard < 0:
             self.transport.close()
+            return
+        delay = self.door.discard_delay(size, self.loop.time())
+        if delay > 0:
+            self.transport.pause_reading()
+            self.loop.call_later(delay, self._resume_dropping)
+
+    def _resume_dropping(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.resume_reading()
 
     # -- timers ------------------------------------------------------------------------
 
