@@ -40,21 +40,25 @@ _FILES_RESERVED = 128
 
 
 class Refusal(enum.Enum):
-    """Why the door refused; the value is the HTTP status for a non-protocol path."""
+    """Why the door refused: (label, HTTP status for a non-protocol path)."""
 
-    HEAD_TOO_LARGE = 431
-    URL_TOO_LONG = 414
-    TOO_MANY_HEADERS = 431
-    HEAD_TIMEOUT = 408
-    BODY_TIMEOUT = 408
-    BODY_TOO_LARGE = 413
-    BUSY = 503  # the body budget of all connections is spent
-    TOO_MANY_CONNECTIONS = 503
-    BAD_REQUEST = 400
+    HEAD_TOO_LARGE = ("head_too_large", 431)
+    URL_TOO_LONG = ("url_too_long", 414)
+    TOO_MANY_HEADERS = ("too_many_headers", 431)
+    HEAD_TIMEOUT = ("head_timeout", 408)
+    BODY_TIMEOUT = ("body_timeout", 408)
+    BODY_TOO_LARGE = ("body_too_large", 413)
+    BUSY = ("busy", 503)  # the body budget of all connections is spent
+    TOO_MANY_CONNECTIONS = ("too_many_connections", 503)
+    BAD_REQUEST = ("bad_request", 400)
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return self.value[0]
+
+    @property
+    def status(self) -> int:
+        return self.value[1]
 
 
 _STATUS_LINES = {
@@ -87,7 +91,7 @@ def answer(path: str | None, refusal: Refusal) -> bytes:
     """The whole HTTP response to a refused request; the connection closes after it."""
     endpoint = ENDPOINTS.get(path or "")
     if endpoint is None:
-        status, charset = refusal.value, render.GBK
+        status, charset = refusal.status, render.GBK
         text = render.message_answer(Stat.OPERATION_FAILED)
     else:
         status = 200
@@ -140,6 +144,12 @@ def raise_open_file_limit() -> int:
     except (ValueError, OSError):  # e.g. above the kernel's nr_open
         return soft
     return target
+
+
+def paced(clock: float, now: float, size: int, rate: int) -> float:
+    """A leaky bucket: the time when `size` more bytes at `rate` a second are paid
+    for, given the time `clock` the earlier ones were (a second of burst)."""
+    return max(now - 1.0, clock) + size / rate
 
 
 class Door:
@@ -203,11 +213,10 @@ class Door:
         self.buffered -= size
 
     def discard_delay(self, size: int, now: float) -> float:
-        """Seconds before reading more to drop, after dropping `size` bytes: every
-        connection shares `discard_rate` (a leaky bucket, with a second of burst)."""
-        clock = max(now - 1.0, self._discard_clock) + size / self.limits.discard_rate
-        self._discard_clock = clock
-        return max(0.0, clock - now)
+        """Seconds before any connection reads more to drop, after `size` bytes were
+        dropped: all of them share `discard_rate_total`."""
+        self._discard_clock = paced(self._discard_clock, now, size, self.limits.discard_rate_total)
+        return max(0.0, self._discard_clock - now)
 
     # -- refusals ------------------------------------------------------------------
 

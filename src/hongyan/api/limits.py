@@ -56,11 +56,12 @@ class HttpSettings(BaseModel):
     # is still sending, up to this many bytes, so the client can finish writing
     # and read the answer (a close with unread data resets the connection).
     discard_max_bytes: int = Field(default=16 * MIB, ge=0)
-    # ... at this many bytes a second, all such connections together: reading
-    # and dropping costs CPU, and over loopback four clients repeating a 4 MB
-    # POST made the server read 1.2 GB/s (a refused client just waits longer
-    # for its answer).
-    discard_rate: int = Field(default=16 * MIB, gt=0)
+    # ... at this pace: reading and dropping costs CPU (over loopback, four
+    # clients repeating a 4 MB POST made the server read 1.2 GB/s, 60 % of a
+    # core). Each connection drops at most discard_rate bytes a second (an
+    # 8 MB body takes 2 s), and all of them together discard_rate_total.
+    discard_rate: int = Field(default=4 * MIB, gt=0)
+    discard_rate_total: int = Field(default=64 * MIB, gt=0)
     # Open connections in all, and from one client address (an IPv6 client per
     # /64, which it can rotate freely). Peers in `trusted_proxies` are not
     # limited per address: every customer behind them shares their address.

@@ -32,8 +32,8 @@ httptools nor uvicorn bounds a head, its headers, or the time to send it:
 
 A refused request is answered in the protocol's form when its path is known,
 and the connection then half-closes and reads what the client is still
-sending, up to `discard_max_bytes` and at `discard_rate` for all connections
-together, before it closes: closing with unread data resets the connection,
+sending, up to `discard_max_bytes` at `discard_rate` (and `discard_rate_total`
+for all connections together), before it closes: closing with unread data resets the connection,
 and a client still writing its body would lose the answer (RFC 9112 §9.6).
 """
 
@@ -46,7 +46,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from hongyan.api.door import Refusal, answer, find_door, request_path
+from hongyan.api.door import Refusal, answer, find_door, paced, request_path
 
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
@@ -75,6 +75,12 @@ def escape_request_line(head: bytes) -> bytes:
     end = head.find(b"\n")
     line, rest = head[:end], head[end:]
     return _HIGH_BYTE.sub(_escape, line) + rest
+
+
+def _expects_continue(head: bytes) -> bool:
+    """The client waits for `100 Continue` before its body (RFC 9110 §10.1.1)."""
+    lowered = head.lower()
+    return b"expect:" in lowered and b"100-continue" in lowered
 
 
 def body_framing(head: bytes) -> tuple[int, bool]:
@@ -111,6 +117,8 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self._reserved = 0  # body bytes this connection holds of the door's budget
         self._discard = 0  # lingering after a refusal: bytes still to read and drop
         self._pending: bytes | None = None  # a refusal waiting for the answers before it
+        self._held: bytes | None = None  # a refusal to send once its body is drained
+        self._drop_clock = 0.0  # pace of this connection's dropping (door.paced)
         self._close_after_refusal = False
         self._wait = _Wait.IDLE
         self._deadline = 0.0
@@ -236,7 +244,11 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             refusal = Refusal.BUSY
         if refusal is not None:
             self._feed(out)
-            self._refuse(refusal, path, discard=length)
+            # A declared body within the discard bound is read first and the answer
+            # follows: the client, held by TCP back-pressure, finishes writing, reads
+            # it, and leaves nothing behind. Unless it waits for `100 Continue`.
+            drain = 0 < length <= self.limits.discard_max_bytes and not _expects_continue(head)
+            self._refuse(refusal, path, discard=length, drain_first=drain)
             return False
         self._path = path
         self._reserved += need
@@ -287,10 +299,16 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self._refuse(Refusal.BAD_REQUEST, self._path)
 
     def _refuse(
-        self, refusal: Refusal, path: str | None, discard: int = 0, close: bool = False
+        self,
+        refusal: Refusal,
+        path: str | None,
+        discard: int = 0,
+        close: bool = False,
+        drain_first: bool = False,
     ) -> None:
         """Answer `refusal`; then read and drop what the client still sends, and close
-        (at once with `close`: a client too slow to wait for)."""
+        (at once with `close`: a client too slow to wait for). With `drain_first`, the
+        `discard` bytes of its body are read and dropped before the answer."""
         if self._wait is _Wait.LINGER:
             return  # refused already
         self.door.refused(refusal, self._peer(), path)
@@ -301,6 +319,12 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self._close_after_refusal = close
         self._expect(_Wait.LINGER, self.limits.body_timeout_s)
         reply = answer(path, refusal)
+        if drain_first:
+            self._held = reply
+            return
+        self._answer_refusal(reply)
+
+    def _answer_refusal(self, reply: bytes) -> None:
         if self._in_flight():
             # Answers go out in order: this one after those of the requests before it.
             self._pending = reply
@@ -320,18 +344,31 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
 
     def _drop(self, size: int) -> None:
         """Lingering: what the client still sends after a refusal is read and dropped,
-        at the pace the door allows all such connections together."""
+        at a pace (per connection, and for all of them together)."""
         self._discard -= size
         self._deadline += size / self.limits.body_min_rate
         if self.transport.is_closing():
             return
+        if self._held is not None and self._discard <= 0:
+            self._send_held()
+            return
         if self._discard < 0:
             self.transport.close()
             return
-        delay = self.door.discard_delay(size, self.loop.time())
+        now = self.loop.time()
+        self._drop_clock = paced(self._drop_clock, now, size, self.limits.discard_rate)
+        delay = max(self._drop_clock - now, self.door.discard_delay(size, now))
         if delay > 0:
             self.transport.pause_reading()
             self.loop.call_later(delay, self._resume_dropping)
+
+    def _send_held(self) -> None:
+        """The body of a refused request is read (or the client stopped sending it):
+        answer, and close; nothing is left unread to reset the connection."""
+        reply, self._held = self._held, None
+        if reply is not None:
+            self._close_after_refusal = True
+            self._answer_refusal(reply)
 
     def _resume_dropping(self) -> None:
         if not self.transport.is_closing():
@@ -367,6 +404,8 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             self._refuse(Refusal.HEAD_TIMEOUT, request_path(self._head), close=True)
         elif self._wait is _Wait.BODY:
             self._body_timed_out()
+        elif self._held is not None:  # a refused body that stopped coming
+            self._send_held()
         else:  # idle, or lingering over
             self.transport.close()
 
