@@ -4,7 +4,8 @@
 
 It starts `hongyan serve` (default settings, one worker) with the bench
 account, and measures a normal client (one keep-alive connection, one request
-at a time: a single-number GET /mt/, then a GET /mm/, in turn) twice:
+at a time, `--rate` a second: a single-number GET /mt/, then a GET /mm/, in
+turn) twice:
 
   * `quiet_*`: alone;
   * `hostile_*`: while another process (`--attack`, started by this one) holds
@@ -59,17 +60,24 @@ class Latencies:
     errors: int = 0
 
 
-def measure(port: int, mobiles: Mobiles, requests: int, seconds: float) -> Latencies:
-    """Alternate GET /mt/ (one fresh number) and GET /mm/ on one keep-alive connection."""
+def measure(
+    port: int, mobiles: Mobiles, requests: int, seconds: float, interval: float
+) -> Latencies:
+    """Alternate GET /mt/ (one fresh number) and GET /mm/ on one keep-alive connection,
+    one every `interval` seconds (a client at a steady pace, not one that saturates
+    the server by itself)."""
     mt_head = b"GET " + GET_PREFIX
     pwd_query = GET_PREFIX.split(b"?", 1)[1].split(b"&content=")[0]
     mm = b"GET /mm/?%s HTTP/1.1\r\nHost: %s\r\n\r\n" % (pwd_query, HOST.encode())
     out = Latencies()
     sock = _connect(port)
-    deadline = time.monotonic() + seconds
+    start = time.monotonic()
+    deadline = start + seconds
     for i in range(requests):
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline:
             break
+        time.sleep(max(0.0, start + i * interval - now))  # the client's pace
         is_mt = i % 2 == 0
         request = (
             b"%s%d HTTP/1.1\r\nHost: %s\r\n\r\n" % (mt_head, mobiles.take(1), HOST.encode())
@@ -303,6 +311,7 @@ def main() -> int:
     p.add_argument(
         "--requests", type=int, default=20_000, help="normal requests per phase, at most"
     )
+    p.add_argument("--rate", type=float, default=100.0, help="normal requests a second")
     p.add_argument(
         "--wait-idle", type=float, default=0.0, help="wait up to S s for an idle machine"
     )
@@ -330,8 +339,13 @@ def main() -> int:
     ok = True
     try:
         server.start()
-        measure(server.port, mobiles, 500, 2.0)  # warm-up
-        report(figures, "quiet", measure(server.port, mobiles, args.requests, args.duration))
+        pace = 1 / args.rate
+        measure(server.port, mobiles, 500, 2.0, pace)  # warm-up
+        cpu = server.cpu_seconds()
+        started = time.perf_counter()
+        report(figures, "quiet", measure(server.port, mobiles, args.requests, args.duration, pace))
+        quiet_cpu = (server.cpu_seconds() - cpu) / (time.perf_counter() - started)
+        figures.add("quiet_server_cpu_pct", 100 * quiet_cpu)
         figures.add("quiet_server_rss_mb", server_rss_mb(server))
         attackers = Attackers(server.port, args)
         try:
@@ -343,7 +357,7 @@ def main() -> int:
                 profiler = start_profile(server, args.profile, args.duration, args.profile_mode)
             cpu, attackers_cpu = server.cpu_seconds(), attackers.cpu_seconds()
             started = time.perf_counter()
-            got = measure(server.port, mobiles, args.requests, args.duration)
+            got = measure(server.port, mobiles, args.requests, args.duration, pace)
             seconds = time.perf_counter() - started
             if profiler is not None:
                 finish_profile(
@@ -361,7 +375,7 @@ def main() -> int:
             stats = attackers.stop()
         for name in ("oversized_answered", "oversized_lost", "cut_off", "refused"):
             figures.add(f"hostile_{name}", stats.get(name, -1))
-        after = measure(server.port, mobiles, 200, 5.0)
+        after = measure(server.port, mobiles, 200, 5.0, pace)
         figures.add("after_errors", after.errors)
         ok = ok and got.errors == 0 and after.errors == 0 and bool(got.mt)
         for name in ("mt", "mm"):
