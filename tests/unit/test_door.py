@@ -94,9 +94,9 @@ def test_metrics_allow_must_be_networks() -> None:
 
 def test_dropping_refused_bytes_is_paced_for_all_connections_together() -> None:
     door = Door(HttpSettings(discard_rate_total=1024 * 1024))
-    assert door.discard_delay(512 * 1024, now=100.0) == 0.0  # within the burst
-    assert door.discard_delay(1024 * 1024, now=100.0) == pytest.approx(0.5)
-    assert door.discard_delay(1024 * 1024, now=100.0) == pytest.approx(1.5)  # another connection
+    assert door.discard_delay(128 * 1024, now=100.0) == 0.0  # within the burst
+    assert door.discard_delay(1024 * 1024, now=100.0) == pytest.approx(0.875)
+    assert door.discard_delay(1024 * 1024, now=100.0) == pytest.approx(1.875)  # another one
     assert door.discard_delay(1024, now=200.0) == 0.0  # idle since: no debt
 
 

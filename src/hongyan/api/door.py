@@ -146,10 +146,15 @@ def raise_open_file_limit() -> int:
     return target
 
 
+# A leaky bucket's burst: short, or each new connection drops a whole 4 MB body
+# at full speed before its pace applies.
+_BURST_S = 0.25
+
+
 def paced(clock: float, now: float, size: int, rate: int) -> float:
     """A leaky bucket: the time when `size` more bytes at `rate` a second are paid
-    for, given the time `clock` the earlier ones were (a second of burst)."""
-    return max(now - 1.0, clock) + size / rate
+    for, given the time `clock` the earlier ones were."""
+    return max(now - _BURST_S, clock) + size / rate
 
 
 class Door:
