@@ -350,7 +350,9 @@ def main() -> int:
         used = server.cpu_seconds() - cpu
         figures.add("quiet_server_cpu_pct", 100 * used / seconds)
         # Everything else on the machine (this client included): noise when high.
-        figures.add("quiet_other_cpu_pct", 100 * (system_cpu()[0] - busy - used) / seconds)
+        figures.add(
+            "quiet_other_cpu_pct", max(0.0, 100 * (system_cpu()[0] - busy - used) / seconds)
+        )
         figures.add("quiet_server_rss_mb", server_rss_mb(server))
         attackers = Attackers(server.port, args)
         try:
@@ -378,7 +380,7 @@ def main() -> int:
             hostile_used = attackers.cpu_seconds() - attackers_cpu
             figures.add("hostile_attackers_cpu_pct", 100 * hostile_used / seconds)
             other = system_cpu()[0] - busy - used - hostile_used
-            figures.add("hostile_other_cpu_pct", 100 * other / seconds)
+            figures.add("hostile_other_cpu_pct", max(0.0, 100 * other / seconds))
             figures.add("hostile_server_rss_mb", server_rss_mb(server))
         finally:
             stats = attackers.stop()
