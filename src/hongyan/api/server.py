@@ -279,8 +279,14 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self._settle()  # the answer may have gone before the body ended
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._unset_keepalive_if_required()  # our idle timer replaces uvicorn's
+        # uvicorn's own, but for its keep-alive timer (one a response): ours judges idleness.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
         if self._pending is not None and not self._in_flight():
             self._send_refusal(self._pending)
         self._settle()

@@ -17,6 +17,7 @@ and refuses raw non-ASCII bytes, hence this small parser.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from urllib.parse import unquote_to_bytes
 
@@ -37,6 +38,9 @@ MAX_FIELDS = 256
 # A parameter whose decoded name contains one of these is a secret in logs.
 _SECRET_WORDS = (b"pwd", b"passw", b"secret")
 _PLAIN_NAME = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_-. ")
+# A pair whose name may read as a secret: it names one, or is percent-encoded
+# (`p%77d`). Other pairs are logged as they are, without Python work.
+_MAYBE_SECRET = re.compile(rb"(?i)(?<![^&])([^&=]*(?:%|pwd|passw|secret)[^&=]*)(=[^&]*)?")
 
 
 class BadParams(ValueError):
@@ -79,6 +83,16 @@ class Pairs(Mapping[bytes, bytes]):
         for name, value in other._decoded.items():
             self.set(name, value)
 
+    def get(self, name: bytes, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
+        value = self._decoded.get(name)
+        if value is not None:
+            return value
+        encoded = self._encoded.pop(name, None)
+        if encoded is None:
+            return default
+        value = self._decoded[name] = _decode_value(encoded)
+        return value
+
     def __getitem__(self, name: bytes) -> bytes:
         encoded = self._encoded.pop(name, None)
         if encoded is None:
@@ -117,22 +131,20 @@ def redact(query: bytes) -> bytes:
     """The query string with the value of every secret-named parameter replaced by `***`.
 
     Names are judged decoded, as `parse_pairs` reads them (`p%77d=` and
-    `pwd+=` are `pwd`); a name too long to be read is hidden whole."""
-    out: list[bytes] = []
-    for chunk in query.split(b"&"):
-        if not chunk:
-            out.append(chunk)
-            continue
-        raw_name, sep, _value = chunk.partition(b"=")
-        name = decode_name(raw_name)
-        if name is None:
-            out.append(b"***")
-        elif any(word in name for word in _SECRET_WORDS):
-            shown = raw_name if set(name) <= _PLAIN_NAME else b"***"
-            out.append(shown + b"=***" if sep else b"***")
-        else:
-            out.append(chunk)
-    return b"&".join(out)
+    `pwd+=` are `pwd`); a percent-encoded name too long to be read is hidden
+    whole."""
+    return _MAYBE_SECRET.sub(_redact_pair, query)
+
+
+def _redact_pair(match: re.Match[bytes]) -> bytes:
+    raw_name, value = match.group(1), match.group(2)
+    name = decode_name(raw_name)
+    if name is None:
+        return b"***"
+    if not any(word in name for word in _SECRET_WORDS):
+        return match.group(0)
+    shown = raw_name if set(name) <= _PLAIN_NAME else b"***"
+    return shown + b"=***" if value is not None else b"***"
 
 
 def parse_multipart(body: bytes, content_type: bytes) -> dict[bytes, bytes]:
