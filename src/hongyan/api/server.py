@@ -111,6 +111,9 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.door = find_door(self.app)
         self.limits = self.door.limits
+        # A head smaller than this is within every bound: sizes are at least 1 KiB,
+        # and a header line takes at least 3 bytes (`a:\n`).
+        self._small_head = min(1024, 3 * self.limits.max_headers)
         self._client_key: str | None = None  # set once the door let the connection in
         self._head = bytearray()  # a request head being gathered
         self._searched = 0  # bytes of _head already searched for its end
@@ -119,7 +122,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self._passthrough = False  # a chunked body: everything until the message ends
         self._chunked = 0  # bytes of the current chunked body passed through
         self._chunked_cap = 0
-        self._path: str | None = None  # of the last head handed to the parser
+        self._last_head = b""  # the last head handed to the parser
         self._reserved = 0  # body bytes this connection holds of the door's budget
         self._discard = 0  # lingering after a refusal: bytes still to read and drop
         self._pending: bytes | None = None  # a refusal waiting for the answers before it
@@ -224,6 +227,8 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         """Why the head gathered so far (complete at `end`, or not yet) is refused."""
         limits = self.limits
         size = len(self._head) if end is None else end
+        if size < self._small_head:
+            return None  # the common case: too small to break any bound
         line_end = self._head.find(b"\n", 0, size)
         if line_end < 0:
             return Refusal.URL_TOO_LONG if size > limits.max_request_line_bytes else None
@@ -240,6 +245,10 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
     def _admit_body(self, head: bytes, out: bytearray) -> bool:
         """Set up the framing of the body after `head`; False if the request is refused."""
         length, chunked = body_framing(head)
+        self._last_head = head
+        if not (length or chunked):
+            self._wait = _Wait.APP
+            return True
         path = request_path(head)
         limit = self.door.body_limit(path)
         need = limit if chunked else length
@@ -256,14 +265,10 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             drain = 0 < length <= self.limits.discard_max_bytes and not _expects_continue(head)
             self._refuse(refusal, path, discard=length, drain_first=drain)
             return False
-        self._path = path
         self._reserved += need
         self._body_left, self._passthrough = (0, True) if chunked else (length, False)
         self._chunked, self._chunked_cap = 0, limit + self.limits.discard_max_bytes
-        if chunked or length:
-            self._expect(_Wait.BODY, self.limits.body_timeout_s)
-        else:
-            self._wait = _Wait.APP
+        self._expect(_Wait.BODY, self.limits.body_timeout_s)
         return True
 
     def _feed(self, out: bytearray) -> None:
@@ -308,7 +313,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         """A request the parser refuses: the protocol's answer, not uvicorn's plain text."""
-        self._refuse(Refusal.BAD_REQUEST, self._path)
+        self._refuse(Refusal.BAD_REQUEST, request_path(self._last_head))
 
     def _refuse(
         self,
@@ -429,10 +434,10 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             cycle.disconnected = True
             cycle.message_event.set()
             if started:
-                self.door.refused(Refusal.BODY_TIMEOUT, self._peer(), self._path)
+                self.door.refused(Refusal.BODY_TIMEOUT, self._peer(), request_path(self._last_head))
                 self.transport.close()
                 return
-        self._refuse(Refusal.BODY_TIMEOUT, self._path, close=True)
+        self._refuse(Refusal.BODY_TIMEOUT, request_path(self._last_head), close=True)
 
 
 def uvicorn_options(host: str, port: int) -> dict[str, Any]:
