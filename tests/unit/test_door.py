@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from hongyan.api.door import Door, Refusal, answer, client_key, request_path
+from hongyan.api.door import Door, Refusal, answer, client_key
+from hongyan.api.framing import body_framing, request_path
 from hongyan.api.limits import HttpSettings
-from hongyan.api.server import body_framing
 from hongyan.core.access import may_read_metrics, networks
 
 

@@ -22,7 +22,6 @@ import logging
 import resource
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import unquote
 
 from hongyan import metrics
 from hongyan.api.customer import ENDPOINTS
@@ -70,21 +69,6 @@ _STATUS_LINES = {
     431: b"HTTP/1.1 431 Request Header Fields Too Large\r\n",
     503: b"HTTP/1.1 503 Service Unavailable\r\n",
 }
-
-
-def request_path(head: bytes | bytearray) -> str | None:
-    """The path of a request head, complete or not (None before the target starts)."""
-    line = bytes(head[: head.find(b"\n")] if b"\n" in head else head)
-    parts = line.split(b" ", 2)
-    if len(parts) < 2 or not parts[1]:
-        return None
-    target = parts[1]
-    if not target.startswith(b"/"):  # absolute-form, RFC 9112 §3.2.2
-        scheme_end = target.find(b"://")
-        slash = target.find(b"/", scheme_end + 3) if scheme_end >= 0 else -1
-        target = target[slash:] if slash >= 0 else b"/"
-    path = target.split(b"?", 1)[0].decode("latin-1")
-    return unquote(path) if "%" in path else path
 
 
 def answer(path: str | None, refusal: Refusal) -> bytes:

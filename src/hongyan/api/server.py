@@ -1,64 +1,57 @@
 """How uvicorn serves the platform: options, and a protocol that frames requests itself.
 
-Real clients of this protocol put raw, unencoded GBK or UTF-8 bytes in the
-URL (PROTOCOL.md "Transport"). HTTP parsers rightly refuse such a request
-line, so before the parser sees it we percent-escape every byte >= 0x80 of
-the request line. Parameters are percent-decoded on bytes, so `%B7` and a raw
-0xB7 reach the API as the same byte: the escape is lossless. No parser offers
-this leniency (llhttp's cover headers and chunking, not the URL), hence this
-small subclass of uvicorn's own httptools protocol.
-
-To touch request lines and never a body, it frames requests itself: it gathers
-each head, escapes its request line, and passes `Content-Length` bytes of body
-through untouched; so keep-alive, pipelined requests and the stray CRLF some
-clients send after a body all work. A chunked body is passed through until
-the parser says the message ended.
+A small subclass of uvicorn's httptools protocol. It gathers each request
+head itself, to escape raw high bytes in its request line (`api/framing.py`:
+real clients put raw GBK or UTF-8 in URLs, and no parser accepts that), and
+passes `Content-Length` bytes of body through untouched; so keep-alive,
+pipelining and the stray CRLF some clients send after a body all work. A
+chunked body is passed through until the parser says the message ended.
 
 Framing is also where a hostile client is stopped (issue 11), since neither
-httptools nor uvicorn bounds a head, its headers, or the time to send it:
+httptools nor uvicorn bounds a head, its headers, or the time to send it
+(the bounds: `api/limits.py`; what connections share: `api/door.py`):
 
-- a request line is at most `max_request_line_bytes`, its header fields at
-  most `max_header_bytes` and `max_headers`, and the head must be complete
-  `head_timeout_s` after its first byte;
+- a request line, the header fields and their count are bounded, and a head
+  must be complete `head_timeout_s` after its first byte;
 - a body over its endpoint's limit (`Content-Length`, known from the head) is
-  refused before a byte of it is read; a chunked one is cut by the
+  refused before a byte of it is buffered; a chunked one is cut by the
   application at the same limit;
 - a body must arrive within `body_timeout_s`, plus a second for each
   `body_min_rate` bytes received;
 - a connection with nothing to do closes after `idle_timeout_s`, from its
   opening as after an answer;
 - connections are counted in all and per client address, and the bytes of
-  bodies in progress against a budget (`api/door.py`).
+  bodies in progress against a budget.
 
-A refused request is answered in the protocol's form when its path is known,
-and the connection then half-closes and reads what the client is still
-sending, up to `discard_max_bytes` at `discard_rate` (and `discard_rate_total`
-for all connections together), before it closes: closing with unread data resets the connection,
-and a client still writing its body would lose the answer (RFC 9112 §9.6).
+A refused request is answered in the protocol's form when its path is known.
+Closing with unread data resets the connection, and a client still writing
+its body would lose the answer (RFC 9112 §9.6): so a refused body within
+`discard_max_bytes` is read and dropped first, then answered; otherwise the
+answer goes at once and the connection half-closes and drops what still
+comes. Dropping is paced (`discard_rate`, `discard_rate_total`): over
+loopback it otherwise costs a core.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import random
-import re
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from hongyan.api.door import Refusal, answer, find_door, paced, request_path
+from hongyan.api.deadline import Deadline
+from hongyan.api.door import Refusal, answer, find_door, paced
+from hongyan.api.framing import (
+    HEAD_END,
+    body_framing,
+    escape_request_line,
+    expects_continue,
+    request_path,
+)
 
-_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
-_HEAD_END = re.compile(rb"\r?\n\r?\n")
-_HUGE = 1 << 62  # a Content-Length longer than any limit
 # Bytes of the head end pattern that may sit at the end of what was searched.
 _HEAD_END_OVERLAP = 3
-# Each deadline is stretched by up to this share, at random: connections opened
-# together (500 slow clients started at once) then do not all expire in one turn
-# of the event loop, each costing a refusal, a close and a reconnection (~150 µs:
-# ~25 ms of stall for 167 of them).
-_JITTER = 0.25
 
 
 class _Wait(enum.Enum):
@@ -69,39 +62,6 @@ class _Wait(enum.Enum):
     BODY = "body"  # the rest of a body
     APP = "app"  # nothing: the application is answering
     LINGER = "linger"  # the client to stop sending after a refusal
-
-
-def _escape(match: re.Match[bytes]) -> bytes:
-    return b"%%%02X" % match.group(0)[0]
-
-
-def escape_request_line(head: bytes) -> bytes:
-    """The head with high bytes of its request line escaped and leading blank lines dropped."""
-    head = head.lstrip(b"\r\n")
-    end = head.find(b"\n")
-    line, rest = head[:end], head[end:]
-    return _HIGH_BYTE.sub(_escape, line) + rest
-
-
-def _expects_continue(head: bytes) -> bool:
-    """The client waits for `100 Continue` before its body (RFC 9110 §10.1.1)."""
-    lowered = head.lower()
-    return b"expect:" in lowered and b"100-continue" in lowered
-
-
-def body_framing(head: bytes) -> tuple[int, bool]:
-    """(Content-Length, chunked) of a request head; a bad length is 0 (the parser refuses it)."""
-    length, chunked = 0, False
-    for line in head.split(b"\n")[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"content-length":
-            value = value.strip()
-            # Not digits: 0, and the parser refuses it; int() of 5,000 digits would raise.
-            length = (int(value) if len(value) < 16 else _HUGE) if value.isdigit() else 0
-        elif name == b"transfer-encoding" and b"chunked" in value.lower():
-            chunked = True
-    return length, chunked
 
 
 class RawUrlTolerantProtocol(HttpToolsProtocol):
@@ -130,8 +90,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self._drop_clock = 0.0  # pace of this connection's dropping (door.paced)
         self._close_after_refusal = False
         self._wait = _Wait.IDLE
-        self._deadline = 0.0
-        self._timer: asyncio.TimerHandle | None = None
+        self._deadline = Deadline(self.loop, self._expired)
 
     # -- connection --------------------------------------------------------------
 
@@ -151,9 +110,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._deadline.cancel()
         if self._client_key is not None:
             self.door.leave(self._client_key)
             self._client_key = None
@@ -203,7 +160,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
                 self._expect(_Wait.HEAD, self.limits.head_timeout_s)
             self._head += data
             data = b""
-            match = _HEAD_END.search(self._head, max(0, self._searched - _HEAD_END_OVERLAP))
+            match = HEAD_END.search(self._head, max(0, self._searched - _HEAD_END_OVERLAP))
             self._searched = len(self._head)
             refusal = self._head_refusal(match.end() if match else None)
             if refusal is not None:
@@ -262,7 +219,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             # A declared body within the discard bound is read first and the answer
             # follows: the client, held by TCP back-pressure, finishes writing, reads
             # it, and leaves nothing behind. Unless it waits for `100 Continue`.
-            drain = 0 < length <= self.limits.discard_max_bytes and not _expects_continue(head)
+            drain = 0 < length <= self.limits.discard_max_bytes and not expects_continue(head)
             self._refuse(refusal, path, discard=length, drain_first=drain)
             return False
         self._reserved += need
@@ -363,7 +320,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         """Lingering: what the client still sends after a refusal is read and dropped,
         at a pace (per connection, and for all of them together)."""
         self._discard -= size
-        self._deadline += size / self.limits.body_min_rate
+        self._deadline.extend(size / self.limits.body_min_rate)
         if self.transport.is_closing():
             return
         if self._held is not None and self._discard <= 0:
@@ -394,29 +351,19 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
     # -- timers ------------------------------------------------------------------------
 
     def _got_body(self, size: int) -> None:
-        self._deadline += size / self.limits.body_min_rate
+        self._deadline.extend(size / self.limits.body_min_rate)
 
     def _expect(self, wait: _Wait, timeout: float) -> None:
         """Wait for `wait` from the client, at most `timeout` seconds from now."""
         self._wait = wait
-        self._deadline = self.loop.time() + timeout * (1 + _JITTER * random.random())
-        timer = self._timer
-        if timer is None or timer.when() > self._deadline:
-            if timer is not None:
-                timer.cancel()
-            self._timer = self.loop.call_at(self._deadline, self._on_timer)
+        self._deadline.set(timeout)
 
-    def _on_timer(self) -> None:
-        """One timer per connection, re-armed lazily: deadlines only move later."""
-        self._timer = None
+    def _expired(self) -> None:
         if self.transport.is_closing() or self._wait is _Wait.APP:
             return
-        now = self.loop.time()
         if self._wait in (_Wait.HEAD, _Wait.BODY) and self.flow.read_paused:
             # uvicorn stopped reading (a pipelined request waits its turn): not the client's fault.
-            self._deadline = max(self._deadline, now + self.limits.body_timeout_s)
-        if now < self._deadline:
-            self._timer = self.loop.call_at(self._deadline, self._on_timer)
+            self._deadline.set(self.limits.body_timeout_s)
         elif self._wait is _Wait.HEAD:
             self._refuse(Refusal.HEAD_TIMEOUT, request_path(self._head), close=True)
         elif self._wait is _Wait.BODY:
