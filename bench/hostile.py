@@ -8,7 +8,7 @@ at a time, `--rate` a second: a single-number GET /mt/, then a GET /mm/, in
 turn) twice:
 
   * `quiet_*`: alone;
-  * `hostile_*`: while another process (`--attack`, started by this one) holds
+  * `hostile_*`: while another process (bench/hostile_clients.py) holds
     `--slow` slow clients connected, spread over 16 loopback addresses (a
     third sending a request head one line a second, a third sending a body
     of 150 KB at 500 bytes a second, a third idle; each reconnects when the
@@ -26,10 +26,8 @@ was missed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -38,16 +36,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mt_api import GET_PREFIX, HOST, OK_PREFIX, UID, Mobiles
+from mt_api import GET_PREFIX, HOST, OK_PREFIX, Mobiles
 from profiling import finish_profile, start_profile
 from report import Figures, note
 from server_process import Server, start_quietly, system_cpu
 
-SOURCES = [f"127.0.1.{i}" for i in range(1, 17)]  # 16 addresses: under 64 connections each
 TARGET_P99_MS = 10.0
-SLOW_BODY = 150_000  # within /mt/'s 192 KiB limit: read, slowly
-# The issue's probe: 3.96 MB of %XX with a wrong password (under the 4 MB limit of before).
-OVERSIZED = b"uid=%s&pwd=%s&content=" % (UID.encode(), b"0" * 32) + b"%B7%A2" * 660_000
+CLIENTS = Path(__file__).with_name("hostile_clients.py")
 
 
 # -- the normal client ------------------------------------------------------------------
@@ -139,119 +134,11 @@ def report(figures: Figures, phase: str, got: Latencies) -> None:
     figures.add(f"{phase}_errors", got.errors)
 
 
-# -- the hostile clients (run in their own process) ----------------------------------------
-
-
-@dataclass
-class Attack:
-    port: int
-    stop: asyncio.Event
-    connected: int = 0
-    cut_off: int = 0  # slow connections the server answered or closed
-    refused: int = 0  # connections that could not be opened
-    oversized_answered: int = 0  # 3.96 MB posts whose protocol answer the client read
-    oversized_lost: int = 0  # 3.96 MB posts reset before the client read an answer
-
-
-async def _slow(attack: Attack, source: str, kind: str) -> None:
-    while not attack.stop.is_set():
-        try:
-            reader, writer = await asyncio.open_connection(
-                HOST, attack.port, local_addr=(source, 0)
-            )
-        except OSError:
-            attack.refused += 1
-            await asyncio.sleep(0.5)
-            continue
-        attack.connected += 1
-        try:
-            if kind == "head":
-                writer.write(b"GET /mm/?uid=x HTTP/1.1\r\nHost: a\r\n")
-            elif kind == "body":
-                writer.write(
-                    b"POST /mt/ HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\nuid=x" % SLOW_BODY
-                )
-            line = 0
-            while not attack.stop.is_set():
-                try:
-                    data = await asyncio.wait_for(reader.read(4096), timeout=1.0)
-                except TimeoutError:
-                    line += 1
-                    if kind == "head":
-                        writer.write(b"X-Slow-%d: v\r\n" % line)
-                    elif kind == "body":
-                        writer.write(b"x" * 500)
-                    continue
-                attack.cut_off += 1
-                if data:
-                    with contextlib.suppress(OSError, TimeoutError):
-                        await asyncio.wait_for(reader.read(), timeout=5)
-                break
-        except OSError:
-            attack.cut_off += 1
-        finally:
-            attack.connected -= 1
-            writer.close()
-
-
-async def _oversized(attack: Attack, source: str) -> None:
-    head = b"POST /mt/ HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-    head += b"Content-Length: %d\r\n\r\n" % len(OVERSIZED)
-    while not attack.stop.is_set():
-        try:
-            reader, writer = await asyncio.open_connection(
-                HOST, attack.port, local_addr=(source, 0)
-            )
-        except OSError:
-            attack.refused += 1
-            await asyncio.sleep(0.5)
-            continue
-        try:
-            writer.write(head + OVERSIZED)
-            await writer.drain()
-            answer = await asyncio.wait_for(reader.read(), timeout=30)
-            if answer.startswith(b"HTTP/1.1 ") and b"sms&stat=" in answer:
-                attack.oversized_answered += 1
-            else:
-                attack.oversized_lost += 1
-        except (OSError, TimeoutError):
-            attack.oversized_lost += 1
-        finally:
-            writer.close()
-
-
-async def attack_main(port: int, slow: int, oversized: int, duration: float) -> None:
-    attack = Attack(port, asyncio.Event())
-    kinds = ("head", "body", "idle")
-    tasks = [
-        asyncio.create_task(_slow(attack, SOURCES[i % len(SOURCES)], kinds[i % 3]))
-        for i in range(slow)
-    ]
-    tasks += [asyncio.create_task(_oversized(attack, "127.0.2.1")) for _ in range(oversized)]
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, attack.stop.set)
-    deadline = time.monotonic() + duration
-    while time.monotonic() < deadline and not attack.stop.is_set():
-        print(f"connected {attack.connected}", flush=True)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(attack.stop.wait(), timeout=0.5)
-        if os.getppid() == 1:  # the measuring process is gone
-            break
-    attack.stop.set()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    print(
-        f"done cut_off={attack.cut_off} refused={attack.refused} "
-        f"oversized_answered={attack.oversized_answered} oversized_lost={attack.oversized_lost}",
-        flush=True,
-    )
-
-
 class Attackers:
     """The hostile clients' process, and what it reports."""
 
     def __init__(self, port: int, args: argparse.Namespace) -> None:
-        argv = [sys.executable, __file__, "--attack", "--port", str(port)]
+        argv = [sys.executable, str(CLIENTS), "--port", str(port)]
         argv += ["--slow", str(args.slow), "--oversized", str(args.oversized)]
         argv += ["--duration", str(args.duration + 60)]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
@@ -317,8 +204,7 @@ def main() -> int:
     p.add_argument(
         "--wait-idle", type=float, default=0.0, help="wait up to S s for an idle machine"
     )
-    p.add_argument("--attack", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--port", type=int, default=0, help="server port (0: a free ephemeral one)")
     p.add_argument("--dir", help="parent of the temporary server directory")
     p.add_argument("--hongyan", help="the hongyan command (None: the one beside this Python)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -326,13 +212,6 @@ def main() -> int:
     p.add_argument("--profile-mode", choices=("gil", "cpu"), default="gil")
     p.add_argument("--profile-top", type=int, default=25, help="functions listed from a profile")
     args = p.parse_args()
-    if args.attack:
-        with contextlib.suppress(ImportError):
-            import uvloop
-
-            uvloop.install()
-        asyncio.run(attack_main(args.port, args.slow, args.oversized, args.duration))
-        return 0
     args.writer_stats = False
     start_quietly(args.wait_idle)
     server = Server(args, 1)
