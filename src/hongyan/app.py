@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from hongyan import metrics
 from hongyan.api.customer import ENDPOINTS, CustomerApi
+from hongyan.api.door import Door
 from hongyan.channels.base import Channel
 from hongyan.channels.simulator import SimulatedCarrier
 from hongyan.channels.smpp.channel import SmppChannel
@@ -27,6 +28,7 @@ from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.config import Settings, load_settings
 from hongyan.core.delivery import DeliverySink, Housekeeper
 from hongyan.core.gates import Gatekeeper
+from hongyan.core.metrics_access import may_read_metrics, networks
 from hongyan.core.service import CustomerService
 from hongyan.dispatch.dispatcher import Dispatcher
 from hongyan.dispatch.routing import Router
@@ -100,12 +102,20 @@ class Platform:
         await self.db.close()
 
 
+# Headers by which a proxy names the client it forwards.
+_FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
 class App:
     """Protocol paths go straight to the customer API; the rest to Starlette."""
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
-        self.customer = CustomerApi(platform.settings, platform.service)
+        settings = platform.settings
+        self.customer = CustomerApi(settings, platform.service)
+        # What the HTTP server's connections share (api/server.py finds it here).
+        self.door = Door(settings.http, settings.trusted_proxies, settings.access_log)
+        self._metrics_allow = networks(settings.http.metrics_allow)
         self.web = Starlette(
             routes=[Route("/healthz", self._healthz), Route("/metrics", self._metrics)],
             lifespan=self._lifespan,
@@ -136,13 +146,24 @@ class App:
             return PlainTextResponse("database unavailable", status_code=503)
         return PlainTextResponse("ok")
 
-    async def _metrics(self, _request: Request) -> Response:
+    async def _metrics(self, request: Request) -> Response:
+        peer = request.client.host if request.client else ""
+        headers = request.headers
+        client = self.platform.gates.client_address(peer, headers.get("x-forwarded-for"))
+        forwarded = any(name in headers for name in _FORWARDING_HEADERS)
+        if not may_read_metrics(peer, client, forwarded, self._metrics_allow):
+            return _answer_not_found()  # as for any unknown path: nothing to learn here
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
 
 def _is_web_path(path: str) -> bool:
     return path in ("/healthz", "/metrics")
+
+
+def _answer_not_found() -> Response:
+    payload = render.encode(render.message_answer(Stat.OPERATION_FAILED))
+    return Response(payload, status_code=404, media_type="text/plain; charset=GBK")
 
 
 async def _not_found(send: Send) -> None:

@@ -29,6 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hongyan.api.limits import HttpSettings
 from hongyan.channels.simulator import SimulatorSettings
 from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.dispatch.routing import RouteSettings
@@ -74,7 +75,8 @@ class Settings(BaseSettings):
     trusted_proxies: tuple[str, ...] = ()
     access_log: bool = True
     log_level: str = "INFO"
-    max_body_bytes: int = 4 * 1024 * 1024
+    # Bounds on what HTTP clients control, and who may read /metrics (api/limits.py).
+    http: HttpSettings = HttpSettings()
 
     # Protocol limits (PROTOCOL.md "/mt/ send").
     timezone: str = "Asia/Shanghai"

@@ -26,6 +26,11 @@ LATENCY = Histogram(
     ["endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+HTTP_REFUSED = Counter(
+    "hongyan_http_refused_total",
+    "Requests and connections refused at the HTTP front door, by reason (api/door.py)",
+    ["reason"],
+)
 MESSAGES_ACCEPTED = Counter(
     "hongyan_messages_accepted_total", "Messages accepted for delivery (charged)"
 )

@@ -4,6 +4,11 @@ platform's /tx/ (PROTOCOL.md, "Legacy dialect").
 A plain ASGI callable rather than framework routes: these are the hot path,
 and every answer, even to a broken request, must be the protocol's own text
 with a Content-Length, never a framework's HTML error page.
+
+Parameter values are percent-decoded only when read (`protocol/params.py`),
+and the gates read `uid` and `pwd` first: a request with wrong credentials
+never pays for decoding the rest of its body. Every field of the access log
+that a client controls is cut to a bound.
 """
 
 from __future__ import annotations
@@ -17,12 +22,13 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from hongyan import metrics
+from hongyan.api.limits import SEND_ENDPOINTS, body_limit
 from hongyan.config import Settings
-from hongyan.core.models import Account
+from hongyan.core.models import UID_MAX_LENGTH, Account, Origin
 from hongyan.core.schedule import format_local
 from hongyan.core.service import CustomerService, SendForm
 from hongyan.errors import Rejected
-from hongyan.logs import redact_query
+from hongyan.logs import clip, redact_query
 from hongyan.protocol import render
 from hongyan.protocol.params import BadParams, Params, choose_encoding, collect
 from hongyan.protocol.stat import Stat
@@ -37,12 +43,21 @@ ENDPOINTS = {
     for name in ("mt", "mtutf8", "tx", "mm", "rd", "st", "rx")
     for slash in ("/", "")
 }
-# The endpoints that send, and so pass the sending gates (116, 111).
-SENDING = frozenset({"mt", "mtutf8", "tx"})
+
+
+# Characters of a client-controlled field kept in a log line.
+_LOG_QUERY_CHARS = 1024
+_LOG_UID_CHARS = UID_MAX_LENGTH
+_LOG_REASON_CHARS = 256
 
 
 class _TooLarge(Exception):
     pass
+
+
+class _ClientGone(Exception):
+    """The client left (or was cut off as too slow) before its body ended: a partial
+    body is never acted on."""
 
 
 class CustomerApi:
@@ -67,7 +82,7 @@ class CustomerApi:
         charset = render.UTF8 if endpoint == "mtutf8" else render.GBK
         stat, uid, text, reason = Stat.OK, "", "", ""
         try:
-            body = await _read_body(receive, self._settings.max_body_bytes)
+            body = await _read_body(receive, body_limit(self._settings.http, endpoint))
             headers = dict(scope["headers"])
             pairs = collect(scope["query_string"], body, headers.get(b"content-type", b""))
             params = Params(pairs, choose_encoding(pairs, utf8_implied=endpoint == "mtutf8"))
@@ -76,12 +91,15 @@ class CustomerApi:
         except Rejected as exc:
             stat, reason = exc.stat, exc.detail
             text = render.error_answer(endpoint, stat, exc.dialect)
-        except (BadParams, _TooLarge) as exc:
-            log.info("unreadable request", extra={"endpoint": endpoint, "reason": str(exc)})
+        except (BadParams, _TooLarge, _ClientGone) as exc:
+            reason = clip(str(exc), _LOG_REASON_CHARS)
+            log.info("unreadable request", extra={"endpoint": endpoint, "reason": reason})
             stat = Stat.OPERATION_FAILED
             text = render.error_answer(endpoint, stat)
         except Exception:
-            log.exception("request failed", extra={"endpoint": endpoint, "uid": uid})
+            log.exception(
+                "request failed", extra={"endpoint": endpoint, "uid": clip(uid, _LOG_UID_CHARS)}
+            )
             stat = Stat.OPERATION_FAILED
             text = render.error_answer(endpoint, stat)
         payload = render.encode(text, charset)
@@ -105,11 +123,11 @@ class CustomerApi:
                 scope["path"],
                 int(stat),
                 extra={
-                    "query": redact_query(scope["query_string"]),
-                    "uid": uid,
+                    "query": redact_query(scope["query_string"], _LOG_QUERY_CHARS),
+                    "uid": clip(uid, _LOG_UID_CHARS),
                     "client": (scope.get("client") or ("", 0))[0],
                     "stat": int(stat),
-                    "reason": reason,
+                    "reason": clip(reason, _LOG_REASON_CHARS),
                     "ms": round(elapsed * 1000, 2),
                 },
             )
@@ -119,11 +137,14 @@ class CustomerApi:
     ) -> tuple[str, Stat]:
         if scope["method"] not in ("GET", "POST"):
             return render.error_answer(endpoint, Stat.OPERATION_FAILED), Stat.OPERATION_FAILED
-        gates = self._service.gates
-        peer = (scope.get("client") or ("",))[0]
         forwarded = headers.get(b"x-forwarded-for")
-        address = gates.client_address(peer, forwarded.decode("latin-1") if forwarded else None)
-        account = await gates.admit(uid, params.ascii("pwd"), address, sending=endpoint in SENDING)
+        origin = Origin(
+            peer=(scope.get("client") or ("",))[0],
+            forwarded_for=forwarded.decode("latin-1") if forwarded else None,
+        )
+        account = await self._service.admit(
+            uid, params.ascii("pwd"), origin, sending=endpoint in SEND_ENDPOINTS
+        )
         try:
             text = await self._handlers[endpoint](account, params, scope["method"] == "POST")
         except Rejected as exc:
@@ -211,7 +232,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise _ClientGone("the client left before its body ended")
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -39,12 +39,14 @@ def serve(
     import uvicorn
 
     from hongyan import logs
+    from hongyan.api.door import raise_open_file_limit
 
     overrides = {
         k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
     }
     current = settings().model_copy(update=overrides)
     logs.configure(current.log_level)
+    raise_open_file_limit()  # idle clients must not use up the fds (issue 11); workers inherit it
     try:
         asyncio.run(upgrade(current.database_url))
     except Exception as exc:

@@ -20,9 +20,10 @@ KEY_MAX_LENGTH = 64
 
 
 def lockout_key(address: str) -> str:
-    """The key failures from `address` are counted under: the IPv4 address, or the
-    IPv6 /64 as `2001:db8:1:2::/64`. Text that is no address is kept as it is (cut to
-    the key's width): failures from it still count, against that text."""
+    """The client `address` counts as, for failed logins and open connections
+    (api/door.py): the IPv4 address, or the IPv6 /64 as `2001:db8:1:2::/64`.
+    Text that is no address is kept as it is (cut to the key's width):
+    failures from it still count, against that text."""
     try:
         parsed = ipaddress.ip_address(address.strip())
     except ValueError:

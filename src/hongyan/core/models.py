@@ -68,6 +68,15 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a request came from: the socket's peer, and the X-Forwarded-For it
+    carried (believed only from a trusted proxy, PROTOCOL.md gate 5)."""
+
+    peer: str
+    forwarded_for: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AccountSummary:
     """An account as an operator sees it."""
 

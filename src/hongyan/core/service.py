@@ -15,7 +15,7 @@ from hongyan import metrics
 from hongyan.config import Settings
 from hongyan.core.content import parts_of
 from hongyan.core.gates import Gatekeeper
-from hongyan.core.models import Accepted, Account, Recipient, RecordPage, Submission
+from hongyan.core.models import Accepted, Account, Origin, Recipient, RecordPage, Submission
 from hongyan.core.numbers import normalise_key
 from hongyan.core.schedule import day_bounds
 from hongyan.core.send_checks import SendForm as SendForm  # entry points import it from here
@@ -46,6 +46,13 @@ class CustomerService:
         self.zone = ZoneInfo(settings.timezone)
         # Told of every accepted submission (the dispatcher's wake-up).
         self.on_accepted: Callable[[], None] = lambda: None
+
+    async def admit(self, uid: str, pwd: str, origin: Origin, *, sending: bool) -> Account:
+        """The account a request with these credentials acts as, through every gate
+        in PROTOCOL.md's order (120, 114, 101, 109, 117; 116 and 111 when
+        `sending`), or `Rejected`. Every entry point admits its callers here."""
+        address = self.gates.client_address(origin.peer, origin.forwarded_for)
+        return await self.gates.admit(uid, pwd, address, sending=sending)
 
     async def send(self, account: Account, form: SendForm, *, post: bool) -> Accepted:
         """Check, charge and store one /mt/ request (PROTOCOL.md "/mt/ send")."""

@@ -7,6 +7,11 @@ GB18030 (a superset of GBK) unless `encode=utf8`, or unless no `encode` is
 given and the text is plainly UTF-8 (`hongyan.protocol.charset`). A `charset`
 in Content-Type is ignored: clients lie about it.
 
+Names are decoded at once (that is how `p%77d` or `pwd+` is `pwd`), values
+only when first read: the gates read `uid` and `pwd` first, so a request with
+a wrong password never pays for percent-decoding the rest of its body (a 4 MB
+`%XX` body cost ~0.4 s of event loop, issue 11).
+
 The standard library's parse_qsl decodes to str before we know the encoding
 and refuses raw non-ASCII bytes, hence this small parser.
 """
@@ -14,6 +19,8 @@ and refuses raw non-ASCII bytes, hence this small parser.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterator, Mapping
 from urllib.parse import unquote_to_bytes
 
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -30,23 +37,125 @@ _UTF8_NAMES = {b"utf8", b"utf-8"}
 # The values the protocol reads as text (PROTOCOL.md /mt/, /rx/, /rd/); the
 # others (uid, pwd, page, cmd) only make sense in ASCII.
 TEXT_NAMES = (b"mobile", b"content", b"mobileids", b"mid", b"time", b"date", b"key")
+# No parameter of the protocol is longer than `mobileids`; even percent-encoded
+# and padded with blanks, a real name fits well within this. Longer names are
+# not read at all (nor decoded).
+MAX_NAME_BYTES = 64
+# The protocol has a dozen parameters and real clients send at most ~15 (some
+# with stray `&&`). Reading each field is Python work, so their number is
+# bounded, as Django (DATA_UPLOAD_MAX_NUMBER_FIELDS) and Starlette (max_fields)
+# bound form fields: 48,000 `a=b&` fields in a 192 KB body cost ~50 ms.
+MAX_FIELDS = 256
+# A parameter whose decoded name contains one of these is a secret in logs.
+_SECRET_WORDS = (b"pwd", b"passw", b"secret")
+_PLAIN_NAME = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_-. ")
+# A pair whose name may read as a secret: it names one, or is percent-encoded
+# (`p%77d`). Other pairs are logged as they are, without Python work.
+_MAYBE_SECRET = re.compile(rb"(?i)(?<![^&])([^&=]*(?:%|pwd|passw|secret)[^&=]*)(=[^&]*)?")
 
 
 class BadParams(ValueError):
     """The request's parameters cannot be read at all (e.g. a broken multipart body)."""
 
 
-def parse_pairs(data: bytes) -> dict[bytes, bytes]:
+def decode_name(raw: bytes) -> bytes | None:
+    """A parameter name as the parser reads it (`P%77d+` → `pwd`); None when too long to be one."""
+    if len(raw) > MAX_NAME_BYTES:
+        return None
+    raw = raw.replace(b"+", b" ")
+    return (unquote_to_bytes(raw) if b"%" in raw else raw).strip().lower()
+
+
+def _decode_value(raw: bytes) -> bytes:
+    return unquote_to_bytes(raw.replace(b"+", b" "))
+
+
+class Pairs(Mapping[bytes, bytes]):
+    """Parameter name → value bytes; a percent-encoded value is decoded when first read."""
+
+    __slots__ = ("_decoded", "_encoded")
+
+    def __init__(self) -> None:
+        self._decoded: dict[bytes, bytes] = {}
+        self._encoded: dict[bytes, bytes] = {}
+
+    def set_encoded(self, name: bytes, value: bytes) -> None:
+        self._decoded.pop(name, None)
+        self._encoded[name] = value
+
+    def set(self, name: bytes, value: bytes) -> None:
+        self._encoded.pop(name, None)
+        self._decoded[name] = value
+
+    def update_from(self, other: Pairs) -> None:
+        """Other's pairs win over ours (the body over the query string)."""
+        for name, value in other._encoded.items():
+            self.set_encoded(name, value)
+        for name, value in other._decoded.items():
+            self.set(name, value)
+
+    def get(self, name: bytes, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
+        value = self._decoded.get(name)
+        if value is not None:
+            return value
+        encoded = self._encoded.pop(name, None)
+        if encoded is None:
+            return default
+        value = self._decoded[name] = _decode_value(encoded)
+        return value
+
+    def __getitem__(self, name: bytes) -> bytes:
+        encoded = self._encoded.pop(name, None)
+        if encoded is None:
+            return self._decoded[name]
+        value = self._decoded[name] = _decode_value(encoded)
+        return value
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from list(self._decoded)
+        yield from list(self._encoded)
+
+    def __len__(self) -> int:
+        return len(self._decoded) + len(self._encoded)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._decoded or name in self._encoded
+
+
+def parse_pairs(data: bytes) -> Pairs:
     """`a=1&b=%B7%A2` → {b"a": b"1", b"b": b"\\xb7\\xa2"}; the last of a repeated name wins."""
-    pairs: dict[bytes, bytes] = {}
-    for chunk in data.split(b"&"):
+    chunks = data.split(b"&", MAX_FIELDS)
+    if len(chunks) > MAX_FIELDS:
+        raise BadParams(f"more than {MAX_FIELDS} fields")
+    pairs = Pairs()
+    for chunk in chunks:
         if not chunk:
             continue
-        name, _, value = chunk.partition(b"=")
-        name = unquote_to_bytes(name.replace(b"+", b" ")).strip()
+        raw_name, _, value = chunk.partition(b"=")
+        name = decode_name(raw_name)
         if name:
-            pairs[name.lower()] = unquote_to_bytes(value.replace(b"+", b" "))
+            pairs.set_encoded(name, value)
     return pairs
+
+
+def redact(query: bytes) -> bytes:
+    """The query string with the value of every secret-named parameter replaced by `***`.
+
+    Names are judged decoded, as `parse_pairs` reads them (`p%77d=` and
+    `pwd+=` are `pwd`); a percent-encoded name too long to be read is hidden
+    whole."""
+    return _MAYBE_SECRET.sub(_redact_pair, query)
+
+
+def _redact_pair(match: re.Match[bytes]) -> bytes:
+    raw_name, value = match.group(1), match.group(2)
+    name = decode_name(raw_name)
+    if name is None:
+        return b"***"
+    if not any(word in name for word in _SECRET_WORDS):
+        return match.group(0)
+    shown = raw_name if set(name) <= _PLAIN_NAME else b"***"
+    return shown + b"=***" if value is not None else b"***"
 
 
 def parse_multipart(body: bytes, content_type: bytes) -> dict[bytes, bytes]:
@@ -58,6 +167,7 @@ def parse_multipart(body: bytes, content_type: bytes) -> dict[bytes, bytes]:
     fields: dict[bytes, bytes] = {}
     state: dict[str, bytes | bytearray] = {"name": b"", "value": bytearray(), "header": b""}
     headers: dict[bytes, bytes] = {}
+    parts = [0]
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         state["header"] = bytes(state["header"]) + data[start:end]
@@ -72,6 +182,9 @@ def parse_multipart(body: bytes, content_type: bytes) -> dict[bytes, bytes]:
     def on_part_begin() -> None:
         headers.clear()
         state["value"] = bytearray()
+        parts[0] += 1
+        if parts[0] > MAX_FIELDS:
+            raise BadParams(f"more than {MAX_FIELDS} fields")
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         value = state["value"]
@@ -98,25 +211,28 @@ def parse_multipart(body: bytes, content_type: bytes) -> dict[bytes, bytes]:
     try:
         parser.write(body)
         parser.finalize()
+    except BadParams:
+        raise
     except Exception as exc:  # python-multipart raises its own error types
         raise BadParams(f"broken multipart body: {type(exc).__name__}") from exc
     return fields
 
 
-def collect(query: bytes, body: bytes, content_type: bytes) -> dict[bytes, bytes]:
+def collect(query: bytes, body: bytes, content_type: bytes) -> Pairs:
     """All parameters of a request; body values win over the query string."""
     pairs = parse_pairs(query)
     if body:
         media = content_type.split(b";", 1)[0].strip().lower()
         if media == b"multipart/form-data":
-            pairs.update(parse_multipart(body, content_type))
+            for name, value in parse_multipart(body, content_type).items():
+                pairs.set(name, value)
         else:
             # Urlencoded, or a client that names no type (or the wrong one).
-            pairs.update(parse_pairs(body))
+            pairs.update_from(parse_pairs(body))
     return pairs
 
 
-def choose_encoding(pairs: dict[bytes, bytes], utf8_implied: bool = False) -> str:
+def choose_encoding(pairs: Mapping[bytes, bytes], utf8_implied: bool = False) -> str:
     """UTF8 on `/mtutf8/` or with `encode=utf8`; GB18030 with any other `encode`
     (`encode=gbk` always means GB18030); GUESS when there is none, or an empty
     one (an empty parameter means "not given", PROTOCOL.md "Transport")."""
@@ -128,7 +244,7 @@ def choose_encoding(pairs: dict[bytes, bytes], utf8_implied: bool = False) -> st
     return GB18030 if given else GUESS
 
 
-def guess_encoding(pairs: dict[bytes, bytes]) -> str:
+def guess_encoding(pairs: Mapping[bytes, bytes]) -> str:
     """The reading of a request that names no encoding: UTF8 when its text is
     plainly UTF-8 (`hongyan.protocol.charset`), GB18030 otherwise.
 
@@ -154,7 +270,7 @@ class Params:
 
     __slots__ = ("_encoding", "pairs")
 
-    def __init__(self, pairs: dict[bytes, bytes], encoding: str) -> None:
+    def __init__(self, pairs: Mapping[bytes, bytes], encoding: str) -> None:
         self.pairs = pairs
         self._encoding = encoding
 

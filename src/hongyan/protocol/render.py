@@ -60,10 +60,8 @@ def error_answer(endpoint: str, stat: Stat, dialect: Dialect | None = None) -> s
 
     /rx/ answers the bare code (spec §6.1), and so does /tx/ for every account
     (PROTOCOL.md "Legacy dialect"); /mm/ answers `<stat>||0` to a legacy
-    account; the rest `sms&stat=<code>&message=<text>`. `dialect` is the
-    caller's once it has proven to be that account: a refusal before that
-    (120, 114, 101) is in the standard form whatever account the uid names,
-    so that the answer tells no one which uids exist or are legacy.
+    account (`dialect`: that of the account the uid names, None for none);
+    the rest `sms&stat=<code>&message=<text>`.
     """
     if endpoint in ("rx", "tx"):
         return str(int(stat))

@@ -1,0 +1,70 @@
+"""Request heads as bytes: the framing the HTTP protocol does itself (api/server.py).
+
+Pure functions, no I/O: where a head ends, its body's framing, its path (also
+of a head not complete yet), and the escape of raw high bytes in its request
+line.
+
+Real clients of this protocol put raw, unencoded GBK or UTF-8 bytes in the
+URL (PROTOCOL.md "Transport"). HTTP parsers rightly refuse such a request
+line, so before the parser sees it every byte >= 0x80 of the request line is
+percent-escaped. Parameters are percent-decoded on bytes, so `%B7` and a raw
+0xB7 reach the API as the same byte: the escape is lossless. No parser offers
+this leniency (llhttp's cover headers and chunking, not the URL).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+HEAD_END = re.compile(rb"\r?\n\r?\n")
+HUGE = 1 << 62  # a Content-Length longer than any limit
+
+
+def _escape(match: re.Match[bytes]) -> bytes:
+    return b"%%%02X" % match.group(0)[0]
+
+
+def escape_request_line(head: bytes) -> bytes:
+    """The head with high bytes of its request line escaped and leading blank lines dropped."""
+    head = head.lstrip(b"\r\n")
+    end = head.find(b"\n")
+    line, rest = head[:end], head[end:]
+    return _HIGH_BYTE.sub(_escape, line) + rest
+
+
+def expects_continue(head: bytes) -> bool:
+    """The client waits for `100 Continue` before its body (RFC 9110 §10.1.1)."""
+    lowered = head.lower()
+    return b"expect:" in lowered and b"100-continue" in lowered
+
+
+def body_framing(head: bytes) -> tuple[int, bool]:
+    """(Content-Length, chunked) of a request head; a bad length is 0 (the parser refuses it)."""
+    length, chunked = 0, False
+    for line in head.split(b"\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            value = value.strip()
+            # Not digits: 0, and the parser refuses it; int() of 5,000 digits would raise.
+            length = (int(value) if len(value) < 16 else HUGE) if value.isdigit() else 0
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    return length, chunked
+
+
+def request_path(head: bytes | bytearray) -> str | None:
+    """The path of a request head, complete or not (None before the target starts)."""
+    line = bytes(head[: head.find(b"\n")] if b"\n" in head else head)
+    parts = line.split(b" ", 2)
+    if len(parts) < 2 or not parts[1]:
+        return None
+    target = parts[1]
+    if not target.startswith(b"/"):  # absolute-form, RFC 9112 §3.2.2
+        scheme_end = target.find(b"://")
+        slash = target.find(b"/", scheme_end + 3) if scheme_end >= 0 else -1
+        target = target[slash:] if slash >= 0 else b"/"
+    path = target.split(b"?", 1)[0].decode("latin-1")
+    return unquote(path) if "%" in path else path
