@@ -262,8 +262,8 @@ def test_a_uid_over_the_schemas_width_is_101_and_never_recorded(server: RunningS
         ).content == (answer(101))
         assert call(server, "/mm/", too_long, method="POST").content == answer(101)
         assert tx(server, too_long, mobile=mobiles(1)[0], content="x").content == b"101"
-    huge = {"uid": "h" * 30_000, "pwd": exact.pwd}
-    assert call(server, "/mm/", huge, method="POST").content == answer(101)
+    huge = {"uid": "h" * 30_000, "pwd": exact.pwd, "mobile": mobiles(1)[0], "content": "x"}
+    assert call(server, "/mt/", huge, method="POST").content == answer(101)
     assert _failures_of(server, exact.uid[:60]) == 0
     assert _failures_of(server, "hhhh") == 0
     server.on_server(server.platform.gates.refresh())
