@@ -207,6 +207,7 @@ def describe_errors(exc: ValidationError) -> str:
 def _complete(settings: Settings) -> Settings:
     updates: dict[str, Any] = {}
     if not settings.database_url:
+        private_directory(settings.var_dir)
         updates["database_url"] = f"sqlite+aiosqlite:///{settings.var_dir / 'hongyan.db'}"
     if not settings.secret:
         updates["secret"] = _kept_secret(settings.var_dir)
@@ -220,8 +221,8 @@ def _kept_secret(var_dir: Path) -> str:
     processes starting at once on a fresh `var/` one secret wins and neither
     reads a half-written file."""
     path = var_dir / "secret"
+    private_directory(var_dir)
     if not path.exists():
-        private_directory(var_dir)
         temporary = var_dir / f".secret.{os.getpid()}.tmp"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:

@@ -17,8 +17,10 @@ def private_directory(path: Path) -> None:
 
 def private_file(path: Path) -> None:
     """Create `path` empty as 0600 if it is missing (before anything else opens
-    it), or tighten an existing one of ours to 0600; its directory is private."""
-    private_directory(path.parent)
+    it), or tighten an existing one of ours to 0600. A missing directory is
+    created 0700; an existing one is left as it is (it may be shared, and is
+    not ours to change: `var/` itself is made private where it is used)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:

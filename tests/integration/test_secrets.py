@@ -161,3 +161,16 @@ def test_a_push_signing_key_can_be_given_on_stdin(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "signed" in result.stdout and "a-signing-key" not in result.stdout
+
+
+def test_a_database_elsewhere_leaves_its_directory_as_it_is(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o2775)
+    env = {**cli_env(), "HONGYAN_DATABASE_URL": f"sqlite+aiosqlite:///{shared}/h.db"}
+    done = subprocess.run(
+        [*HONGYAN, "migrate"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o2775
+    assert _mode(shared / "h.db") == 0o600
