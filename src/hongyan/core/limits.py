@@ -10,7 +10,7 @@ Pure functions over plain state, so the store can keep the state in the same
 transaction as the charge and every worker process sees the same limits.
 
 And a channel's own limit, in parts a second (`Pacer`): what the dispatcher
-lets go to a carrier that counts submits with a token bucket of its own.
+lets go to a carrier that counts the parts it is sent.
 """
 
 from __future__ import annotations
@@ -88,31 +88,27 @@ class Bucket:
 
 @dataclass(frozen=True, slots=True)
 class Pacer:
-    """Parts a second to a carrier: a token bucket of half a second's parts,
-    kept as the time the next part is due (the generic cell rate algorithm
-    of ATM, ITU-T I.371, which is that bucket in one number).
+    """Parts a second to a carrier, evenly spaced: a part every 1/rate
+    seconds, never two closer (the generic cell rate algorithm of ITU-T I.371
+    with no burst, kept as the time the next part is due).
 
-    Carriers count submits with a bucket of a second's burst (Kannel,
-    SMSC simulators, ours): a pace kept in fixed one-second windows can send
-    a window's parts at the end of one and the next window's at the start of
-    the next, twice the rate within a second, and half of them come back
-    throttled. Paced evenly, with a burst of half the carrier's, no second
-    carries more than the carrier allows, and half a burst is left to spare
-    for parts the network bunches together."""
+    Carriers count submits each their own way: a token bucket of a second's
+    burst, or fixed one-second windows on their own clock (CMPP gateways'
+    flow control). Evenly spaced parts never exceed either: any second holds
+    at most `rate` of them, wherever it begins. The pace it replaced, fixed
+    one-second windows of our own, could send a window's parts at the end of
+    one and the next window's at the start of the next: twice the rate within
+    a second, half of it throttled."""
 
-    due_s: float  # when the next part may go if no burst were allowed (monotonic s)
+    due_s: float  # when the next part may go (monotonic seconds)
 
     def take(self, rate: float, wanted: int, now_s: float) -> tuple[int, float, Pacer]:
-        """(parts that may go now, seconds to wait before asking again if
-        none may, the new state)."""
-        interval = 1.0 / rate
-        burst = max(1.0, rate / 2)
-        early = (burst - 1.0) * interval  # how far ahead of its time a part may go
-        start = max(self.due_s, now_s)
+        """(parts that may go now: 1 or 0, seconds to wait before asking again
+        if none may, the new state)."""
+        if wanted < 1:
+            return 0, 0.0, self
         # A nanosecond of slack: a wait computed to the instant may land a
         # rounding error short of it.
-        room = now_s + early - start
-        if room < -1e-9:
-            return 0, -room, self
-        granted = min(wanted, int(max(0.0, room) / interval + 1e-9) + 1)
-        return granted, 0.0, Pacer(start + granted * interval)
+        if self.due_s - now_s > 1e-9:
+            return 0, self.due_s - now_s, self
+        return 1, 0.0, Pacer(max(self.due_s, now_s) + 1.0 / rate)
