@@ -214,7 +214,7 @@ class BindStatus:
 
     bind: str  # its label, e.g. "1/trx"
     state: str
-    in_flight: int  # window slots in use
+    in_flight: int  # window slots in use: submits on the wire or about to be
     window: int
     submitted: int
     last_error: str = ""

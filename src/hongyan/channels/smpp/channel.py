@@ -43,12 +43,9 @@ from hongyan.channels.base import (
     SentPart,
     SubmitOutcome,
 )
-from hongyan.channels.smpp import receipt, text
+from hongyan.channels.smpp import mapping, receipt, text
 from hongyan.channels.smpp.constants import (
-    ESM_UDHI,
-    REGISTERED_DELIVERY_FINAL,
     CommandStatus,
-    Tag,
     status_name,
 )
 from hongyan.channels.smpp.pdu import (
@@ -62,11 +59,8 @@ from hongyan.channels.smpp.pdu import (
     DeliverSmResp,
     Pdu,
     PduError,
-    SubmitSm,
     SubmitSmResp,
-    read_int,
     response_to,
-    tlv_int,
 )
 from hongyan.channels.smpp.session import Session
 from hongyan.channels.smpp.settings import SmppSettings
@@ -118,11 +112,10 @@ class _Link:
         return self.transmits and self.session is not None and self.session.bound
 
     def describe(self, window: int) -> BindStatus:
-        session = self.session
         return BindStatus(
             bind=self.label,
             state=self.state,
-            in_flight=session.in_flight if session is not None else 0,
+            in_flight=self.held,
             window=window,
             submitted=self.submitted,
             last_error=self.last_error,
@@ -325,7 +318,7 @@ class SmppChannel:
             await self._pace()
             if link.session is None:
                 return SubmitOutcome(error=DOWN, temporary=True)
-            answer = await link.session.request(self._submit_sm(part))
+            answer = await link.session.request(mapping.submit_sm(part, self._s))
         except TimeoutError:
             return SubmitOutcome(error=TIMEOUT, temporary=True)
         except (ConnectionError, PduError) as exc:
@@ -365,39 +358,6 @@ class SmppChannel:
             self._pause = min(self._pause * 2, self._s.throttle_pause_max_s)
             log.info("smpp throttled", extra={"channel": self.name, "pause_s": self._pause})
 
-    def _submit_sm(self, part: Part) -> SubmitSm:
-        s = self._s
-        source = part.source
-        if s.source_addr:
-            source = s.source_addr + (part.extension if s.append_extension else "")
-        pdu = SubmitSm(
-            service_type=s.service_type,
-            source_addr_ton=s.source_ton if s.source_ton is not None else _ton(source),
-            source_addr_npi=s.source_npi if s.source_npi is not None else _npi(source),
-            source_addr=source[:20],
-            dest_addr_ton=s.dest_ton,
-            dest_addr_npi=s.dest_npi,
-            destination_addr=(s.dest_prefix + part.destination)[:20],
-            registered_delivery=REGISTERED_DELIVERY_FINAL,
-        )
-        udh = b""
-        if part.total > 1 and s.split in ("udh8", "udh16"):
-            wide = s.split == "udh16"
-            reference = part.message_id & (0xFFFF if wide else 0xFF)
-            udh = text.concat_udh(reference, part.total, part.seq, wide)
-            pdu.esm_class = ESM_UDHI
-        elif part.total > 1:  # sar
-            pdu.tlvs[Tag.SAR_MSG_REF_NUM] = tlv_int(part.message_id & 0xFFFF, 2)
-            pdu.tlvs[Tag.SAR_TOTAL_SEGMENTS] = tlv_int(part.total, 1)
-            pdu.tlvs[Tag.SAR_SEGMENT_SEQNUM] = tlv_int(part.seq, 1)
-        encoded = text.encode(part.text, s.gsm7, s.gsm7_packed, udh)
-        pdu.data_coding = encoded.data_coding
-        if len(encoded.octets) > 140 and s.split == "payload":
-            pdu.tlvs[Tag.MESSAGE_PAYLOAD] = encoded.octets
-        else:
-            pdu.short_message = encoded.octets
-        return pdu
-
     # -- what the SMSC sends ----------------------------------------------------------
 
     async def _on_request(self, session: Session, pdu: Pdu) -> Pdu | None:
@@ -405,74 +365,25 @@ class SmppChannel:
             await self._take(pdu)
             return DeliverSmResp()
         if isinstance(pdu, DataSm):
-            await self._take(_as_deliver(pdu))
+            await self._take(mapping.as_deliver(pdu))
             return DataSmResp()
         return response_to(pdu.command_id, pdu.sequence, CommandStatus.ESME_RINVCMDID)
 
     async def _take(self, pdu: DeliverSm) -> None:
         """Commit a receipt or reply; returns once it is safe to acknowledge."""
         assert self._sink is not None
-        s = self._s
-        if receipt.is_receipt(pdu):
-            parsed = receipt.parse(pdu, s.submit_id_base, s.receipt_id_base)
-            if parsed is None:
-                log.warning("smpp receipt names no message", extra={"channel": self.name})
-                return
-            if parsed.final:
-                await self._sink.receipt(
-                    self.receipt_scope, Receipt(parsed.upstream_id, parsed.status, _now_ms())
-                )
-                self.receipts += 1
-            return
-        body = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD) or pdu.short_message
-        concat: text.Concat | None = None
-        fill = 0
-        if pdu.esm_class & ESM_UDHI:
-            concat, body, udh_size = text.split_udh(body)
-            fill = (7 - (udh_size * 8) % 7) % 7 if udh_size else 0
-        elif Tag.SAR_MSG_REF_NUM in pdu.tlvs:
-            concat = text.Concat(
-                read_int(pdu.tlvs, Tag.SAR_MSG_REF_NUM) or 0,
-                read_int(pdu.tlvs, Tag.SAR_TOTAL_SEGMENTS) or 1,
-                read_int(pdu.tlvs, Tag.SAR_SEGMENT_SEQNUM) or 1,
-            )
-        content = text.decode(pdu.data_coding, body, s.gsm7_packed, fill)
-        mobile = pdu.source_addr.removeprefix("+")
-        if s.dest_prefix:
-            mobile = mobile.removeprefix(s.dest_prefix)
-        gateway = pdu.destination_addr
-        if s.source_addr and gateway.startswith(s.source_addr):
-            gateway = self._gateway_prefix + gateway[len(s.source_addr) :]
-        now = _now_ms()
-        if concat is not None and 1 <= concat.seq <= concat.total and concat.total > 1:
-            fragment = InboundFragment(
-                mobile, gateway, concat.reference, concat.total, concat.seq, content, now
-            )
+        item = mapping.inbound(pdu, self._s, self._gateway_prefix, _now_ms())
+        if isinstance(item, Receipt):
+            await self._sink.receipt(self.receipt_scope, item)
+            self.receipts += 1
+        elif isinstance(item, InboundFragment):
             # Parts may come over any bind of the upstream account: they are
             # gathered under its scope, not under this channel's name.
-            await self._sink.reply_part(self.receipt_scope, fragment)
-        else:
-            await self._sink.reply(self.name, InboundReply(mobile, gateway, content, now))
-        self.replies += 1
-
-
-def _as_deliver(pdu: DataSm) -> DeliverSm:
-    return DeliverSm(
-        source_addr=pdu.source_addr[:20],
-        destination_addr=pdu.destination_addr[:20],
-        esm_class=pdu.esm_class,
-        data_coding=pdu.data_coding,
-        tlvs=pdu.tlvs,
-    )
-
-
-def _ton(address: str) -> int:
-    """Type of number for a sender (SMPP 3.4 §5.2.5): alphanumeric 5, else unknown."""
-    return 0 if address.isdigit() else 5
-
-
-def _npi(address: str) -> int:
-    return 1 if address.isdigit() else 0
+            await self._sink.reply_part(self.receipt_scope, item)
+            self.replies += 1
+        elif isinstance(item, InboundReply):
+            await self._sink.reply(self.name, item)
+            self.replies += 1
 
 
 def _describe(exc: BaseException) -> str:
