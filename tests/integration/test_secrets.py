@@ -24,6 +24,19 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+def _typed(directory: Path, typed: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with `typed` on its stdin, as a prompt or a pipe would give it."""
+    return subprocess.run(
+        [*HONGYAN, *args],
+        input=typed,
+        cwd=directory,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -83,25 +96,9 @@ def test_an_older_more_open_state_directory_is_tightened(tmp_path: Path) -> None
 
 
 def test_account_create_reads_the_password_from_stdin_or_a_prompt(tmp_path: Path) -> None:
-    piped = subprocess.run(
-        [*HONGYAN, "account", "create", "alice", "--password-stdin"],
-        input="from stdin\n",
-        cwd=tmp_path,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    piped = _typed(tmp_path, "from stdin\n", "account", "create", "alice", "--password-stdin")
     assert piped.returncode == 0, piped.stderr
-    prompted = subprocess.run(
-        [*HONGYAN, "account", "create", "bob"],
-        input="typed\ntyped\n",
-        cwd=tmp_path,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    prompted = _typed(tmp_path, "typed\ntyped\n", "account", "create", "bob")
     assert prompted.returncode == 0, prompted.stderr
     assert "typed" not in prompted.stdout + prompted.stderr  # the prompt does not echo it
     both = cli(tmp_path, "account", "create", "carol", "--password", "x", "--password-stdin")
@@ -150,15 +147,8 @@ async def test_database_errors_carry_no_statement_parameters(tmp_path: Path) -> 
 
 def test_a_push_signing_key_can_be_given_on_stdin(tmp_path: Path) -> None:
     assert cli(tmp_path, "account", "create", "acme", "--password", "pw").returncode == 0
-    result = subprocess.run(
-        [*HONGYAN, "account", "push", "acme", "--reports", "https://1.1.1.1/r", "--secret-stdin"],
-        input="a-signing-key-of-some-length\n",
-        cwd=tmp_path,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    push = ("account", "push", "acme", "--reports", "https://1.1.1.1/r", "--secret-stdin")
+    result = _typed(tmp_path, "a-signing-key-of-some-length\n", *push)
     assert result.returncode == 0, result.stderr
     assert "signed" in result.stdout and "a-signing-key" not in result.stdout
 
