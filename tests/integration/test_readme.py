@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import service_missing
 from tests.integration.test_serve import Serve, cli_env
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -183,6 +185,9 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, Serve]]:
     """A project directory as `make run` leaves it: .venv, var/, the server."""
     if sys.prefix == sys.base_prefix:
         pytest.skip("the README's commands use .venv: run the tests from a virtual environment")
+    missing = [tool for tool in ("curl", "iconv", "md5sum") if shutil.which(tool) is None]
+    if missing:
+        service_missing(f"the README's commands need {', '.join(missing)} (apt-get install curl)")
     (tmp_path / ".venv").symlink_to(sys.prefix)
     serve = Serve(tmp_path, "--demo", "--host", "127.0.0.1")
     yield tmp_path, serve
