@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import random
 
-from hongyan.protocol.charset import looks_like_utf8
+from hongyan.protocol.charset import gbk_characters, looks_like_utf8
 
 ASCII = "0123456789abcXYZ ,.:;!?-_/@()"
 
@@ -37,16 +37,11 @@ def _pools() -> dict[str, list[str]]:
                 continue
             gb2312.append(code)
     common = [c.decode("gb18030") for c in gb2312 if 0xB0 <= c[0] <= 0xD7 or c[0] in (0xA1, 0xA3)]
-    gbk: list[str] = []
-    for lead in range(0x81, 0xFF):
-        for trail in (*range(0x40, 0x7F), *range(0x80, 0xFF)):
-            try:
-                char = bytes((lead, trail)).decode("gbk")
-            except UnicodeDecodeError:
-                continue
-            if not 0xE000 <= ord(char) <= 0xF8FF:
-                gbk.append(char)
-    return {"common": common, "gb2312": [c.decode("gb18030") for c in gb2312], "gbk": gbk}
+    return {
+        "common": common,
+        "gb2312": [c.decode("gb18030") for c in gb2312],
+        "gbk": list(gbk_characters()),
+    }
 
 
 def main() -> None:

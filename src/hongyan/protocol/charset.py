@@ -74,12 +74,11 @@ def _runs(code_points: list[int]) -> list[tuple[int, int]]:
 
 
 @cache
-def _foreign() -> re.Pattern[str]:
-    """A character no Chinese SMS text is written in (condition 3).
+def gbk_characters() -> tuple[str, ...]:
+    """Every character GBK holds, its private-use area aside.
 
-    Built once from the codec: what GBK holds is what it decodes, two bytes
-    at a time (lead 81-FE, trail 40-FE but 7F)."""
-    held: list[int] = []
+    Read off the codec, two bytes at a time (lead 81-FE, trail 40-FE but 7F)."""
+    held: list[str] = []
     for lead in range(0x81, 0xFF):
         for trail in (*range(0x40, 0x7F), *range(0x80, 0xFF)):
             try:
@@ -87,7 +86,14 @@ def _foreign() -> re.Pattern[str]:
             except UnicodeDecodeError:
                 continue
             if len(char) == 1 and unicodedata.category(char) != "Co":
-                held.append(ord(char))
+                held.append(char)
+    return tuple(held)
+
+
+@cache
+def _foreign() -> re.Pattern[str]:
+    """A character no Chinese SMS text is written in (condition 3)."""
+    held = [ord(char) for char in gbk_characters()]
     ranges = [(0x00, 0x7F), *_runs(held), *_ALSO_WRITTEN]
     return re.compile("[^" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges) + "]")
 
