@@ -42,16 +42,24 @@ class Attack:
     oversized_lost: int = 0  # 3.96 MB posts reset before the client read an answer
 
 
+async def _open(
+    attack: Attack, source: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    """A connection from `source`, or None (counted, after a pause) when refused."""
+    try:
+        return await asyncio.open_connection(HOST, attack.port, local_addr=(source, 0))
+    except OSError:
+        attack.refused += 1
+        await asyncio.sleep(0.5)
+        return None
+
+
 async def _slow(attack: Attack, source: str, kind: str) -> None:
     while not attack.stop.is_set():
-        try:
-            reader, writer = await asyncio.open_connection(
-                HOST, attack.port, local_addr=(source, 0)
-            )
-        except OSError:
-            attack.refused += 1
-            await asyncio.sleep(0.5)
+        connection = await _open(attack, source)
+        if connection is None:
             continue
+        reader, writer = connection
         attack.connected += 1
         try:
             if kind == "head":
@@ -87,14 +95,10 @@ async def _oversized(attack: Attack, source: str) -> None:
     head = b"POST /mt/ HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\n"
     head += b"Content-Length: %d\r\n\r\n" % len(OVERSIZED)
     while not attack.stop.is_set():
-        try:
-            reader, writer = await asyncio.open_connection(
-                HOST, attack.port, local_addr=(source, 0)
-            )
-        except OSError:
-            attack.refused += 1
-            await asyncio.sleep(0.5)
+        connection = await _open(attack, source)
+        if connection is None:
             continue
+        reader, writer = connection
         try:
             writer.write(head + OVERSIZED)
             await writer.drain()
