@@ -7,7 +7,7 @@ import asyncio
 import struct
 
 from hongyan.channels.base import InboundFragment, InboundReply, Receipt
-from hongyan.channels.smpp import pdu
+from hongyan.channels.smpp import codec, pdu
 from hongyan.channels.smpp.channel import SmppChannel
 from hongyan.channels.smpp.constants import CommandId, CommandStatus
 from hongyan.channels.smpp.settings import SmppSettings
@@ -25,7 +25,7 @@ class NullSink:
 async def read_pdu(reader: asyncio.StreamReader) -> pdu.Pdu:
     head = await reader.readexactly(16)
     body = await reader.readexactly(struct.unpack(">I", head[:4])[0] - 16)
-    return pdu.decode(head + body)
+    return codec.decode(head + body)
 
 
 async def test_bad_pdus_get_their_answers_and_a_broken_stream_is_rebound() -> None:
@@ -36,7 +36,7 @@ async def test_bad_pdus_get_their_answers_and_a_broken_stream_is_rebound() -> No
         nonlocal binds
         bind = await read_pdu(reader)
         binds += 1
-        writer.write(pdu.encode(pdu.BindTransceiverResp(sequence=bind.sequence)))
+        writer.write(codec.encode(pdu.BindTransceiverResp(sequence=bind.sequence)))
         if binds == 1:
             writer.write(struct.pack(">IIII", 16, 0x1234, 0, 7))  # an unknown command
             writer.write(struct.pack(">IIII", 20, CommandId.DELIVER_SM, 0, 8) + b"abcd")

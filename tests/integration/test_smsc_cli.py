@@ -9,8 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from hongyan.channels.smpp.codec import (
+    decode,
+    encode,
+)
 from hongyan.channels.smpp.constants import CommandStatus
-from hongyan.channels.smpp.pdu import BindTransceiver, decode, encode
+from hongyan.channels.smpp.pdu import (
+    BindTransceiver,
+)
 from tests.integration.test_serve import free_port
 from tests.peers.control import stop_process
 from tests.waiting import WAIT_S

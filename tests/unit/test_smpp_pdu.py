@@ -14,6 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hongyan.channels.smpp.codec import (
+    FrameError,
+    Framer,
+    PduError,
+    decode,
+    encode,
+)
 from hongyan.channels.smpp.constants import (
     HEADER_SIZE,
     MAX_PDU_SIZE,
@@ -23,10 +30,10 @@ from hongyan.channels.smpp.constants import (
     Tag,
 )
 from hongyan.channels.smpp.pdu import (
-    _CSTR,
-    _SM,
-    _U8,
+    CSTR,
+    OCTETS,
     PDU_CLASSES,
+    U8,
     BindReceiver,
     BindReceiverResp,
     BindTransceiver,
@@ -39,19 +46,14 @@ from hongyan.channels.smpp.pdu import (
     DeliverSmResp,
     EnquireLink,
     EnquireLinkResp,
-    FrameError,
-    Framer,
     GenericNack,
     Pdu,
-    PduError,
     QuerySm,
     QuerySmResp,
     SubmitSm,
     SubmitSmResp,
     Unbind,
     UnbindResp,
-    decode,
-    encode,
     read_cstr,
     read_int,
     response_to,
@@ -798,11 +800,11 @@ _latin1 = st.characters(min_codepoint=1, max_codepoint=255)
 
 
 def _field(kind: int, size: int) -> st.SearchStrategy[object]:
-    if kind == _CSTR:
+    if kind == CSTR:
         return st.text(_latin1, max_size=size - 1)
-    if kind == _U8:
+    if kind == U8:
         return st.integers(0, 255)
-    assert kind == _SM
+    assert kind == OCTETS
     return st.binary(max_size=size)
 
 

@@ -11,7 +11,7 @@ from typing import cast
 import pytest
 
 from hongyan.channels.base import Part
-from hongyan.channels.smpp import pdu
+from hongyan.channels.smpp import codec, pdu
 from hongyan.channels.smpp.channel import SmppChannel
 from hongyan.channels.smpp.session import Session
 from hongyan.channels.smpp.settings import SmppSettings
@@ -28,7 +28,7 @@ class MemoryTransport:
         self.closing = False
 
     def write(self, data: bytes) -> None:
-        self.sent.append(pdu.decode(data))
+        self.sent.append(codec.decode(data))
 
     def is_closing(self) -> bool:
         return self.closing
@@ -69,7 +69,7 @@ def bound_channel(
 
 def answer(session: Session, request: pdu.Pdu, message_id: str) -> None:
     session.data_received(
-        pdu.encode(pdu.SubmitSmResp(sequence=request.sequence, message_id=message_id))
+        codec.encode(pdu.SubmitSmResp(sequence=request.sequence, message_id=message_id))
     )
 
 

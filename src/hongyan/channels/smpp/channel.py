@@ -44,6 +44,9 @@ from hongyan.channels.base import (
     SubmitOutcome,
 )
 from hongyan.channels.smpp import mapping, receipt, text
+from hongyan.channels.smpp.codec import (
+    PduError,
+)
 from hongyan.channels.smpp.constants import (
     CommandStatus,
     status_name,
@@ -58,7 +61,6 @@ from hongyan.channels.smpp.pdu import (
     DeliverSm,
     DeliverSmResp,
     Pdu,
-    PduError,
     SubmitSmResp,
     response_to,
 )

@@ -25,18 +25,20 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import cast
 
+from hongyan.channels.smpp.codec import (
+    FrameError,
+    Framer,
+    PduError,
+    decode,
+    encode,
+)
 from hongyan.channels.smpp.constants import CommandId, CommandStatus
 from hongyan.channels.smpp.pdu import (
     EnquireLink,
-    FrameError,
-    Framer,
     GenericNack,
     Pdu,
-    PduError,
     Unbind,
     UnbindResp,
-    decode,
-    encode,
     response_to,
 )
 
