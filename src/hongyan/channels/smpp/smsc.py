@@ -31,20 +31,15 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from hongyan.channels.simulator import outcome_of
-from hongyan.channels.smpp import text
 from hongyan.channels.smpp.constants import (
-    ESM_DELIVERY_RECEIPT,
-    ESM_UDHI,
     CommandId,
     CommandStatus,
-    MessageState,
     Tag,
 )
 from hongyan.channels.smpp.pdu import (
@@ -61,22 +56,16 @@ from hongyan.channels.smpp.pdu import (
     SubmitSmResp,
     read_int,
     response_to,
-    tlv_cstr,
     tlv_int,
 )
 from hongyan.channels.smpp.session import Session
 from hongyan.channels.smpp.smsc_control import control_app
+from hongyan.channels.smpp.smsc_pdus import WORD_STATES, mo_parts, receipt_for
 from hongyan.core.states import Status
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
 
-_WORD_STATES = {
-    "DELIVRD": MessageState.DELIVERED,
-    "UNDELIV": MessageState.UNDELIVERABLE,
-    "EXPIRED": MessageState.EXPIRED,
-    "REJECTD": MessageState.REJECTED,
-}
 _RETRY_S = 0.5
 
 
@@ -216,23 +205,8 @@ class Smsc:
     ) -> None:
         """A handset's reply, in `parts` parts (at least as many as it needs)."""
         system_id = system_id or next(iter(self.settings.accounts))
-        pieces = text.segments(content, split)
-        if parts > len(pieces):
-            size = -(-len(content) // parts)
-            pieces = [content[i : i + size] for i in range(0, len(content), size)]
         reference = next(self._references) & 0xFF
-        for seq, piece in enumerate(pieces, 1):
-            pdu = DeliverSm(source_addr=source, destination_addr=destination)
-            udh = b""
-            if len(pieces) > 1 and split == "udh8":
-                udh = text.concat_udh(reference, len(pieces), seq)
-                pdu.esm_class = ESM_UDHI
-            elif len(pieces) > 1:
-                pdu.tlvs[Tag.SAR_MSG_REF_NUM] = tlv_int(reference, 2)
-                pdu.tlvs[Tag.SAR_TOTAL_SEGMENTS] = tlv_int(len(pieces), 1)
-                pdu.tlvs[Tag.SAR_SEGMENT_SEQNUM] = tlv_int(seq, 1)
-            encoded = text.encode(piece, udh=udh)
-            pdu.data_coding, pdu.short_message = encoded.data_coding, encoded.octets
+        for pdu in mo_parts(source, destination, content, parts, split, reference):
             self._enqueue(_Outbound(system_id, pdu, "mo"), 0.0)
 
     def stats(self) -> dict[str, int]:
@@ -266,7 +240,7 @@ class Smsc:
             found = next((s for s in self.submits if s.id == pdu.message_id), None)
             if found is None:
                 return QuerySmResp(status=CommandStatus.ESME_RQUERYFAIL)
-            return QuerySmResp(message_id=found.id, message_state=_WORD_STATES[found.stat])
+            return QuerySmResp(message_id=found.id, message_state=WORD_STATES[found.stat])
         return response_to(pdu.command_id, pdu.sequence, CommandStatus.ESME_RINVCMDID)
 
     def _bind(self, session: Session, pdu: Bind) -> Pdu:
@@ -356,33 +330,17 @@ class Smsc:
             delay = self._response_delay_s + random.uniform(
                 s.receipt_delay_min_s, max(s.receipt_delay_min_s, s.receipt_delay_max_s)
             )  # never before the submit_sm_resp
-            receipt = self._receipt(number, message_id, pdu, word)
+            receipt = receipt_for(
+                pdu,
+                message_id,
+                _format_id(number, s.receipt_id_base),
+                word,
+                tlvs=s.receipt_tlvs,
+            )
             self._enqueue(_Outbound(session.system_id, receipt, "receipt"), delay)
         if isinstance(pdu, DataSm):
             return DataSmResp(message_id=message_id)
         return SubmitSmResp(message_id=message_id)
-
-    def _receipt(
-        self, number: int, message_id: str, pdu: SubmitSm | DataSm, word: str
-    ) -> DeliverSm:
-        """Receipt text per SMPP 3.4 Appendix B, and the TLVs of §5.3.2.12 and §5.3.2.35."""
-        stamp = datetime.now(UTC).strftime("%y%m%d%H%M")
-        delivered = word == "DELIVRD"
-        body = (
-            f"id:{_format_id(number, self.settings.receipt_id_base)} sub:001 "
-            f"dlvrd:{'001' if delivered else '000'} submit date:{stamp} done date:{stamp} "
-            f"stat:{word} err:{'000' if delivered else '001'} text:"
-        )
-        receipt = DeliverSm(
-            source_addr=pdu.destination_addr[:20],
-            destination_addr=pdu.source_addr[:20],
-            esm_class=ESM_DELIVERY_RECEIPT,
-            short_message=body.encode("ascii"),
-        )
-        if self.settings.receipt_tlvs:
-            receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] = tlv_cstr(message_id)
-            receipt.tlvs[Tag.MESSAGE_STATE] = tlv_int(_WORD_STATES[word], 1)
-        return receipt
 
     # -- receipts and replies out ----------------------------------------------------------
 
