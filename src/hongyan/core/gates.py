@@ -10,6 +10,9 @@ address or an IPv6 /64: core/lockout.py).
 Only known accounts are cached: a uid no account has is looked up again each
 time, and a uid longer than any account's is refused before any lookup, so a
 client cannot fill the process's memory or the store with made-up uids.
+A refusal before the password (120, 114) reads nothing from the store: the
+answer form it needs is the process's set of legacy uids (PROTOCOL.md
+"Legacy dialect"), which only the operator makes longer.
 
 What the gates read (accounts, switches, keywords, locks) is cached in the
 process and refreshed by polling the store; every operator change bumps a
@@ -31,7 +34,7 @@ from hongyan.core.content import KeywordFilter
 from hongyan.core.credentials import StoredDigest, Verified, accepted_digests, verify
 from hongyan.core.lockout import lockout_key
 from hongyan.core.models import UID_MAX_LENGTH, Account, IPNetwork
-from hongyan.errors import Rejected, StoreError
+from hongyan.errors import Rejected
 from hongyan.keyfile import load_keyring
 from hongyan.protocol.dialect import Dialect
 from hongyan.protocol.stat import Stat
@@ -63,6 +66,9 @@ class Gatekeeper:
         self._db = db
         self._trusted = _networks(settings.trusted_proxies)
         self._accounts: dict[str, Account] = {}
+        # The uids of the accounts answered in the legacy dialect; read with
+        # the accounts' generation (every operator change bumps it).
+        self._legacy: frozenset[str] = frozenset()
         self._generation: int | None = None
         # (uid, lockout key) → locked until; and the locks this process set,
         # with the count of locks set when each was, see `refresh`.
@@ -86,6 +92,7 @@ class Gatekeeper:
             generation = state.get(system.GENERATION, 0)
             if generation != self._generation:
                 self.keywords = KeywordFilter(await system.list_keywords(conn))
+                self._legacy = await account_store.uids_with_dialect(conn, Dialect.LEGACY)
             now = now_ms()
             locks_set_before = self._locks_set
             stored_locks = await system.active_locks(conn, now)
@@ -160,21 +167,23 @@ class Gatekeeper:
 
     async def admit(self, uid: str, pwd: str, address: str, *, sending: bool) -> Account:
         """The account if every gate lets the request through; else `Rejected`."""
+        # Refusals are in the answer form of the account the uid names, as
+        # PROTOCOL.md "Legacy dialect" gives them (`101||0` on its /mm/), also
+        # before the password: its client must read them. Known without a
+        # read (a guesser's requests cost the store nothing until the lookup
+        # the password needs; none at all in maintenance or once locked).
+        dialect = Dialect.LEGACY if uid in self._legacy else None
         if self.maintenance:
-            raise Rejected(Stat.MAINTENANCE, dialect=await self._dialect_of(uid))
+            raise Rejected(Stat.MAINTENANCE, dialect=dialect)
         if len(uid) > UID_MAX_LENGTH:
             # No account has such a uid (the schema's width): refused before
             # any lookup, cache or failure count (issue 11 item 1).
             raise Rejected(Stat.AUTH_FAILED, "uid too long")
         client = lockout_key(address)
-        locked = self._locks.get((uid, client), 0) > now_ms()
-        account = await self.account(uid) if uid else None
-        # Refusals are in the answer form of the account the uid names, as
-        # PROTOCOL.md "Legacy dialect" gives them (`101||0` on its /mm/), also
-        # before the password: its client must read them.
-        dialect = account.dialect if account is not None else None
-        if locked:
+        if self._locks.get((uid, client), 0) > now_ms():
             raise Rejected(Stat.ACCOUNT_LOCKED, dialect=dialect)
+        account = await self.account(uid) if uid else None
+        dialect = account.dialect if account is not None else None
         verified = self._verify(account, pwd)
         if verified is None or account is None:
             await self._record_failure(uid, client)
@@ -190,17 +199,6 @@ class Gatekeeper:
         if sending and self.paused:
             raise Rejected(Stat.SENDING_PAUSED, dialect=dialect)
         return account
-
-    async def _dialect_of(self, uid: str) -> Dialect | None:
-        """The answer form of the account `uid` names, if the store can tell now
-        (in maintenance it may be away: the document's form then)."""
-        if not uid or len(uid) > UID_MAX_LENGTH:
-            return None
-        try:
-            account = await self.account(uid)
-        except StoreError:
-            return None
-        return account.dialect if account is not None else None
 
     def _verify(self, account: Account | None, pwd: str) -> Verified | None:
         if account is None:
