@@ -17,6 +17,11 @@ answer form it needs is the process's set of legacy uids (PROTOCOL.md
 What the gates read (accounts, switches, keywords, locks) is cached in the
 process and refreshed by polling the store; every operator change bumps a
 counter, so a change made in another process applies within one poll.
+A poll reads only the locks set lately (`LOCKS_MARGIN_MS`): a guesser with
+made-up uids sets a lock every five requests, and reading every active lock
+twice a second would cost the event loop more the longer it goes on. All
+are read again at a change (a lift bumps the counter) and every
+`LOCKS_FULL_READ_S`, which also forgets the locks that ended.
 """
 
 from __future__ import annotations
@@ -44,6 +49,13 @@ from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
 
 log = logging.getLogger(__name__)
+
+# A poll reads the locks ending later than the last one it saw, less this
+# margin: a lock another process commits a little late, or whose clock is a
+# little behind, is still read at the next poll; one later still, at the next
+# full read.
+LOCKS_MARGIN_MS = 10_000
+LOCKS_FULL_READ_S = 60.0
 
 
 def _networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
@@ -75,6 +87,9 @@ class Gatekeeper:
         self._locks: dict[tuple[str, str], int] = {}
         self._new_locks: dict[tuple[str, str], tuple[int, int]] = {}
         self._locks_set = 0
+        # The latest end of a lock read, and when all were last read.
+        self._newest_lock = 0
+        self._locks_read_at = float("-inf")
         self.keys = load_keyring(settings)
         self._keys_read_at = time.monotonic()
         # A digest to compare against for an unknown uid, so both paths cost the same.
@@ -94,15 +109,26 @@ class Gatekeeper:
                 self.keywords = KeywordFilter(await system.list_keywords(conn))
                 self._legacy = await account_store.uids_with_dialect(conn, Dialect.LEGACY)
             now = now_ms()
+            all_locks = (
+                generation != self._generation
+                or time.monotonic() - self._locks_read_at > LOCKS_FULL_READ_S
+            )
+            since = now if all_locks else max(now, self._newest_lock - LOCKS_MARGIN_MS)
+            read_at = time.monotonic()
             locks_set_before = self._locks_set
-            stored_locks = await system.active_locks(conn, now)
+            stored_locks = await system.active_locks(conn, since)
         # The store has every lock this process set before the read began (each
         # is committed before it is counted), and no lock the operator lifted;
         # a lock set since may be missing from the read: keep those.
         self._new_locks = {
             k: (until, n) for k, (until, n) in self._new_locks.items() if n > locks_set_before
         }
-        self._locks = stored_locks | {k: until for k, (until, _) in self._new_locks.items()}
+        if all_locks:
+            self._locks = stored_locks | {k: until for k, (until, _) in self._new_locks.items()}
+            self._locks_read_at = read_at
+        else:
+            self._locks.update(stored_locks)
+        self._newest_lock = max(self._newest_lock, max(stored_locks.values(), default=0))
         if state.get(system.KEY_VERSION, 0) > self.keys.current:
             self._reload_keys()
         self.maintenance = bool(state.get(system.MAINTENANCE, 0))

@@ -76,6 +76,7 @@ async def remove_keyword(conn: AsyncConnection, word: str) -> bool:
 
 
 async def active_locks(conn: AsyncConnection, now: int) -> dict[tuple[str, str], int]:
+    """The locks ending after `now` (a later time: only the locks set lately)."""
     rows = await conn.execute(
         select(auth_failures.c.uid, auth_failures.c.address, auth_failures.c.locked_until).where(
             auth_failures.c.locked_until > now
@@ -101,7 +102,7 @@ async def lift_locks(
 
     The failure counts go too, so the next failure starts a new count. A
     running server stops applying the lock at its next poll, which re-reads
-    the active locks."""
+    all active locks at the change counter's bump (core/gates.py)."""
     key = auth_failures.c.uid == uid
     if address is not None:
         key = key & (auth_failures.c.address == address)
@@ -112,6 +113,7 @@ async def lift_locks(
     )
     locks = [(a, int(until)) for a, until in lifted]
     await conn.execute(delete(auth_failures).where(key))
+    await bump_generation(conn)
     return sorted(locks)
 
 
