@@ -1,9 +1,10 @@
-"""What a refusal before the password costs the store (issue 11 items 1, 14),
-on SQLite and PostgreSQL.
+"""What a refusal costs the store (issue 11 items 1, 14), on SQLite and PostgreSQL.
 
 A legacy account reads maintenance (120) and a lock (114) in its own form
 (PROTOCOL.md "Legacy dialect"); telling which form must not read the store
 on each request, or a client with made-up uids makes one read per request.
+A uid no account has is looked up once while it is among the last few asked
+for, and never kept beyond a small bound.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.config import Settings
 from hongyan.core.admin import Operator
-from hongyan.core.gates import Gatekeeper
+from hongyan.core.gates import UNKNOWN_UIDS_KEPT, Gatekeeper
 from hongyan.errors import Rejected
 from hongyan.protocol.dialect import Dialect
 from hongyan.protocol.stat import Stat
@@ -115,3 +116,27 @@ async def test_a_dialect_set_by_the_operator_reaches_the_refusals_at_the_next_po
         Stat.MAINTENANCE,
         Dialect.STANDARD,
     )
+
+
+async def test_a_wrong_uid_is_looked_up_once_and_few_are_kept(
+    settings: Settings, db: Database, operator: Operator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gates = Gatekeeper(settings, db)
+    await gates.refresh()
+    reads = count_reads(db, monkeypatch)
+    # One wrong uid from many clients (each below its lockout): one read.
+    for i in range(40):
+        assert await refusal(gates, "typo-uid", "0" * 32, f"2001:db8:{i:x}::1") == (
+            Stat.AUTH_FAILED,
+            Dialect.STANDARD,
+        )
+    assert reads == [1]
+    # Made-up uids without end: the process keeps no more than its bound.
+    for i in range(UNKNOWN_UIDS_KEPT + 50):
+        await gates.account(f"made-up-{i}")
+    assert gates.unknown_uids_kept == UNKNOWN_UIDS_KEPT
+    assert gates.cached_accounts == 0
+    # An account made with that uid is found at the next poll.
+    customer = await create_customer(operator, uid="typo-uid")
+    await gates.refresh()
+    assert await gates.admit(customer.uid, customer.pwd, "192.0.2.1", sending=False)

@@ -7,9 +7,11 @@ through to a different answer while locked, the lock would tell a guesser
 when it had guessed right. Failures count per uid and client (an IPv4
 address or an IPv6 /64: core/lockout.py).
 
-Only known accounts are cached: a uid no account has is looked up again each
-time, and a uid longer than any account's is refused before any lookup, so a
-client cannot fill the process's memory or the store with made-up uids.
+Known accounts are cached; of the uids no account has, only the last
+`UNKNOWN_UIDS_KEPT` looked up (a client retrying a wrong uid, from many
+addresses, reads the store once); a uid longer than any account's is refused
+before any lookup, so a client cannot fill the process's memory or the
+store with made-up uids.
 A refusal before the password (120, 114) reads nothing from the store: the
 answer form it needs is the process's set of legacy uids (PROTOCOL.md
 "Legacy dialect"), which only the operator makes longer.
@@ -30,6 +32,7 @@ import asyncio
 import ipaddress
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 
 from sqlalchemy import Connection
@@ -56,6 +59,9 @@ log = logging.getLogger(__name__)
 # full read.
 LOCKS_MARGIN_MS = 10_000
 LOCKS_FULL_READ_S = 60.0
+# The uids found to name no account that a process remembers (least recently
+# asked for forgotten first); all are forgotten at any operator change.
+UNKNOWN_UIDS_KEPT = 1024
 
 
 def _networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
@@ -78,6 +84,7 @@ class Gatekeeper:
         self._db = db
         self._trusted = _networks(settings.trusted_proxies)
         self._accounts: dict[str, Account] = {}
+        self._unknown: OrderedDict[str, None] = OrderedDict()
         # The uids of the accounts answered in the legacy dialect; read with
         # the accounts' generation (every operator change bumps it).
         self._legacy: frozenset[str] = frozenset()
@@ -135,6 +142,7 @@ class Gatekeeper:
         self.paused = bool(state.get(system.PAUSED, 0))
         if generation != self._generation:
             self._accounts.clear()
+            self._unknown.clear()
             self._generation = generation
 
     async def keep_fresh(self) -> None:
@@ -158,18 +166,28 @@ class Gatekeeper:
     def cached_accounts(self) -> int:
         return len(self._accounts)
 
+    @property
+    def unknown_uids_kept(self) -> int:
+        return len(self._unknown)
+
     async def account(self, uid: str) -> Account | None:
         if uid in self._accounts:
             return self._accounts[uid]
         if len(uid) > UID_MAX_LENGTH:
             return None
+        if uid in self._unknown:
+            self._unknown.move_to_end(uid)
+            return None
         generation = self._generation
         async with self._db.read() as conn:
             account = await account_store.load_account(conn, uid)
-        if account is None or generation != self._generation:
-            # Changed while loading, the row may predate the change; and no
-            # account: nothing kept, so made-up uids cost no memory.
-            return account
+        if generation != self._generation:
+            return account  # changed while loading: the row may predate the change
+        if account is None:
+            self._unknown[uid] = None
+            if len(self._unknown) > UNKNOWN_UIDS_KEPT:
+                self._unknown.popitem(last=False)
+            return None
         if len(self._accounts) > 100_000:  # more accounts than a process keeps
             self._accounts.clear()
         self._accounts[uid] = account
