@@ -67,7 +67,7 @@ class Platform:
             else:
                 self.channels[extra.name] = SimulatedCarrier(extra)
         self.sink = DeliverySink(self.db, settings.gateway_prefix, settings.reply_parts_wait_s)
-        self.housekeeper = Housekeeper(settings, self.db)
+        self.housekeeper = Housekeeper(settings, self.db, clock)
         router = Router(
             settings.fallback_channel or self.simulator.name,
             settings.routes,

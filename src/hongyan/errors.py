@@ -43,8 +43,8 @@ class DataConflict(StoreError):
 class Rejected(HongyanError):
     """A customer request refused with a protocol stat code.
 
-    `dialect` is the answer dialect of the account the caller has proven to
-    be, once it has (None before: the answer is then in the standard form)."""
+    `dialect` is the answer dialect of the account the uid names (None when
+    it names none: the answer is then in the standard form)."""
 
     def __init__(self, stat: Stat, detail: str = "", *, dialect: Dialect | None = None) -> None:
         super().__init__(f"{int(stat)} {detail}".strip())

@@ -59,6 +59,9 @@ def test_worker_processes_are_not_handed_the_secret_in_their_environment(tmp_pat
         for pid in [serve.process.pid, *workers]:
             environ = Path(f"/proc/{pid}/environ").read_bytes()
             assert secret.encode() not in environ, f"the secret is in the environment of {pid}"
+            # Nor on a command line, which `ps` shows to every user of the machine.
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            assert secret.encode() not in cmdline, f"the secret is on the command line of {pid}"
         # And the workers did get the same secret another way: the demo's pwd works.
         uid, pwd = demo_credentials(serve.output())
         for _ in range(4):

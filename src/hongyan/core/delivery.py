@@ -3,7 +3,8 @@
 `DeliverySink` is the `ChannelSink` every channel is started with; each call
 returns once the item is committed, so the channel may acknowledge it then.
 `Housekeeper` tidies what they leave waiting: long replies whose last parts
-never came, receipts whose part never turned up.
+never came, receipts whose part never turned up; and the failed logins whose
+lockout window is over.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import logging
 from hongyan import metrics
 from hongyan.config import Settings
 from hongyan.core.models import InboundFragment, InboundReply, Receipt
-from hongyan.store import delivery
+from hongyan.store import delivery, system
 from hongyan.store import replies as reply_store
 from hongyan.store.database import Database
-from hongyan.store.engine import now_ms
+from hongyan.store.engine import Clock, now_ms
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
@@ -46,14 +47,28 @@ class DeliverySink:
         await self._db.write(reply_store.record_fragment, part)
 
 
+# Failed-login rows deleted per transaction: a guesser with made-up uids
+# leaves many, and one large delete would hold the writer from requests.
+PRUNE_BATCH = 1000
+
+
 class Housekeeper:
     """Every `housekeeping_s`: long replies past `reply_parts_wait_s` are
     recorded with the parts that came; early receipts past
-    `early_receipts_keep_s` are deleted."""
+    `early_receipts_keep_s` are deleted; failed logins older than the
+    lockout window (and holding no lock) are deleted, in batches."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        clock: Clock = now_ms,
+        prune_batch: int = PRUNE_BATCH,
+    ) -> None:
         self._settings = settings
         self._db = db
+        self._clock = clock
+        self._prune_batch = prune_batch
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -66,7 +81,7 @@ class Housekeeper:
     async def run_once(self, now: int | None = None) -> tuple[int, int]:
         """Incomplete replies recorded, early receipts deleted."""
         s = self._settings
-        now = now_ms() if now is None else now
+        now = self._clock() if now is None else now
         wait_ms, keep_ms = int(s.reply_parts_wait_s * 1000), int(s.early_receipts_keep_s * 1000)
         request = reply_store.FlushRequest(now, wait_ms, s.gateway_prefix)
         whole, partial = await self._db.write(reply_store.flush_fragments, request)
@@ -78,7 +93,24 @@ class Housekeeper:
             log.warning("long replies recorded without all their parts", extra={"count": partial})
         if pruned:
             log.info("early receipts never matched deleted", extra={"count": pruned})
+        forgotten = await self.prune_failures(now)
+        if forgotten:
+            log.info("expired failed logins deleted", extra={"count": forgotten})
         return partial, pruned
+
+    async def prune_failures(self, now: int | None = None) -> int:
+        """Delete the failed-login rows whose window is over, a batch per
+        transaction until none is left; how many went."""
+        now = self._clock() if now is None else now
+        request = system.PruneRequest(
+            now, self._settings.lockout_window_s * 1000, self._prune_batch
+        )
+        total = 0
+        while True:
+            deleted = await self._db.write(system.prune_failures, request)
+            total += deleted
+            if deleted < request.batch:
+                return total
 
     async def _run(self) -> None:
         while True:

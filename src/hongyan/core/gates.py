@@ -7,13 +7,23 @@ through to a different answer while locked, the lock would tell a guesser
 when it had guessed right. Failures count per uid and client (an IPv4
 address or an IPv6 /64: core/lockout.py).
 
-Only known accounts are cached: a uid no account has is looked up again each
-time, and a uid longer than any account's is refused before any lookup, so a
-client cannot fill the process's memory or the store with made-up uids.
+Known accounts are cached; of the uids no account has, only the last
+`UNKNOWN_UIDS_KEPT` looked up (a client retrying a wrong uid, from many
+addresses, reads the store once); a uid longer than any account's is refused
+before any lookup, so a client cannot fill the process's memory or the
+store with made-up uids.
+A refusal before the password (120, 114) reads nothing from the store: the
+answer form it needs is the process's set of legacy uids (PROTOCOL.md
+"Legacy dialect"), which only the operator makes longer.
 
 What the gates read (accounts, switches, keywords, locks) is cached in the
 process and refreshed by polling the store; every operator change bumps a
 counter, so a change made in another process applies within one poll.
+A poll reads only the locks set lately (`LOCKS_MARGIN_MS`): a guesser with
+made-up uids sets a lock every five requests, and reading every active lock
+twice a second would cost the event loop more the longer it goes on. All
+are read again at a change (a lift bumps the counter) and every
+`LOCKS_FULL_READ_S`, which also forgets the locks that ended.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import asyncio
 import ipaddress
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 
 from sqlalchemy import Connection
@@ -31,7 +42,7 @@ from hongyan.core.content import KeywordFilter
 from hongyan.core.credentials import StoredDigest, Verified, accepted_digests, verify
 from hongyan.core.lockout import lockout_key
 from hongyan.core.models import UID_MAX_LENGTH, Account, IPNetwork
-from hongyan.errors import Rejected, StoreError
+from hongyan.errors import Rejected
 from hongyan.keyfile import load_keyring
 from hongyan.protocol.dialect import Dialect
 from hongyan.protocol.stat import Stat
@@ -41,6 +52,16 @@ from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
 
 log = logging.getLogger(__name__)
+
+# A poll reads the locks ending later than the last one it saw, less this
+# margin: a lock another process commits a little late, or whose clock is a
+# little behind, is still read at the next poll; one later still, at the next
+# full read.
+LOCKS_MARGIN_MS = 10_000
+LOCKS_FULL_READ_S = 60.0
+# The uids found to name no account that a process remembers (least recently
+# asked for forgotten first); all are forgotten at any operator change.
+UNKNOWN_UIDS_KEPT = 1024
 
 
 def _networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
@@ -63,12 +84,19 @@ class Gatekeeper:
         self._db = db
         self._trusted = _networks(settings.trusted_proxies)
         self._accounts: dict[str, Account] = {}
+        self._unknown: OrderedDict[str, None] = OrderedDict()
+        # The uids of the accounts answered in the legacy dialect; read with
+        # the accounts' generation (every operator change bumps it).
+        self._legacy: frozenset[str] = frozenset()
         self._generation: int | None = None
         # (uid, lockout key) → locked until; and the locks this process set,
         # with the count of locks set when each was, see `refresh`.
         self._locks: dict[tuple[str, str], int] = {}
         self._new_locks: dict[tuple[str, str], tuple[int, int]] = {}
         self._locks_set = 0
+        # The latest end of a lock read, and when all were last read.
+        self._newest_lock = 0
+        self._locks_read_at = float("-inf")
         self.keys = load_keyring(settings)
         self._keys_read_at = time.monotonic()
         # A digest to compare against for an unknown uid, so both paths cost the same.
@@ -86,22 +114,35 @@ class Gatekeeper:
             generation = state.get(system.GENERATION, 0)
             if generation != self._generation:
                 self.keywords = KeywordFilter(await system.list_keywords(conn))
+                self._legacy = await account_store.uids_with_dialect(conn, Dialect.LEGACY)
             now = now_ms()
+            all_locks = (
+                generation != self._generation
+                or time.monotonic() - self._locks_read_at > LOCKS_FULL_READ_S
+            )
+            since = now if all_locks else max(now, self._newest_lock - LOCKS_MARGIN_MS)
+            read_at = time.monotonic()
             locks_set_before = self._locks_set
-            stored_locks = await system.active_locks(conn, now)
+            stored_locks = await system.active_locks(conn, since)
         # The store has every lock this process set before the read began (each
         # is committed before it is counted), and no lock the operator lifted;
         # a lock set since may be missing from the read: keep those.
         self._new_locks = {
             k: (until, n) for k, (until, n) in self._new_locks.items() if n > locks_set_before
         }
-        self._locks = stored_locks | {k: until for k, (until, _) in self._new_locks.items()}
+        if all_locks:
+            self._locks = stored_locks | {k: until for k, (until, _) in self._new_locks.items()}
+            self._locks_read_at = read_at
+        else:
+            self._locks.update(stored_locks)
+        self._newest_lock = max(self._newest_lock, max(stored_locks.values(), default=0))
         if state.get(system.KEY_VERSION, 0) > self.keys.current:
             self._reload_keys()
         self.maintenance = bool(state.get(system.MAINTENANCE, 0))
         self.paused = bool(state.get(system.PAUSED, 0))
         if generation != self._generation:
             self._accounts.clear()
+            self._unknown.clear()
             self._generation = generation
 
     async def keep_fresh(self) -> None:
@@ -125,18 +166,28 @@ class Gatekeeper:
     def cached_accounts(self) -> int:
         return len(self._accounts)
 
+    @property
+    def unknown_uids_kept(self) -> int:
+        return len(self._unknown)
+
     async def account(self, uid: str) -> Account | None:
         if uid in self._accounts:
             return self._accounts[uid]
         if len(uid) > UID_MAX_LENGTH:
             return None
+        if uid in self._unknown:
+            self._unknown.move_to_end(uid)
+            return None
         generation = self._generation
         async with self._db.read() as conn:
             account = await account_store.load_account(conn, uid)
-        if account is None or generation != self._generation:
-            # Changed while loading, the row may predate the change; and no
-            # account: nothing kept, so made-up uids cost no memory.
-            return account
+        if generation != self._generation:
+            return account  # changed while loading: the row may predate the change
+        if account is None:
+            self._unknown[uid] = None
+            if len(self._unknown) > UNKNOWN_UIDS_KEPT:
+                self._unknown.popitem(last=False)
+            return None
         if len(self._accounts) > 100_000:  # more accounts than a process keeps
             self._accounts.clear()
         self._accounts[uid] = account
@@ -160,21 +211,23 @@ class Gatekeeper:
 
     async def admit(self, uid: str, pwd: str, address: str, *, sending: bool) -> Account:
         """The account if every gate lets the request through; else `Rejected`."""
+        # Refusals are in the answer form of the account the uid names, as
+        # PROTOCOL.md "Legacy dialect" gives them (`101||0` on its /mm/), also
+        # before the password: its client must read them. Known without a
+        # read (a guesser's requests cost the store nothing until the lookup
+        # the password needs; none at all in maintenance or once locked).
+        dialect = Dialect.LEGACY if uid in self._legacy else None
         if self.maintenance:
-            raise Rejected(Stat.MAINTENANCE, dialect=await self._dialect_of(uid))
+            raise Rejected(Stat.MAINTENANCE, dialect=dialect)
         if len(uid) > UID_MAX_LENGTH:
             # No account has such a uid (the schema's width): refused before
             # any lookup, cache or failure count (issue 11 item 1).
             raise Rejected(Stat.AUTH_FAILED, "uid too long")
         client = lockout_key(address)
-        locked = self._locks.get((uid, client), 0) > now_ms()
-        account = await self.account(uid) if uid else None
-        # Refusals are in the answer form of the account the uid names, as
-        # PROTOCOL.md "Legacy dialect" gives them (`101||0` on its /mm/), also
-        # before the password: its client must read them.
-        dialect = account.dialect if account is not None else None
-        if locked:
+        if self._locks.get((uid, client), 0) > now_ms():
             raise Rejected(Stat.ACCOUNT_LOCKED, dialect=dialect)
+        account = await self.account(uid) if uid else None
+        dialect = account.dialect if account is not None else None
         verified = self._verify(account, pwd)
         if verified is None or account is None:
             await self._record_failure(uid, client)
@@ -190,17 +243,6 @@ class Gatekeeper:
         if sending and self.paused:
             raise Rejected(Stat.SENDING_PAUSED, dialect=dialect)
         return account
-
-    async def _dialect_of(self, uid: str) -> Dialect | None:
-        """The answer form of the account `uid` names, if the store can tell now
-        (in maintenance it may be away: the document's form then)."""
-        if not uid or len(uid) > UID_MAX_LENGTH:
-            return None
-        try:
-            account = await self.account(uid)
-        except StoreError:
-            return None
-        return account.dialect if account is not None else None
 
     def _verify(self, account: Account | None, pwd: str) -> Verified | None:
         if account is None:

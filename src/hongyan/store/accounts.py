@@ -36,6 +36,12 @@ async def load_account(conn: AsyncConnection, uid: str) -> Account | None:
     return Account.from_row(row, await _networks(conn, row["id"]))
 
 
+async def uids_with_dialect(conn: AsyncConnection, dialect: str) -> frozenset[str]:
+    """The uids of the accounts answered in `dialect` (set by the operator, one by one)."""
+    rows = await conn.execute(select(accounts.c.uid).where(accounts.c.dialect == dialect))
+    return frozenset(row[0] for row in rows)
+
+
 async def load_summary(conn: AsyncConnection, uid: str) -> AccountSummary | None:
     row = await _row(conn, uid)
     if row is None:

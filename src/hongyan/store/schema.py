@@ -169,6 +169,8 @@ auth_failures = Table(
     Column("window_start", BigInteger, nullable=False),
     Column("locked_until", BigInteger, nullable=False),
     Index(None, "locked_until"),
+    # The housekeeper finds expired rows by it (store/system.py prune_failures).
+    Index(None, "window_start"),
 )
 
 # One part of a message as submitted upstream; a message is final when all are.

@@ -7,7 +7,9 @@ change made by the CLI in another process takes effect within one poll.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select, update
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.store.schema import auth_failures, keywords, system_state
@@ -74,6 +76,7 @@ async def remove_keyword(conn: AsyncConnection, word: str) -> bool:
 
 
 async def active_locks(conn: AsyncConnection, now: int) -> dict[tuple[str, str], int]:
+    """The locks ending after `now` (a later time: only the locks set lately)."""
     rows = await conn.execute(
         select(auth_failures.c.uid, auth_failures.c.address, auth_failures.c.locked_until).where(
             auth_failures.c.locked_until > now
@@ -99,7 +102,7 @@ async def lift_locks(
 
     The failure counts go too, so the next failure starts a new count. A
     running server stops applying the lock at its next poll, which re-reads
-    the active locks."""
+    all active locks at the change counter's bump (core/gates.py)."""
     key = auth_failures.c.uid == uid
     if address is not None:
         key = key & (auth_failures.c.address == address)
@@ -110,6 +113,7 @@ async def lift_locks(
     )
     locks = [(a, int(until)) for a, until in lifted]
     await conn.execute(delete(auth_failures).where(key))
+    await bump_generation(conn)
     return sorted(locks)
 
 
@@ -139,11 +143,38 @@ def record_failures(
         else:
             conn.execute(update(auth_failures).where(key).values(**values))
         results.append(locked_until)
-    # Forget old failures now and then, so the table stays small.
-    oldest = min(at for _, _, at in attempts) - window_ms - lock_ms
-    conn.execute(
-        delete(auth_failures).where(
-            auth_failures.c.window_start < oldest, auth_failures.c.locked_until < oldest
-        )
-    )
+    # Expired rows are deleted by the housekeeper (`prune_failures`), not
+    # here: a delete per failed login scanned the whole table on the path a
+    # guesser drives.
     return results
+
+
+@dataclass(frozen=True)
+class PruneRequest:
+    now: int
+    window_ms: int
+    batch: int
+
+
+def prune_failures(conn: Connection, requests: list[PruneRequest]) -> list[int]:
+    """Delete up to `batch` expired failure rows each; how many went.
+
+    A row is expired when its counting window is over (`record_failures`
+    starts a new count for it) and it holds no lock: it then means what no
+    row means. Made-up uids and rotating IPv6 /64s each leave a row, so the
+    table is kept to the failures of the last window. The expiry is asked
+    again of the row deleted: on PostgreSQL a failure counted meanwhile
+    (a new window) keeps its row."""
+    counts = []
+    for request in requests:
+        cutoff = request.now - request.window_ms
+        expired = (auth_failures.c.window_start < cutoff) & (
+            auth_failures.c.locked_until <= request.now
+        )
+        key = tuple_(auth_failures.c.uid, auth_failures.c.address)
+        some = select(auth_failures.c.uid, auth_failures.c.address).where(expired)
+        result = conn.execute(
+            delete(auth_failures).where(expired, key.in_(some.limit(request.batch)))
+        )
+        counts.append(result.rowcount)
+    return counts
