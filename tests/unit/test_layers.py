@@ -25,6 +25,7 @@ PURE_RULES = [
     "lockout",
     "finals",
     "fragments",
+    "retry",
     "states",
     "models",
 ]

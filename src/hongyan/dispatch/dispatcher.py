@@ -30,6 +30,7 @@ from hongyan.config import Settings
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.limits import Pacer
 from hongyan.core.models import Claimed, MessageOutcome, PartOutcome, ReportedChannel
+from hongyan.core.retry import backoff_ms
 from hongyan.dispatch.routing import Router
 from hongyan.store import channels as channel_store
 from hongyan.store import delivery
@@ -373,8 +374,8 @@ class Dispatcher:
 
     def _outcome(self, channel: str, message: Claimed, now: int) -> MessageOutcome:
         s = self._settings
-        backoff = min(s.retry_max_s, s.retry_base_s * 2 ** (message.attempts - 1))
-        retry_at = now + int(backoff * random.uniform(0.5, 1.0) * 1000)
+        wait_ms = backoff_ms(message.attempts, s.retry_base_s, s.retry_max_s, random.random())
+        retry_at = now + wait_ms
         return MessageOutcome(
             message.id,
             channel,

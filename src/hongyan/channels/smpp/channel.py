@@ -65,6 +65,7 @@ from hongyan.channels.smpp.pdu import (
 from hongyan.channels.smpp.session import Session
 from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.channels.smpp.windows import Windows
+from hongyan.core.retry import backoff_s
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
@@ -248,8 +249,9 @@ class SmppChannel:
             if self._stopping:
                 return
             failures += 1
-            delay = min(self._s.reconnect_max_s, self._s.reconnect_min_s * 2 ** (failures - 1))
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            s = self._s
+            delay = backoff_s(failures, s.reconnect_min_s, s.reconnect_max_s, random.random())
+            await asyncio.sleep(delay)
 
     async def _bind(self, link: _Link) -> None:
         s = self._s
