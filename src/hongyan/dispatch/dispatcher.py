@@ -27,6 +27,7 @@ from functools import partial
 from hongyan import metrics
 from hongyan.channels.base import Channel, ChannelUnavailable, Part, SubmitOutcome
 from hongyan.config import Settings
+from hongyan.core import extensions
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.limits import Pacer
 from hongyan.core.models import Claimed, MessageOutcome, PartOutcome, ReportedChannel
@@ -299,7 +300,7 @@ class Dispatcher:
                     seq=seq,
                     total=len(texts),
                     destination=m.mobile,
-                    source=s.gateway_prefix + m.source,
+                    source=extensions.gateway_number(s.gateway_prefix, m.source),
                     text=text,
                     extension=m.source,
                 )
