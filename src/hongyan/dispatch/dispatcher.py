@@ -32,6 +32,7 @@ from hongyan.core.gates import Gatekeeper
 from hongyan.core.limits import Pacer
 from hongyan.core.models import Claimed, MessageOutcome, PartOutcome, ReportedChannel
 from hongyan.core.retry import backoff_ms
+from hongyan.core.states import ChannelState
 from hongyan.dispatch.routing import Router
 from hongyan.store import channels as channel_store
 from hongyan.store import delivery
@@ -246,7 +247,9 @@ class Dispatcher:
         return claimed
 
     def _route(self, claimed: list[Claimed]) -> dict[str, list[Claimed]]:
-        up_now = {name for name, c in self._channels.items() if c.status().state != "down"}
+        up_now = {
+            name for name, c in self._channels.items() if c.status().state != ChannelState.DOWN
+        }
         by_channel: dict[str, list[Claimed]] = defaultdict(list)
         for message in claimed:
             # A message part-way through stays on its channel: the parts it

@@ -239,7 +239,7 @@ class Pusher:
                 await self._host_down(host, failure.error)
             self._settle(batch, failure)
             return
-        metrics.PUSH_ATTEMPTS.labels(kind, "delivered").inc(len(batch))
+        metrics.PUSH_ATTEMPTS.labels(kind, PushResult.DELIVERED).inc(len(batch))
         now = now_ms()
         for item in batch:
             self._decide(

@@ -66,6 +66,7 @@ from hongyan.channels.smpp.session import Session
 from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.channels.smpp.windows import Windows
 from hongyan.core.retry import backoff_s
+from hongyan.core.states import BindState, ChannelState
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ class _Link:
         self.transmits = transmits
         self.receives = receives
         self.session: Session | None = None
-        self.state = "down"
+        self.state = BindState.DOWN
         self.last_error = ""
         self.last_error_at = 0  # wall clock, ms: when it happened
         self.submitted = 0
@@ -194,11 +195,11 @@ class SmppChannel:
     def status(self) -> ChannelStatus:
         bound = sum(1 for link in self._links if link.session is not None and link.session.bound)
         if not any(link.ready for link in self._links):
-            state = "down"
+            state = ChannelState.DOWN
         elif time.monotonic() < self._paused_until:
-            state = "throttled"
+            state = ChannelState.THROTTLED
         else:
-            state = "up"
+            state = ChannelState.UP
         return ChannelStatus(
             self.name,
             self.kind,
@@ -221,7 +222,7 @@ class SmppChannel:
     async def _keep_bound(self, link: _Link) -> None:
         failures = 0
         while not self._stopping:
-            link.state = "connecting"
+            link.state = BindState.CONNECTING
             try:
                 await self._bind(link)
             except Exception as exc:
@@ -244,7 +245,7 @@ class SmppChannel:
                         "error": link.session.last_error,
                     },
                 )
-            link.state = "down"
+            link.state = BindState.DOWN
             self._up_changed()
             if self._stopping:
                 return
@@ -285,7 +286,7 @@ class SmppChannel:
             session.close()
             raise ConnectionError(f"bind refused: {status_name(answer.status)}")
         session.bound = True
-        link.state = "bound"
+        link.state = BindState.BOUND
         self._up_changed()
         log.info("smpp bound", extra={"channel": self.name, "bind": link.label})
 
