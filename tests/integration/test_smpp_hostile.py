@@ -67,3 +67,34 @@ async def test_bad_pdus_get_their_answers_and_a_broken_stream_is_rebound() -> No
         await channel.stop()
         server.close()
         await server.wait_closed()
+
+
+async def test_a_bind_keeps_trying_past_a_thousand_failures() -> None:
+    """An SMSC that hangs up on every bind (down for hours, in real time): the
+    channel keeps reconnecting. The reconnect delay doubled as a float to the
+    power of the failures, which overflows at the 1,025th; the task died and the
+    channel never bound again."""
+    attempts = 0
+
+    async def smsc(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal attempts
+        attempts += 1
+        writer.close()
+
+    server = await asyncio.start_server(smsc, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = SmppSettings(
+        name="gone", port=port, system_id="x", reconnect_min_s=0.0001, reconnect_max_s=0.001
+    )
+    channel = SmppChannel(settings, "")
+    await channel.start(NullSink())
+    try:
+
+        async def past_the_overflow() -> bool:
+            return attempts > 1_100
+
+        await until_async(past_the_overflow, "still reconnecting after 1,100 failed binds")
+    finally:
+        await channel.stop()
+        server.close()
+        await server.wait_closed()

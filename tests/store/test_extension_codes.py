@@ -19,33 +19,20 @@ from sqlalchemy import insert, select
 
 from hongyan.channels.base import InboundReply
 from hongyan.config import Settings
+from hongyan.core.admin import Operator
 from hongyan.core.extensions import collisions
 from hongyan.store import accounts as account_store
 from hongyan.store import replies as reply_store
 from hongyan.store.database import Database
 from hongyan.store.schema import accounts, replies
+from tests.store.old_accounts import old_account_rows
 
 MOBILE = "13900008888"
 
 
 async def _bulk(db: Database, codes: list[str]) -> None:
     """Accounts as an earlier version of the platform left them."""
-    rows = [
-        {
-            "uid": f"old{code}",
-            "api_key_digest": "x",
-            "console_hash": "x",
-            "ext_code": code,
-            "balance": 0,
-            "sent_total": 0,
-            "per_number": "off",
-            "rate_tokens": 0.0,
-            "rate_at": 0,
-            "created_at": 0,
-            "updated_at": 0,
-        }
-        for code in codes
-    ]
+    rows = old_account_rows({f"old{code}": code for code in codes})
     async with db.transaction() as conn:
         await conn.execute(insert(accounts), rows)
 
@@ -146,3 +133,25 @@ async def test_a_reply_two_codes_could_own_is_given_to_neither(
         await db.write(reply_store.record, reply_store.IncomingReply("sim", reply, prefix)) is None
     )
     assert "several accounts" in caplog.text
+
+
+async def test_accounts_created_at_once_get_codes_none_of_which_begins_another(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    """Accounts created at the same moment (several operators, or nodes, on
+    PostgreSQL), on a fresh database and again across the change of width:
+    every creation succeeds, and no code begins another."""
+    await asyncio.gather(*(operator.create_account(f"first{n}", "pw") for n in range(12)))
+    # The rest of the first tier taken, and two old codes that rule out 900000-900199.
+    await _bulk(db, [*(f"{n:04d}" for n in range(100, 8999)), "9000", "9001"])
+    await asyncio.gather(*(operator.create_account(f"then{n}", "pw") for n in range(12)))
+    async with db.read() as conn:
+        codes = dict((await conn.execute(select(accounts.c.uid, accounts.c.ext_code))).all())
+    assert collisions(codes.items()) == []
+    assert sorted(code for uid, code in codes.items() if uid.startswith("first")) == [
+        f"{n:04d}" for n in range(1, 13)
+    ]
+    assert sorted(code for uid, code in codes.items() if uid.startswith("then")) == [
+        "8999",
+        *(str(n) for n in range(900_200, 900_211)),
+    ]

@@ -16,6 +16,7 @@ from hongyan.store.engine import create_engine
 from hongyan.store.migrate import alembic_config, upgrade
 from hongyan.store.schema import accounts
 from tests.conftest import _reset_postgres
+from tests.store.old_accounts import old_account_rows
 
 # The revision 0007 follows, whatever others are chained in before it.
 BEFORE = ScriptDirectory.from_config(alembic_config()).get_revision("0007").down_revision
@@ -40,22 +41,7 @@ async def _accounts(url: str, codes: dict[str, str]) -> None:
         async with engine.begin() as conn:
             await conn.execute(
                 insert(accounts),
-                [
-                    {
-                        "uid": uid,
-                        "api_key_digest": "x",
-                        "console_hash": "x",
-                        "ext_code": code,
-                        "balance": 0,
-                        "sent_total": 0,
-                        "per_number": "off",
-                        "rate_tokens": 0.0,
-                        "rate_at": 0,
-                        "created_at": 0,
-                        "updated_at": 0,
-                    }
-                    for uid, code in codes.items()
-                ],
+                old_account_rows(codes),
             )
     finally:
         await engine.dispose()

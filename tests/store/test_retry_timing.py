@@ -9,7 +9,7 @@ millisecond, with no sleeping: tried again neither early nor late.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hongyan.channels.simulator import SimulatedCarrier, SimulatorSettings
 from hongyan.config import Settings
@@ -79,3 +79,23 @@ async def test_a_message_expires_at_the_end_of_its_time_to_live(
     assert await message_row(db) == ("failed", "EXPIRED", 3)
     clock.advance(3_600_000)
     assert not await dispatcher.dispatch_once()  # final: never tried again
+
+
+async def test_a_message_that_failed_over_a_thousand_times_still_waits_the_cap(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    """Retried every minute for a day, a message fails ~1,900 times; the old
+    formula raised OverflowError past 1,024 (2.0 ** 1024 is no float)."""
+    clock = ControlledClock(held=True)
+    dispatcher = await down_carrier_and_dispatcher(
+        settings, db, operator, clock, retry_base_s=1.0, retry_max_s=8.0
+    )
+    async with db.transaction() as conn:
+        await conn.execute(update(messages).values(attempts=1_100))
+    assert await dispatcher.dispatch_once()
+    assert await message_row(db) == ("queued", "0", 1_101)
+    clock.advance(4_000 - 1)
+    assert not await dispatcher.dispatch_once(), "tried again before half the cap"
+    clock.advance(4_000 + 1)
+    assert await dispatcher.dispatch_once(), "not tried again after the cap"
+    assert await message_row(db) == ("queued", "0", 1_102)

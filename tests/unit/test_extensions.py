@@ -6,11 +6,16 @@ from __future__ import annotations
 import pytest
 
 from hongyan.core.extensions import (
+    MID_DIGITS,
     TIERS,
     allowed,
     collide,
     collisions,
+    extension,
+    extension_of,
     first_candidate,
+    gateway_number,
+    is_mid,
     next_candidate,
     prefixes,
     split,
@@ -94,3 +99,22 @@ def test_a_mid_never_makes_one_accounts_number_anothers(mid: str) -> None:
     codes = ["0001", "1000", "8999", "900000", "900001", "989999", "99000000"]
     for code in codes:
         assert split(code + mid, codes) == (code, mid)
+
+
+@pytest.mark.parametrize("code", ["0001", "8999", "900000", "99899999"])
+def test_a_gateway_number_is_composed_and_read_back_by_one_rule(code: str) -> None:
+    """What /mt/ sends from, what `account show` prints, and what a reply is
+    owned by are the same composition: prefix + code + mid."""
+    for mid in ["", "5", "05", "123456"]:
+        gateway = gateway_number(PREFIX, extension(code, mid))
+        assert gateway == PREFIX + code + mid
+        after = extension_of(gateway, PREFIX)
+        assert after is not None
+        assert split(after, [code]) == (code, mid)
+    assert extension_of("10691" + code, PREFIX) is None
+
+
+def test_a_mid_is_up_to_six_ascii_digits() -> None:
+    assert MID_DIGITS == MID
+    assert all(is_mid(mid) for mid in ["", "0", "123456"])
+    assert not any(is_mid(mid) for mid in ["1234567", "12a", " 1", "\u0661", "\u00b2"])

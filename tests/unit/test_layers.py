@@ -25,6 +25,7 @@ PURE_RULES = [
     "lockout",
     "finals",
     "fragments",
+    "retry",
     "states",
     "models",
 ]
@@ -77,3 +78,53 @@ def test_reading_the_settings_loads_no_store() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == "[]"
+
+
+def test_migrations_are_frozen_and_import_no_live_rule() -> None:
+    """A migration runs as written when it was made, years later too: a rule it
+    needs is copied into it, since the one in core/ may change."""
+    assert offending("store/migrations/versions", ("hongyan.core", "hongyan.store")) == {}
+
+
+def bare_states(path: Path, values: set[str]) -> list[str]:
+    """Where a state or status of core/states.py is compared with, or set to,
+    as a bare string instead of its enum member."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.keyword)):
+            operands = [node.value] if node.value is not None else []
+        else:
+            continue
+        for operand in operands:
+            # `state in ("queued", "sent")`; a set of a protocol's own words that
+            # happen to match (SMPP receipts' "EXPIRED") is not ours.
+            many = isinstance(node, ast.Compare) and isinstance(operand, (ast.Tuple, ast.Set))
+            items = operand.elts if many else [operand]
+            found += [
+                f"{item.lineno}: {item.value!r}"
+                for item in items
+                if isinstance(item, ast.Constant) and item.value in values
+            ]
+    return found
+
+
+def test_states_and_statuses_are_named_by_their_enums_outside_core_states() -> None:
+    """One enum each (issue 11, item 17): `state == "queued"` elsewhere would go on
+    compiling when the enum's value changes. The SDK (client/) is shipped apart and
+    keeps its own words; a migration is frozen."""
+    from enum import StrEnum
+
+    from hongyan.core import states
+
+    enums = [e for e in vars(states).values() if isinstance(e, type) and issubclass(e, StrEnum)]
+    values = {member.value for enum in enums if enum is not StrEnum for member in enum}
+    bad = {}
+    for path in sorted(SRC.rglob("*.py")):
+        name = str(path.relative_to(SRC))
+        if name == "core/states.py" or name.startswith(("client/", "store/migrations/")):
+            continue
+        if hits := bare_states(path, values):
+            bad[name] = hits
+    assert bad == {}

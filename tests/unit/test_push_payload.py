@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import random
 from urllib.parse import parse_qsl
 
 import pytest
 
 from hongyan.push import payload
-from hongyan.push.policy import Breaker, PushSettings, retry_delay_s
+from hongyan.push.policy import Breaker, PushSettings
 
 
 def test_a_reply_is_the_documents_form_in_gbk() -> None:
@@ -53,15 +52,6 @@ def test_a_batched_post_is_one_form_a_line_unsigned_without_secret() -> None:
     assert request.headers == {"Content-Type": "application/x-www-form-urlencoded; charset=GBK"}
     with pytest.raises(ValueError):
         payload.build_request("https://h/cb", "GET", forms, "", 1)
-
-
-def test_retries_back_off_exponentially_with_jitter_up_to_the_maximum() -> None:
-    settings = PushSettings(retry_base_s=10, retry_max_s=300)
-    rng = random.Random(7)
-    for attempts, full in [(1, 10), (2, 20), (3, 40), (5, 160), (6, 300), (60, 300)]:
-        delays = {retry_delay_s(settings, attempts, rng) for _ in range(50)}
-        assert all(full / 2 <= d <= full for d in delays)
-        assert len(delays) > 1  # jittered
 
 
 def test_the_breaker_opens_after_consecutive_failures_and_probes_once() -> None:

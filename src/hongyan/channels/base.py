@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from hongyan.core.models import BindStatus, InboundFragment, InboundReply, Receipt, SentPart
+from hongyan.core.states import ChannelState
 from hongyan.errors import HongyanError
 
 # The records a channel hands back are the domain's (core/models.py), named
@@ -93,7 +94,7 @@ class SubmitOutcome:
 class ChannelStatus:
     name: str
     kind: str
-    state: str  # "up", "down", "throttled"
+    state: ChannelState
     tps: float | None
     submitted: int = 0
     last_error: str = ""

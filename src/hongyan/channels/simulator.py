@@ -36,7 +36,7 @@ from hongyan.channels.base import (
 )
 from hongyan.core.content import split_parts
 from hongyan.core.limits import Bucket
-from hongyan.core.states import Status
+from hongyan.core.states import ChannelState, Status
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
@@ -143,11 +143,11 @@ class SimulatedCarrier:
             self._schedule(part.upstream_id, part.destination, now)
 
     def status(self) -> ChannelStatus:
-        state = "up"
+        state = ChannelState.UP
         if time.monotonic() < self._down_until:
-            state = "down"
+            state = ChannelState.DOWN
         elif time.monotonic() < self._throttled_until:
-            state = "throttled"
+            state = ChannelState.THROTTLED
         return ChannelStatus(
             self.name,
             self.kind,

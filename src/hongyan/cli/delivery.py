@@ -66,6 +66,7 @@ def push_status(uid: Annotated[str | None, typer.Argument(help="one account")] =
     import time
 
     from hongyan.core.schedule import format_local
+    from hongyan.core.states import OutboxKind
 
     rows = run(lambda op: op.push_status(uid))
     if not rows:
@@ -79,7 +80,7 @@ def push_status(uid: Annotated[str | None, typer.Argument(help="one account")] =
             if row.last_error and row.last_attempt_at
             else ""
         )
-        kind, pull = ("reports", "/st/") if row.kind == "report" else ("replies", "/rx/")
+        kind, pull = ("reports", "/st/") if row.kind == OutboxKind.REPORT else ("replies", "/rx/")
         typer.echo(
             f"{row.uid} {kind} to {row.url or '(push off)'}: {row.queued} queued, "
             f"{row.retrying} retrying, {row.given_up} given up (now on {pull}){age}{last}"

@@ -15,6 +15,7 @@ from hongyan.api.server import uvicorn_options
 from hongyan.cli.common import config_file, fail, run, safe_url, settings, use_settings
 from hongyan.config import Settings
 from hongyan.core.credentials import api_password
+from hongyan.core.limits import parse_windows
 from hongyan.paths import private_file
 from hongyan.store.migrate import upgrade
 
@@ -89,7 +90,7 @@ def serve(
         uvicorn.run(app, **options)
 
 
-def _demo_account(current: Settings) -> tuple[str, str, int]:
+def _demo_account(current: Settings) -> tuple[str, str, int, str]:
     """The demo account, created on first run; its password kept in var/ to print again."""
     kept = current.var_dir / "demo-password"
     known = kept.read_text().strip() if kept.exists() else None
@@ -97,10 +98,23 @@ def _demo_account(current: Settings) -> tuple[str, str, int]:
     if password != known:
         private_file(kept)
         kept.write_text(password + "\n")
-    return summary.uid, password, summary.balance
+    return summary.uid, password, summary.balance, summary.per_number
 
 
-def _print_demo(current: Settings, uid: str, password: str, balance: int) -> None:
+def _per_number_note(per_number: str) -> str:
+    """What the demo account's per-number limit (answer 110) means, from its own
+    windows (`hongyan.core.limits`), not from a default written here again."""
+    windows = parse_windows(per_number)
+    if not windows:
+        return ""
+    first = min(windows, key=lambda w: w.seconds)
+    again = "again" if first.count == 1 else f"more than {first.count} times"
+    return f"the same number {again} within {first.seconds} s answers 110: the per-number limit"
+
+
+def _print_demo(
+    current: Settings, uid: str, password: str, balance: int, per_number: str = "off"
+) -> None:
     pwd = api_password(password, uid)
     base = f"http://{current.host}:{current.port}"
     typer.echo(
@@ -116,9 +130,11 @@ def _print_demo(current: Settings, uid: str, password: str, balance: int) -> Non
                 "  Send 发送测试 to 13900008888 (GBK, as the spec's example):",
                 f"    curl '{base}/mt/?uid={uid}&pwd={pwd}&mobile=13900008888"
                 "&content=%B7%A2%CB%CD%B2%E2%CA%D4' | iconv -f GBK -t UTF-8; echo",
-                "  (the same number again within 30 s answers 110: the default per-number limit;",
-                f"   hongyan account limits {uid} --per-number off lifts it)",
-                "",
             ]
         )
     )
+    if note := _per_number_note(per_number):
+        typer.echo(
+            f"  ({note} {per_number};\n   hongyan account limits {uid} --per-number off lifts it)"
+        )
+    typer.echo("")

@@ -9,6 +9,7 @@ inside its transactions):
     extensions                           prefix-free extension codes; whose a reply is
     finals                               how a message ends, and its refund
     fragments                            long replies put back together
+    retry                                how long a failed attempt waits
     states, models                       states, statuses and records
 
 Use cases, which read and write through the store:

@@ -11,6 +11,7 @@ import re
 import secrets
 
 from hongyan.config import Settings
+from hongyan.core import extensions
 from hongyan.core.access import AccessOperator
 from hongyan.core.credentials import api_password, console_hash
 from hongyan.core.delivery import DeliverySink
@@ -101,7 +102,9 @@ class Operator:
 
     def gateway_number(self, summary: AccountSummary, mid: str = "") -> str:
         """The number replies to this account (and sub-extension `mid`) arrive on."""
-        return self._settings.gateway_prefix + summary.ext_code + mid
+        return extensions.gateway_number(
+            self._settings.gateway_prefix, extensions.extension(summary.ext_code, mid)
+        )
 
     async def inject_reply(
         self, mobile: str, text: str, *, to: str = "", uid: str = "", mid: str = ""
@@ -113,7 +116,7 @@ class Operator:
             raise InvalidInput("the reply text must not be empty")
         if bool(to) == bool(uid):
             raise InvalidInput("give either --to GATEWAY or --uid UID")
-        if mid and not (mid.isascii() and mid.isdigit() and len(mid) <= 6):
+        if not extensions.is_mid(mid):
             raise InvalidInput("mid is up to 6 digits")
         gateway = to or self.gateway_number(await self.show(uid), mid)
         if not gateway.isascii() or not gateway.isdigit():

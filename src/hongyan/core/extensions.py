@@ -37,6 +37,34 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 LONGEST = 12  # accounts.ext_code is String(12)
+MID_DIGITS = 6  # PROTOCOL.md "/mt/ send": `mid`, up to 6 digits
+
+
+# -- composition: gateway prefix + code + mid ------------------------------------------
+
+
+def is_mid(mid: str) -> bool:
+    """Whether `mid` may follow a code: 0 to 6 ASCII digits."""
+    return len(mid) <= MID_DIGITS and (not mid or (mid.isascii() and mid.isdigit()))
+
+
+def extension(code: str, mid: str = "") -> str:
+    """The part of an account's gateway number after the prefix: its code, then `mid`
+    (what a message is sent from, `submissions.source`)."""
+    return code + mid
+
+
+def gateway_number(prefix: str, extension: str) -> str:
+    """The whole number a handset sees and replies to."""
+    return prefix + extension
+
+
+def extension_of(gateway: str, prefix: str) -> str | None:
+    """The part of a gateway number after `prefix`; None when it does not begin with it."""
+    return gateway[len(prefix) :] if gateway.startswith(prefix) else None
+
+
+# -- allocation ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

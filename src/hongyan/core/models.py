@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from hongyan.core.limits import Window, parse_windows
+from hongyan.core.states import BindState, ChannelState
 from hongyan.protocol.dialect import Dialect
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -213,7 +214,7 @@ class BindStatus:
     """One connection of a channel (an SMPP bind), as `channel list` shows it."""
 
     bind: str  # its label, e.g. "1/trx"
-    state: str
+    state: BindState
     in_flight: int  # window slots in use: submits on the wire or about to be
     window: int
     submitted: int
@@ -228,7 +229,7 @@ class ReportedChannel:
 
     name: str
     kind: str
-    state: str  # "up", "down", "throttled"
+    state: ChannelState
     tps: float | None
     rate: float  # parts a second, as last reported
     submitted: int

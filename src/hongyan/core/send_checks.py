@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from hongyan.core import extensions
 from hongyan.core.content import KeywordFilter, has_control_characters, normalise_newlines
 from hongyan.core.numbers import NumberList, parse_numbers
 from hongyan.core.schedule import ScheduleError, parse_schedule
@@ -32,7 +33,6 @@ _MOBILEID = re.compile(r"[0-9A-Za-z_-]{1,40}")
 # so it never backtracks) instead of one Python step per id.
 _ID = r"(?:[0-9A-Za-z_-]{1,40}+\s*+)?+"
 _IDS = re.compile(rf"\s*+{_ID}(?:,\s*+{_ID})*+")
-_MID = re.compile(r"[0-9]{0,6}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ def check_send(
     except ScheduleError as exc:
         raise Rejected(Stat.BAD_SCHEDULE_TIME, str(exc)) from None
     mid = form.mid.strip()
-    if not _MID.fullmatch(mid):
+    if not extensions.is_mid(mid):
         raise Rejected(Stat.ILLEGAL_CHARACTERS, "mid is up to 6 digits")
     ids = read_mobileids(form.mobileids, len(numbers.entries))
     if numbers.valid_count == 0:

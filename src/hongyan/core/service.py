@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from hongyan import metrics
 from hongyan.config import Settings
+from hongyan.core import extensions
 from hongyan.core.content import parts_of
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.models import Accepted, Account, Origin, Recipient, RecordPage, Submission
@@ -86,7 +87,7 @@ class CustomerService:
             content=content,
             parts=parts_of(content),
             mid=mid,
-            source=account.ext_code + mid,
+            source=extensions.extension(account.ext_code, mid),
             recipients=recipients,
             created_at=now,
             due_at=checked.due or now,

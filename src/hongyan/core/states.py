@@ -49,6 +49,23 @@ class Status(StrEnum):
     PER_NUMBER_LIMITED = str(int(Stat.PER_NUMBER_LIMITED))
 
 
+class ChannelState(StrEnum):
+    """A channel as the dispatcher sees it: takes submits, cannot (nothing is
+    routed to it while a failover can take its messages), or asks to slow down."""
+
+    UP = "up"
+    DOWN = "down"
+    THROTTLED = "throttled"
+
+
+class BindState(StrEnum):
+    """One connection of a channel (an SMPP bind), as `channel list` shows it."""
+
+    DOWN = "down"
+    CONNECTING = "connecting"
+    BOUND = "bound"
+
+
 class LedgerKind(StrEnum):
     """Why an account's balance changed (one ledger entry each)."""
 

@@ -27,9 +27,12 @@ from functools import partial
 from hongyan import metrics
 from hongyan.channels.base import Channel, ChannelUnavailable, Part, SubmitOutcome
 from hongyan.config import Settings
+from hongyan.core import extensions
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.limits import Pacer
 from hongyan.core.models import Claimed, MessageOutcome, PartOutcome, ReportedChannel
+from hongyan.core.retry import backoff_ms
+from hongyan.core.states import ChannelState
 from hongyan.dispatch.routing import Router
 from hongyan.store import channels as channel_store
 from hongyan.store import delivery
@@ -244,7 +247,9 @@ class Dispatcher:
         return claimed
 
     def _route(self, claimed: list[Claimed]) -> dict[str, list[Claimed]]:
-        up_now = {name for name, c in self._channels.items() if c.status().state != "down"}
+        up_now = {
+            name for name, c in self._channels.items() if c.status().state != ChannelState.DOWN
+        }
         by_channel: dict[str, list[Claimed]] = defaultdict(list)
         for message in claimed:
             # A message part-way through stays on its channel: the parts it
@@ -298,7 +303,7 @@ class Dispatcher:
                     seq=seq,
                     total=len(texts),
                     destination=m.mobile,
-                    source=s.gateway_prefix + m.source,
+                    source=extensions.gateway_number(s.gateway_prefix, m.source),
                     text=text,
                     extension=m.source,
                 )
@@ -373,8 +378,8 @@ class Dispatcher:
 
     def _outcome(self, channel: str, message: Claimed, now: int) -> MessageOutcome:
         s = self._settings
-        backoff = min(s.retry_max_s, s.retry_base_s * 2 ** (message.attempts - 1))
-        retry_at = now + int(backoff * random.uniform(0.5, 1.0) * 1000)
+        wait_ms = backoff_ms(message.attempts, s.retry_base_s, s.retry_max_s, random.random())
+        retry_at = now + wait_ms
         return MessageOutcome(
             message.id,
             channel,

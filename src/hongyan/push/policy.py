@@ -1,4 +1,5 @@
-"""How hard push tries: its settings, the retry schedule, and the per-host breaker.
+"""How hard push tries: its settings and the per-host breaker (the retry
+schedule is the platform's one rule, `hongyan.core.retry`).
 
 Pure decisions with no I/O, so the pusher's behaviour under failure can be
 tested without a clock or a socket.
@@ -7,7 +8,6 @@ tested without a clock or a socket.
 from __future__ import annotations
 
 import ipaddress
-import random
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -57,17 +57,6 @@ class PushSettings(BaseModel):
 
     def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(n, strict=False) for n in self.allowed_networks]
-
-
-def retry_delay_s(settings: PushSettings, attempts: int, rng: random.Random) -> float:
-    """Seconds until the next try after `attempts` failed ones: exponential, full-ish jitter.
-
-    The delay is drawn from [d/2, d] where d doubles per attempt up to the
-    maximum, so retries of many items spread out instead of arriving together.
-    """
-    exponent = min(max(attempts - 1, 0), 30)
-    delay = min(settings.retry_base_s * 2.0**exponent, settings.retry_max_s)
-    return delay * (0.5 + rng.random() / 2)
 
 
 @dataclass

@@ -37,8 +37,9 @@ from yarl import URL
 
 from hongyan import metrics
 from hongyan.config import Settings
+from hongyan.core.retry import backoff_ms
 from hongyan.core.states import OutboxKind, PushResult
-from hongyan.push.policy import Breaker, retry_delay_s
+from hongyan.push.policy import Breaker
 from hongyan.push.sender import PushFailure, Sender
 from hongyan.push.targets import (
     Resolver,
@@ -238,7 +239,7 @@ class Pusher:
                 await self._host_down(host, failure.error)
             self._settle(batch, failure)
             return
-        metrics.PUSH_ATTEMPTS.labels(kind, "delivered").inc(len(batch))
+        metrics.PUSH_ATTEMPTS.labels(kind, PushResult.DELIVERED).inc(len(batch))
         now = now_ms()
         for item in batch:
             self._decide(
@@ -264,13 +265,15 @@ class Pusher:
                     item.id, item.kind, item.item_id, PushResult.GIVE_UP, now, failure.error, now
                 )
             else:
-                delay = retry_delay_s(self._settings, item.attempts + 1, self._rng)
+                s = self._settings
+                draw = self._rng.random()
+                delay_ms = backoff_ms(item.attempts + 1, s.retry_base_s, s.retry_max_s, draw)
                 outcome = outbox.Outcome(
                     item.id,
                     item.kind,
                     item.item_id,
                     PushResult.RETRY,
-                    now + int(delay * 1000),
+                    now + delay_ms,
                     failure.error,
                     now,
                 )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select
 
 from hongyan.core.models import BindStatus, ReportedChannel
-from hongyan.core.states import MessageState
+from hongyan.core.states import BindState, ChannelState, MessageState
 from hongyan.store.schema import channel_status, messages
 
 
@@ -34,11 +34,13 @@ def _row(reported: ReportedChannel) -> dict[str, Any]:
 
 
 def _reported(row: Any) -> ReportedChannel:
-    binds = tuple(BindStatus(**b) for b in json.loads(row.binds)) if row.binds else ()
+    binds = tuple(
+        BindStatus(**{**b, "state": BindState(b["state"])}) for b in json.loads(row.binds or "[]")
+    )
     return ReportedChannel(
         name=row.name,
         kind=row.kind,
-        state=row.state,
+        state=ChannelState(row.state),
         tps=row.tps,
         rate=row.rate,
         submitted=row.submitted,

@@ -82,9 +82,9 @@ def _owner(conn: Connection, gateway: str, prefix: str) -> int | None:
     """The account whose extension code begins the gateway number's part after
     the prefix (`hongyan.core.extensions.split`); None when no code does, or
     when two do (codes that are not prefix-free: the owner is unknown)."""
-    if not gateway.startswith(prefix):
+    extension = extensions.extension_of(gateway, prefix)
+    if extension is None:
         return None
-    extension = gateway[len(prefix) :]
     # Each possible code looked up by the unique index, not every code compared.
     rows = conn.execute(
         select(accounts.c.id, accounts.c.ext_code).where(

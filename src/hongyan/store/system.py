@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Executable, delete, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.store.schema import auth_failures, keywords, system_state
@@ -28,22 +29,25 @@ async def read_state(conn: AsyncConnection) -> dict[str, int]:
     return {name: int(value) for name, value in rows}
 
 
-async def _set(conn: AsyncConnection, name: str, value: int) -> None:
-    result = await conn.execute(
-        update(system_state).where(system_state.c.name == name).values(value=value)
+def _upsert(conn: AsyncConnection, name: str, value: int, *, add: bool) -> Executable:
+    """Set (or, with `add`, increase by) `name`'s value, creating its row if it has
+    none, in one statement: the row's lock orders concurrent writers on
+    PostgreSQL, where an update then an insert let two transactions both find
+    no row and the second insert fail on the primary key."""
+    into = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = into(system_state).values(name=name, value=value)
+    new_value = system_state.c.value + value if add else statement.excluded.value
+    return statement.on_conflict_do_update(
+        index_elements=[system_state.c.name], set_={"value": new_value}
     )
-    if not result.rowcount:
-        await conn.execute(insert(system_state).values(name=name, value=value))
+
+
+async def _set(conn: AsyncConnection, name: str, value: int) -> None:
+    await conn.execute(_upsert(conn, name, value, add=False))
 
 
 async def bump_generation(conn: AsyncConnection) -> None:
-    result = await conn.execute(
-        update(system_state)
-        .where(system_state.c.name == GENERATION)
-        .values(value=system_state.c.value + 1)
-    )
-    if not result.rowcount:
-        await conn.execute(insert(system_state).values(name=GENERATION, value=1))
+    await conn.execute(_upsert(conn, GENERATION, 1, add=True))
 
 
 async def set_switch(conn: AsyncConnection, name: str, on: bool) -> None:

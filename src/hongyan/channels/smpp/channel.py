@@ -67,6 +67,8 @@ from hongyan.channels.smpp.pdu import (
 from hongyan.channels.smpp.session import Session
 from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.channels.smpp.windows import Windows
+from hongyan.core.retry import backoff_s
+from hongyan.core.states import BindState, ChannelState
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
@@ -96,7 +98,7 @@ class _Link:
         self.transmits = transmits
         self.receives = receives
         self.session: Session | None = None
-        self.state = "down"
+        self.state = BindState.DOWN
         self.last_error = ""
         self.last_error_at = 0  # wall clock, ms: when it happened
         self.submitted = 0
@@ -195,11 +197,11 @@ class SmppChannel:
     def status(self) -> ChannelStatus:
         bound = sum(1 for link in self._links if link.session is not None and link.session.bound)
         if not any(link.ready for link in self._links):
-            state = "down"
+            state = ChannelState.DOWN
         elif time.monotonic() < self._paused_until:
-            state = "throttled"
+            state = ChannelState.THROTTLED
         else:
-            state = "up"
+            state = ChannelState.UP
         return ChannelStatus(
             self.name,
             self.kind,
@@ -222,7 +224,7 @@ class SmppChannel:
     async def _keep_bound(self, link: _Link) -> None:
         failures = 0
         while not self._stopping:
-            link.state = "connecting"
+            link.state = BindState.CONNECTING
             try:
                 await self._bind(link)
             except Exception as exc:
@@ -245,13 +247,14 @@ class SmppChannel:
                         "error": link.session.last_error,
                     },
                 )
-            link.state = "down"
+            link.state = BindState.DOWN
             self._up_changed()
             if self._stopping:
                 return
             failures += 1
-            delay = min(self._s.reconnect_max_s, self._s.reconnect_min_s * 2 ** (failures - 1))
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            s = self._s
+            delay = backoff_s(failures, s.reconnect_min_s, s.reconnect_max_s, random.random())
+            await asyncio.sleep(delay)
 
     async def _bind(self, link: _Link) -> None:
         s = self._s
@@ -285,7 +288,7 @@ class SmppChannel:
             session.close()
             raise ConnectionError(f"bind refused: {status_name(answer.status)}")
         session.bound = True
-        link.state = "bound"
+        link.state = BindState.BOUND
         self._up_changed()
         log.info("smpp bound", extra={"channel": self.name, "bind": link.label})
 

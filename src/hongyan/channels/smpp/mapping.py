@@ -14,6 +14,7 @@ from hongyan.channels.smpp import receipt, text
 from hongyan.channels.smpp.constants import ESM_UDHI, REGISTERED_DELIVERY_FINAL, Tag
 from hongyan.channels.smpp.pdu import DataSm, DeliverSm, SubmitSm, read_int, tlv_int
 from hongyan.channels.smpp.settings import SmppSettings
+from hongyan.core import extensions
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,9 @@ def submit_sm(part: Part, s: SmppSettings) -> SubmitSm:
     """The submit_sm of one part (SMPP 3.4 §4.4.1)."""
     source = part.source
     if s.source_addr:
-        source = s.source_addr + (part.extension if s.append_extension else "")
+        # The carrier's own prefix in place of the platform's (SmppSettings.source_addr).
+        kept = part.extension if s.append_extension else ""
+        source = extensions.gateway_number(s.source_addr, kept)
     pdu = SubmitSm(
         service_type=s.service_type,
         source_addr_ton=s.source_ton if s.source_ton is not None else _ton(source),
@@ -80,8 +83,9 @@ def inbound(pdu: DeliverSm, s: SmppSettings, gateway_prefix: str, now: int) -> I
     if s.dest_prefix:
         mobile = mobile.removeprefix(s.dest_prefix)
     gateway = pdu.destination_addr
-    if s.source_addr and gateway.startswith(s.source_addr):
-        gateway = gateway_prefix + gateway[len(s.source_addr) :]
+    extension = extensions.extension_of(gateway, s.source_addr) if s.source_addr else None
+    if extension is not None:
+        gateway = extensions.gateway_number(gateway_prefix, extension)
     if concat is not None and 1 <= concat.seq <= concat.total and concat.total > 1:
         return InboundFragment(
             mobile, gateway, concat.reference, concat.total, concat.seq, content, now

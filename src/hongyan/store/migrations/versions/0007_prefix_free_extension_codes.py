@@ -11,6 +11,9 @@ shorter one's account. Changing a code changes the number a customer's
 handsets reply to, so this is left to the operator: the upgrade stops with
 the colliding accounts named, and goes on once none collide
 (`hongyan.core.extensions`).
+
+A migration is frozen: what it checks is copied here as it was at 0007, not
+imported from `hongyan.core`, whose rule may change later.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from hongyan.core.extensions import collisions
 from hongyan.errors import DataConflict
 
 revision = "0007"
@@ -34,9 +36,23 @@ _FIX = (
 )
 
 
+def _collisions(codes: list[tuple[str, str]]) -> list[tuple[str, str, str, str]]:
+    """Every pair of (uid, code) of which one code begins the other, as
+    (uid, code, uid, code), the shorter code first. Sorted, a code is followed
+    at once by every code it begins, so one pass over neighbours finds them all."""
+    ordered = sorted(codes, key=lambda item: item[1])
+    found = []
+    for i, (uid, code) in enumerate(ordered):
+        for other_uid, other in ordered[i + 1 :]:
+            if not other.startswith(code):
+                break
+            found.append((uid, code, other_uid, other))
+    return found
+
+
 def upgrade() -> None:
     rows = op.get_bind().execute(sa.text("SELECT uid, ext_code FROM accounts")).all()
-    found = collisions((str(uid), str(code)) for uid, code in rows)
+    found = _collisions([(str(uid), str(code)) for uid, code in rows])
     if not found:
         return
     pairs = [
