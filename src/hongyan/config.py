@@ -110,12 +110,12 @@ class Settings(BaseSettings):
 
     # Delivery (dispatch/): claim, submit, retry, expire.
     run_dispatcher: bool = True
-    dispatch_batch: int = 500
-    dispatch_poll_s: float = 0.25
-    lease_s: float = 30.0
-    retry_base_s: float = 1.0
-    retry_max_s: float = 60.0
-    message_ttl_s: float = 86_400.0
+    dispatch_batch: int = Field(default=500, ge=1)
+    dispatch_poll_s: float = Field(default=0.25, gt=0)
+    lease_s: float = Field(default=30.0, gt=0)
+    retry_base_s: float = Field(default=1.0, gt=0)
+    retry_max_s: float = Field(default=60.0, gt=0)
+    message_ttl_s: float = Field(default=86_400.0, gt=0)
     # The embedded simulated carrier, more simulated channels, and the routes
     # over them; a message no route matches goes to `fallback_channel`.
     simulator: SimulatorSettings = SimulatorSettings()

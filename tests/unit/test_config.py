@@ -38,3 +38,22 @@ def test_bad_settings_are_a_config_error(tmp_path: Path) -> None:
         load_settings(tmp_path / "missing.toml")
     with pytest.raises(ConfigError):
         load_settings(None, var_dir=tmp_path, sqlite_synchronous="sometimes")
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"retry_base_s": 0},
+        {"retry_max_s": -1},
+        {"lease_s": 0},
+        {"dispatch_batch": 0},
+        {"message_ttl_s": 0},
+        {"push": {"retry_base_s": 0}},
+        {"push": {"give_up_s": -5}},
+    ],
+)
+def test_delays_and_sizes_that_would_spin_or_stall_are_config_errors(
+    tmp_path: Path, override: dict[str, object]
+) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(None, var_dir=tmp_path, **override)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class PushSettings(BaseModel):
@@ -21,13 +21,13 @@ class PushSettings(BaseModel):
     # Ranges a callback URL may resolve into although they are not public
     # (e.g. "127.0.0.1/32" for tests, or a customer's VPN range).
     allowed_networks: tuple[str, ...] = ()
-    connect_timeout_s: float = 5.0
-    timeout_s: float = 10.0
-    # Retries: base * 2^(attempt-1), at most max, with jitter; then give up
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0)
+    # Retries: core/retry.py's backoff from base, at most max; then give up
     # (the item goes back to /st/ or /rx/) once it is older than give_up_s.
-    retry_base_s: float = 10.0
-    retry_max_s: float = 1800.0
-    give_up_s: float = 86_400.0
+    retry_base_s: float = Field(default=10.0, gt=0)
+    retry_max_s: float = Field(default=1800.0, gt=0)
+    give_up_s: float = Field(default=86_400.0, gt=0)
     # Isolation: requests in flight per host, and the breaker that stops
     # calling a host after consecutive failures, for open_s doubling to max.
     per_host_concurrency: int = 8
