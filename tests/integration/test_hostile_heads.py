@@ -22,6 +22,8 @@ from tests.integration.hostile import (
     read_until_closed,
     responses,
     send_until_answered,
+    server_spoke,
+    wait_for,
 )
 
 TIMEOUT_S = 0.5
@@ -170,3 +172,29 @@ def test_blank_lines_alone_do_not_keep_a_connection(door: RunningServer) -> None
     with connect(door.port) as sock:
         send_until_answered(sock, repeat(b"\r\n", 100_000), pause=0.02)
         assert read_until_closed(sock) == b""
+
+
+# -- pipelining --------------------------------------------------------------------------
+
+
+def test_requests_pipelined_at_once_are_bounded(door: RunningServer) -> None:
+    """3,000 tiny requests in one write were all parsed at once, each a request
+    object waiting its turn (8 MB of them: ~250,000 waiting, 700 MB). The server
+    parses a few ahead and reads on as it answers; every one is answered."""
+    request = b"GET /nothing HTTP/1.1\r\nHost: a\r\n\r\n"
+    count = 3000
+    waiting: list[int] = []
+    data = bytearray()
+    with connect(door.port) as sock:
+        sock.sendall(request * count)
+
+        def answered_all() -> bool:
+            connections = door._server.server_state.connections
+            waiting.append(max((len(c.pipeline) for c in list(connections)), default=0))
+            if server_spoke(sock, 0.005):
+                data.extend(sock.recv(1 << 20))
+            return data.count(b"HTTP/1.1 404 ") == count
+
+        wait_for(answered_all, "every pipelined request answered")
+    assert 0 < max(waiting) <= door.settings.http.max_pipelined_requests
+    assert_healthy(door)

@@ -179,6 +179,15 @@ class Door:
     def body_limit(self, path: str | None) -> int:
         return body_limit(self.limits, ENDPOINTS.get(path or ""))
 
+    def admit_body(self, path: str | None, length: int, chunked: bool) -> int | Refusal:
+        """The bytes of the budget reserved for a body (`length`, or a chunked body's
+        whole limit), or why it is refused: over its endpoint's limit, or the budget."""
+        limit = self.body_limit(path)
+        if length > limit and not chunked:
+            return Refusal.BODY_TOO_LARGE
+        need = limit if chunked else length
+        return need if self.reserve(need) else Refusal.BUSY
+
     def reserve(self, size: int) -> bool:
         """Room for a body of `size` bytes in memory, if the budget has it."""
         if self.buffered + size > self.limits.max_buffered_body_bytes:

@@ -1,8 +1,8 @@
 """Request heads as bytes: the framing the HTTP protocol does itself (api/server.py).
 
-Pure functions, no I/O: where a head ends, its body's framing, its path (also
-of a head not complete yet), and the escape of raw high bytes in its request
-line.
+Pure functions, no I/O: where a head ends, whether it breaks a bound, its
+body's framing, its path (also of a head not complete yet), and the escape of
+raw high bytes in its request line.
 
 Real clients of this protocol put raw, unencoded GBK or UTF-8 bytes in the
 URL (PROTOCOL.md "Transport"). HTTP parsers rightly refuse such a request
@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import re
 from urllib.parse import unquote
+
+from hongyan.api.door import Refusal
+from hongyan.api.limits import HttpSettings
 
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 HEAD_END = re.compile(rb"\r?\n\r?\n")
@@ -32,6 +35,27 @@ def escape_request_line(head: bytes) -> bytes:
     end = head.find(b"\n")
     line, rest = head[:end], head[end:]
     return _HIGH_BYTE.sub(_escape, line) + rest
+
+
+def head_refusal(head: bytearray, end: int | None, limits: HttpSettings) -> Refusal | None:
+    """Why the head gathered so far (complete at `end`, or not yet) is refused."""
+    size = len(head) if end is None else end
+    # A head smaller than this is within every bound: sizes are at least 1 KiB,
+    # and a header line takes at least 3 bytes (`a:\n`).
+    if size < min(1024, 3 * limits.max_headers):
+        return None  # the common case
+    line_end = head.find(b"\n", 0, size)
+    if line_end < 0:
+        return Refusal.URL_TOO_LONG if size > limits.max_request_line_bytes else None
+    if line_end > limits.max_request_line_bytes:
+        return Refusal.URL_TOO_LONG
+    if size - line_end > limits.max_header_bytes:
+        return Refusal.HEAD_TOO_LARGE
+    # The blank line that ends a head is not a header.
+    headers = head.count(b"\n", line_end + 1, size) - (0 if end is None else 1)
+    if headers > limits.max_headers:
+        return Refusal.TOO_MANY_HEADERS
+    return None
 
 
 def expects_continue(head: bytes) -> bool:

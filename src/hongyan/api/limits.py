@@ -62,6 +62,11 @@ class HttpSettings(BaseModel):
     # 8 MB body takes 2 s), and all of them together discard_rate_total.
     discard_rate: int = Field(default=4 * MIB, gt=0)
     discard_rate_total: int = Field(default=64 * MIB, gt=0)
+    # Requests of one connection parsed ahead of their answer (HTTP/1.1
+    # pipelining, RFC 9112 §9.3.2). They are answered one at a time anyway; a
+    # client writing 8 MB of tiny requests at once had ~250,000 of them parsed
+    # and waiting (700 MB). The rest waits, unread, until answers go out.
+    max_pipelined_requests: int = Field(default=16, ge=1)
     # Open connections in all, and from one client address (an IPv6 client per
     # /64, which it can rotate freely). Peers in `trusted_proxies` are not
     # limited per address: every customer behind them shares their address.

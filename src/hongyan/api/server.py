@@ -13,13 +13,11 @@ httptools nor uvicorn bounds a head, its headers, or the time to send it
 
 - a request line, the header fields and their count are bounded, and a head
   must be complete `head_timeout_s` after its first byte;
-- a body over its endpoint's limit (`Content-Length`, known from the head) is
-  refused before a byte of it is buffered; a chunked one is cut by the
-  application at the same limit;
-- a body must arrive within `body_timeout_s`, plus a second for each
-  `body_min_rate` bytes received;
-- a connection with nothing to do closes after `idle_timeout_s`, from its
-  opening as after an answer;
+- a body over its endpoint's limit (`Content-Length`) is refused before a byte
+  of it is buffered (a chunked one is cut by the application), and must arrive
+  within `body_timeout_s` plus a second per `body_min_rate` bytes;
+- a connection idle `idle_timeout_s` (after opening or an answer) closes, and
+  at most `max_pipelined_requests` of its requests wait parsed for an answer;
 - connections are counted in all and per client address, and the bytes of
   bodies in progress against a budget.
 
@@ -36,8 +34,10 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import Callable
 from typing import Any
 
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from hongyan.api.deadline import Deadline
@@ -47,6 +47,7 @@ from hongyan.api.framing import (
     body_framing,
     escape_request_line,
     expects_continue,
+    head_refusal,
     request_path,
 )
 
@@ -64,6 +65,19 @@ class _Wait(enum.Enum):
     LINGER = "linger"  # the client to stop sending after a refusal
 
 
+class _Flow(FlowControl):
+    """uvicorn's flow control, but reading stays paused while `held()`: uvicorn
+    resumes it after every answer and whenever a request waits for its body."""
+
+    def __init__(self, transport: asyncio.Transport, held: Callable[[], bool]) -> None:
+        super().__init__(transport)
+        self._held = held
+
+    def resume_reading(self) -> None:
+        if not self._held():
+            super().resume_reading()
+
+
 class RawUrlTolerantProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, escaping raw high bytes in request lines, with bounds."""
 
@@ -71,9 +85,6 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.door = find_door(self.app)
         self.limits = self.door.limits
-        # A head smaller than this is within every bound: sizes are at least 1 KiB,
-        # and a header line takes at least 3 bytes (`a:\n`).
-        self._small_head = min(1024, 3 * self.limits.max_headers)
         self._client_key: str | None = None  # set once the door let the connection in
         self._head = bytearray()  # a request head being gathered
         self._searched = 0  # bytes of _head already searched for its end
@@ -83,6 +94,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self._chunked = 0  # bytes of the current chunked body passed through
         self._chunked_cap = 0
         self._last_head = b""  # the last head handed to the parser
+        self._unparsed = b""  # read past max_pipelined_requests: parsed as answers go
         self._reserved = 0  # body bytes this connection holds of the door's budget
         self._discard = 0  # lingering after a refusal: bytes still to read and drop
         self._pending: bytes | None = None  # a refusal waiting for the answers before it
@@ -96,6 +108,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.flow = _Flow(transport, lambda: bool(self._unparsed))
         entered = self.door.enter(self._peer())
         if isinstance(entered, Refusal):
             # Over a connection limit: answer at once (the path is not known yet)
@@ -116,6 +129,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             self._client_key = None
         self.door.release(self._reserved)
         self._reserved = 0
+        self._unparsed = b""
 
     def _peer(self) -> str:
         return self.client[0] if self.client else ""
@@ -126,7 +140,10 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         if self._wait is _Wait.LINGER:
             self._drop(len(data))
             return
+        if self._unparsed:  # behind what waits already
+            data, self._unparsed = self._unparsed + data, b""
         out = bytearray()
+        heads = 0  # requests handed to the parser in `out`
         while data:
             if self._passthrough:
                 self._chunked += len(data)
@@ -148,6 +165,10 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
                     self._wait = _Wait.APP
                 continue
             if not self._head:
+                if heads + self._waiting() >= self.limits.max_pipelined_requests:
+                    self._unparsed = data  # until answers go out (on_response_complete)
+                    self.flow.pause_reading()
+                    break
                 stripped = data.lstrip(b"\r\n")
                 self._blank += len(data) - len(stripped)
                 if self._blank > self.limits.max_header_bytes:
@@ -162,7 +183,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             data = b""
             match = HEAD_END.search(self._head, max(0, self._searched - _HEAD_END_OVERLAP))
             self._searched = len(self._head)
-            refusal = self._head_refusal(match.end() if match else None)
+            refusal = head_refusal(self._head, match.end() if match else None, self.limits)
             if refusal is not None:
                 path = request_path(self._head)
                 self._feed(out)
@@ -178,26 +199,8 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
                 self._drop(len(data))  # the start of the refused body
                 return
             out += escape_request_line(head)
+            heads += 1
         self._feed(out)
-
-    def _head_refusal(self, end: int | None) -> Refusal | None:
-        """Why the head gathered so far (complete at `end`, or not yet) is refused."""
-        limits = self.limits
-        size = len(self._head) if end is None else end
-        if size < self._small_head:
-            return None  # the common case: too small to break any bound
-        line_end = self._head.find(b"\n", 0, size)
-        if line_end < 0:
-            return Refusal.URL_TOO_LONG if size > limits.max_request_line_bytes else None
-        if line_end > limits.max_request_line_bytes:
-            return Refusal.URL_TOO_LONG
-        if size - line_end > limits.max_header_bytes:
-            return Refusal.HEAD_TOO_LARGE
-        # The blank line that ends a head is not a header.
-        headers = self._head.count(b"\n", line_end + 1, size) - (0 if end is None else 1)
-        if headers > limits.max_headers:
-            return Refusal.TOO_MANY_HEADERS
-        return None
 
     def _admit_body(self, head: bytes, out: bytearray) -> bool:
         """Set up the framing of the body after `head`; False if the request is refused."""
@@ -207,24 +210,19 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             self._wait = _Wait.APP
             return True
         path = request_path(head)
-        limit = self.door.body_limit(path)
-        need = limit if chunked else length
-        refusal = None
-        if length > limit and not chunked:
-            refusal = Refusal.BODY_TOO_LARGE
-        elif need and not self.door.reserve(need):
-            refusal = Refusal.BUSY
-        if refusal is not None:
+        reserved = self.door.admit_body(path, length, chunked)
+        if isinstance(reserved, Refusal):
             self._feed(out)
             # A declared body within the discard bound is read first and the answer
             # follows: the client, held by TCP back-pressure, finishes writing, reads
             # it, and leaves nothing behind. Unless it waits for `100 Continue`.
             drain = 0 < length <= self.limits.discard_max_bytes and not expects_continue(head)
-            self._refuse(refusal, path, discard=length, drain_first=drain)
+            self._refuse(reserved, path, discard=length, drain_first=drain)
             return False
-        self._reserved += need
+        self._reserved += reserved
         self._body_left, self._passthrough = (0, True) if chunked else (length, False)
-        self._chunked, self._chunked_cap = 0, limit + self.limits.discard_max_bytes
+        cap = self.door.body_limit(path) + self.limits.discard_max_bytes
+        self._chunked, self._chunked_cap = 0, cap
         self._expect(_Wait.BODY, self.limits.body_timeout_s)
         return True
 
@@ -245,10 +243,12 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
-        self.flow.resume_reading()
         if self.pipeline:
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
+        if self._unparsed:
+            self.data_received(b"")  # parse on, as far as the bound allows
+        self.flow.resume_reading()  # unless some is still unparsed
         if self._pending is not None and not self._in_flight():
             self._send_refusal(self._pending)
         self._settle()
@@ -260,11 +260,16 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             self._reserved = 0
             self._expect(_Wait.IDLE, self.limits.idle_timeout_s)
 
-    def _in_flight(self) -> bool:
-        """An answer is still to be written for a request already handed to the application."""
+    def _waiting(self) -> int:
+        """Requests handed to the parser whose answers are not written yet: those
+        queued, and the latest parsed (the one running when none is queued)."""
         cycle = self.cycle
         running = cycle is not None and not cycle.response_complete and not cycle.disconnected
-        return running or bool(self.pipeline)
+        return len(self.pipeline) + running
+
+    def _in_flight(self) -> bool:
+        """An answer is still to be written for a request already handed to the application."""
+        return self._waiting() > 0
 
     # -- refusing --------------------------------------------------------------------
 
