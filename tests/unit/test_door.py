@@ -63,6 +63,14 @@ def test_connections_per_client_and_in_all() -> None:
     assert door.connections == 0 and door.per_client == {}
 
 
+def test_a_trusted_proxy_seen_as_ipv4_mapped_is_not_capped_per_address() -> None:
+    """On a dual-stack listener (`::`) an IPv4 peer is `::ffff:a.b.c.d`."""
+    door = Door(HttpSettings(max_connections_per_client=1), ["10.0.0.1"])
+    assert door.enter("::ffff:10.0.0.1") == door.enter("::ffff:10.0.0.1") == ""
+    assert door.enter("::ffff:192.0.2.1") == "192.0.2.1"
+    assert door.enter("192.0.2.1") is Refusal.TOO_MANY_CONNECTIONS  # the same client
+
+
 def test_the_body_budget() -> None:
     door = Door(HttpSettings(max_buffered_body_bytes=100 * 1024))
     assert door.reserve(60 * 1024)
@@ -80,6 +88,9 @@ def test_the_body_budget() -> None:
         ("127.0.0.1", "203.0.113.7", True, False),  # a customer behind a trusted proxy
         ("127.0.0.1", "10.8.1.1", True, True),  # the operator's network behind it
         ("203.0.113.7", "203.0.113.7", False, False),
+        ("::ffff:127.0.0.1", "::ffff:127.0.0.1", False, True),  # a dual-stack listener
+        ("::ffff:203.0.113.7", "::ffff:203.0.113.7", False, False),
+        ("::ffff:127.0.0.1", "::ffff:127.0.0.1", True, False),
         ("", "", False, False),
     ],
 )

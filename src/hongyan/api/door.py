@@ -17,7 +17,6 @@ that names the problem (RFC 9110 §15.5) with the same text.
 from __future__ import annotations
 
 import enum
-import ipaddress
 import logging
 import resource
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from hongyan import metrics
 from hongyan.api.customer import ENDPOINTS
 from hongyan.api.limits import HttpSettings, body_limit
 from hongyan.core.lockout import lockout_key
-from hongyan.core.metrics_access import networks
+from hongyan.core.metrics_access import address, networks
 from hongyan.logs import clip
 from hongyan.protocol import render
 from hongyan.protocol.stat import Stat
@@ -168,11 +167,8 @@ class Door:
                 self.per_client[key] = count
 
     def _is_trusted(self, peer: str) -> bool:
-        try:
-            address = ipaddress.ip_address(peer)
-        except ValueError:
-            return False
-        return any(address in network for network in self._trusted)
+        judged = address(peer)
+        return judged is not None and any(judged in network for network in self._trusted)
 
     # -- bodies -----------------------------------------------------------------
 
