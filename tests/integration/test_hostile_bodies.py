@@ -62,6 +62,11 @@ def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     server.stop()
 
 
+def assert_healthy(server: RunningServer) -> None:
+    customer = server.customer(balance=7)
+    assert server.get("/mm/", customer.auth()).content == remain_answer(7)
+
+
 def mm_request(customer: Customer, keep_alive: bool = False) -> bytes:
     request = raw_request("GET", f"/mm/?uid={customer.uid}&pwd={customer.pwd}".encode())
     return (
@@ -183,6 +188,22 @@ def test_a_slow_body_is_cut_off_and_never_acted_on(door: RunningServer) -> None:
     with connect(door.port) as sock:
         sock.sendall(post(b"/mt/", len(start) + 1000, start))
         send_until_answered(sock, repeat(b"d", 1000), pause=0.05)
+        data = read_until_closed(sock)
+    assert parse(data)[::2] == (200, answer(103))
+    wait_for(lambda: _mt_handled() > handled, "the application gave up on the body")
+    assert stored(door, customer) == []
+
+
+def test_a_body_sent_fast_then_stopped_is_cut_off(door: RunningServer) -> None:
+    """Each byte of a body earned 1/body_min_rate s more, without end: 149 KB
+    sent at once, then nothing, held the connection ~150 s (a refused 16 MB
+    body: ~4 hours). A body must keep coming: no pause over body_timeout_s."""
+    customer = door.customer(balance=5)
+    start = f"uid={customer.uid}&pwd={customer.pwd}&mobile={mobiles(1)[0]}&content=".encode()
+    start += b"a" * (149_000 - len(start))
+    handled = _mt_handled()
+    with connect(door.port) as sock:
+        sock.sendall(post(b"/mt/", 150_000, start))
         data = read_until_closed(sock)
     assert parse(data)[::2] == (200, answer(103))
     wait_for(lambda: _mt_handled() > handled, "the application gave up on the body")

@@ -54,12 +54,27 @@ def test_a_deadline_expires_once_and_moving_it_later_costs_no_new_timer(
     loop, expired = FakeLoop(), []
     deadline = Deadline(loop, lambda: expired.append(loop.now))
     deadline.set(5.0)
-    deadline.extend(2.0)  # e.g. body bytes arrived
+    deadline.extend(2.0, most=10.0)  # e.g. body bytes arrived
     assert len(loop.timers) == 1
     loop.run_until(6.0)
     assert expired == []  # fired at 5, found the deadline at 7, set itself again
     loop.run_until(10.0)
     assert expired == [7.0]
+
+
+def test_time_earned_by_sending_fast_is_not_banked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """16 MB at once earned 16,000 s (a second per 1 KiB): at most `most` from now."""
+    monkeypatch.setattr(deadline_module.random, "random", lambda: 0.0)
+    loop, expired = FakeLoop(), []
+    deadline = Deadline(loop, lambda: expired.append(loop.now))
+    deadline.set(10.0)
+    loop.run_until(4.0)
+    deadline.extend(16_000.0, most=10.0)
+    assert deadline.at == 14.0
+    deadline.extend(16_000.0, most=1.0)  # never earlier than it was
+    assert deadline.at == 14.0
+    loop.run_until(20.0)
+    assert expired == [14.0]
 
 
 def test_an_earlier_deadline_replaces_the_timer_and_cancel_stops_it(

@@ -47,8 +47,11 @@ class Deadline:
                 timer.cancel()
             self._timer = self._loop.call_at(self.at, self._fire)
 
-    def extend(self, seconds: float) -> None:
-        self.at += seconds
+    def extend(self, seconds: float, most: float) -> None:
+        """`seconds` later, but at most `most` seconds from now: time earned by
+        sending fast is not banked (as mod_reqtimeout caps it at its maxtimeout),
+        or a burst of bytes would buy hours of silence."""
+        self.at = max(self.at, min(self.at + seconds, self._loop.time() + most))
 
     def cancel(self) -> None:
         if self._timer is not None:

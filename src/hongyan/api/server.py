@@ -325,7 +325,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         """Lingering: what the client still sends after a refusal is read and dropped,
         at a pace (per connection, and for all of them together)."""
         self._discard -= size
-        self._deadline.extend(size / self.limits.body_min_rate)
+        self._got_body(size)
         if self.transport.is_closing():
             return
         if self._held is not None and self._discard <= 0:
@@ -356,7 +356,10 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
     # -- timers ------------------------------------------------------------------------
 
     def _got_body(self, size: int) -> None:
-        self._deadline.extend(size / self.limits.body_min_rate)
+        """A body (or what is dropped) keeps coming: at body_min_rate on average,
+        never silent for more than body_timeout_s."""
+        limits = self.limits
+        self._deadline.extend(size / limits.body_min_rate, most=limits.body_timeout_s)
 
     def _expect(self, wait: _Wait, timeout: float) -> None:
         """Wait for `wait` from the client, at most `timeout` seconds from now."""
