@@ -92,7 +92,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self._body_left = 0  # bytes of the current body still to pass through
         self._passthrough = False  # a chunked body: everything until the message ends
         self._chunked = 0  # bytes of the current chunked body passed through
-        self._chunked_cap = 0
+        self._chunked_limit = 0
         self._last_head = b""  # the last head handed to the parser
         self._unparsed = b""  # read past max_pipelined_requests: parsed as answers go
         self._reserved = 0  # body bytes this connection holds of the door's budget
@@ -146,13 +146,14 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         heads = 0  # requests handed to the parser in `out`
         while data:
             if self._passthrough:
+                self._feed(out)  # its head first: the cycle below is then this request's
+                out.clear()
                 self._chunked += len(data)
-                self._got_body(len(data))
-                if self._chunked > self._chunked_cap:
-                    # Far past the limit the application has already answered at.
-                    self._feed(out)
-                    self.transport.close()
+                if self._chunked > self._chunked_limit and self.cycle.response_complete:
+                    # Past its limit, answered (103): the rest is no one's to read.
+                    self._drop_after_answer(len(data))
                     return
+                self._got_body(len(data))
                 out += data
                 break
             if self._body_left:
@@ -221,8 +222,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             return False
         self._reserved += reserved
         self._body_left, self._passthrough = (0, True) if chunked else (length, False)
-        cap = self.door.body_limit(path) + self.limits.discard_max_bytes
-        self._chunked, self._chunked_cap = 0, cap
+        self._chunked, self._chunked_limit = 0, self.door.body_limit(path)
         self._expect(_Wait.BODY, self.limits.body_timeout_s)
         return True
 
@@ -242,6 +242,9 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         # uvicorn's own, but for its keep-alive timer (one a response): ours judges idleness.
         self.server_state.total_requests += 1
         if self.transport.is_closing():
+            return
+        if self._passthrough and self._chunked > self._chunked_limit:
+            self._drop_after_answer(0)
             return
         if self.pipeline:
             cycle, app = self.pipeline.pop()
@@ -341,6 +344,18 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             self.transport.pause_reading()
             self.loop.call_later(delay, self._resume_dropping)
 
+    def _drop_after_answer(self, size: int) -> None:
+        """A chunked body went on after its answer: its end, which keep-alive would
+        wait for, may be 16 MB away or never come. The rest is dropped like a
+        refused body's (paced, bounded), and the connection half-closes."""
+        self._passthrough = False
+        self.door.refused(Refusal.BODY_TOO_LARGE, self._peer(), request_path(self._last_head))
+        self._discard = self.limits.discard_max_bytes
+        self._expect(_Wait.LINGER, self.limits.body_timeout_s)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._drop(size)
+
     def _send_held(self) -> None:
         """The body of a refused request is read (or the client stopped sending it):
         answer, and close; nothing is left unread to reset the connection."""
@@ -383,15 +398,15 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
 
     def _body_timed_out(self) -> None:
         cycle = self.cycle
+        answered = cycle is not None and cycle.response_started  # or answering
         if cycle is not None and not cycle.response_complete:
-            started = cycle.response_started
             # The application stops waiting for the body, and its answer goes nowhere.
             cycle.disconnected = True
             cycle.message_event.set()
-            if started:
-                self.door.refused(Refusal.BODY_TIMEOUT, self._peer(), request_path(self._last_head))
-                self.transport.close()
-                return
+        if answered:  # no second answer to one request
+            self.door.refused(Refusal.BODY_TIMEOUT, self._peer(), request_path(self._last_head))
+            self.transport.close()
+            return
         self._refuse(Refusal.BODY_TIMEOUT, request_path(self._last_head), close=True)
 
 
