@@ -43,16 +43,12 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from hongyan.api.deadline import Deadline
 from hongyan.api.door import Refusal, answer, find_door, paced
 from hongyan.api.framing import (
-    HEAD_END,
+    HeadReader,
     body_framing,
     escape_request_line,
     expects_continue,
-    head_refusal,
     request_path,
 )
-
-# Bytes of the head end pattern that may sit at the end of what was searched.
-_HEAD_END_OVERLAP = 3
 
 
 class _Wait(enum.Enum):
@@ -86,9 +82,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self.door = find_door(self.app)
         self.limits = self.door.limits
         self._client_key: str | None = None  # set once the door let the connection in
-        self._head = bytearray()  # a request head being gathered
-        self._searched = 0  # bytes of _head already searched for its end
-        self._blank = 0  # blank-line bytes skipped since the last request
+        self._head = HeadReader(self.limits)  # a request head being gathered
         self._body_left = 0  # bytes of the current body still to pass through
         self._passthrough = False  # a chunked body: everything until the message ends
         self._chunked = 0  # bytes of the current chunked body passed through
@@ -170,9 +164,8 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
                     self._unparsed = data  # until answers go out (on_response_complete)
                     self.flow.pause_reading()
                     break
-                stripped = data.lstrip(b"\r\n")
-                self._blank += len(data) - len(stripped)
-                if self._blank > self.limits.max_header_bytes:
+                stripped = self._head.skip_blank(data)
+                if stripped is None:
                     self._feed(out)
                     self.transport.close()  # endless blank lines, never a request
                     return
@@ -180,22 +173,14 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
                 if not data:
                     break  # only blank lines between requests so far
                 self._expect(_Wait.HEAD, self.limits.head_timeout_s)
-            self._head += data
-            data = b""
-            match = HEAD_END.search(self._head, max(0, self._searched - _HEAD_END_OVERLAP))
-            self._searched = len(self._head)
-            refusal = head_refusal(self._head, match.end() if match else None, self.limits)
-            if refusal is not None:
-                path = request_path(self._head)
+            got, data = self._head.add(data), b""
+            if isinstance(got, Refusal):
                 self._feed(out)
-                self._refuse(refusal, path)
+                self._refuse(got, self._head.path)
                 return
-            if match is None:
+            if got is None:
                 break
-            head = bytes(self._head[: match.end()])
-            data = bytes(self._head[match.end() :])
-            self._head.clear()
-            self._searched = self._blank = 0
+            head, data = got
             if not self._admit_body(head, out):
                 self._drop(len(data))  # the start of the refused body
                 return
@@ -388,7 +373,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
             # uvicorn stopped reading (a pipelined request waits its turn): not the client's fault.
             self._deadline.set(self.limits.body_timeout_s)
         elif self._wait is _Wait.HEAD:
-            self._refuse(Refusal.HEAD_TIMEOUT, request_path(self._head), close=True)
+            self._refuse(Refusal.HEAD_TIMEOUT, self._head.path, close=True)
         elif self._wait is _Wait.BODY:
             self._body_timed_out()
         elif self._held is not None:  # a refused body that stopped coming
