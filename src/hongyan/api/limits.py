@@ -36,7 +36,8 @@ class HttpSettings(BaseModel):
     # Nothing sent on a connection, after it opened or after the last answer.
     idle_timeout_s: float = Field(default=5.0, gt=0)
     # A body must arrive within body_timeout_s, extended by one second per
-    # body_min_rate bytes received (Apache mod_reqtimeout's body=...,MinRate=...).
+    # body_min_rate bytes received (Apache mod_reqtimeout's body=...,MinRate=...),
+    # but never more than body_timeout_s ahead: time is not banked by a burst.
     body_timeout_s: float = Field(default=10.0, gt=0)
     body_min_rate: int = Field(default=1 * KIB, gt=0)
     # Body of /mt/, /mtutf8/ and /tx/. The most a real request carries (PROTOCOL.md

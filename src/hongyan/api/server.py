@@ -14,8 +14,9 @@ httptools nor uvicorn bounds a head, its headers, or the time to send it
 - a request line, the header fields and their count are bounded, and a head
   must be complete `head_timeout_s` after its first byte;
 - a body over its endpoint's limit (`Content-Length`) is refused before a byte
-  of it is buffered (a chunked one is cut by the application), and must arrive
-  within `body_timeout_s` plus a second per `body_min_rate` bytes;
+  of it is buffered (a chunked one is answered by the application, and the
+  rest dropped); a body comes at `body_min_rate` on average, never silent
+  for `body_timeout_s`;
 - a connection idle `idle_timeout_s` (after opening or an answer) closes, and
   at most `max_pipelined_requests` of its requests wait parsed for an answer;
 - connections are counted in all and per client address, and the bytes of
