@@ -3,6 +3,9 @@ answers, connection counting, the body budget, and who may read /metrics."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from hongyan.api.door import Door, Refusal, answer
@@ -114,3 +117,24 @@ def test_dropping_refused_bytes_is_paced_for_all_connections_together() -> None:
 
 def test_every_refusal_is_counted_under_its_own_name() -> None:
     assert len({r.label for r in Refusal}) == len(Refusal) == 9
+
+
+def test_the_soft_open_file_limit_is_raised_and_connections_kept_under_it() -> None:
+    """In a child process, started with the common soft limit of 1,024 (item 11)."""
+    script = (
+        "import resource\n"
+        "from hongyan.api.door import Door, raise_open_file_limit\n"
+        "from hongyan.api.limits import HttpSettings\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))\n"
+        "print(Door(HttpSettings()).max_connections)\n"
+        "print(raise_open_file_limit() == resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard)\n"
+        "print(Door(HttpSettings()).max_connections)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    before, raised, hard, after = int(out[0]), out[1], int(out[2]), int(out[3])
+    assert before == min(1024, hard) - 128
+    assert raised == "True"
+    assert after == min(10_000, hard - 128)
