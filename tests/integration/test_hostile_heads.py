@@ -9,6 +9,7 @@ asserts on time.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from itertools import repeat
 
@@ -17,6 +18,7 @@ import pytest
 from tests.conformance.support import answer, raw_request, remain_answer
 from tests.conftest import RunningServer, _server_settings, raw_http
 from tests.integration.hostile import (
+    WAIT,
     connect,
     parse,
     read_until_closed,
@@ -197,4 +199,19 @@ def test_requests_pipelined_at_once_are_bounded(door: RunningServer) -> None:
 
         wait_for(answered_all, "every pipelined request answered")
     assert 0 < max(waiting) <= door.settings.http.max_pipelined_requests
+    assert_healthy(door)
+
+
+def test_a_client_that_never_reads_its_answers_is_cut_off(door: RunningServer) -> None:
+    """Requests sent, answers never read: once the server's write buffer is full
+    the application waits to write, with no deadline, and the connection was
+    held for ever. The client must take some of its answers every body_timeout_s."""
+    wait_for(lambda: door.app.door.connections == 0, "connections of earlier tests closed")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(WAIT)
+        sock.connect(("127.0.0.1", door.port))
+        # Answers of several MB (/metrics is served to loopback), requests of 18 KB.
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n" * 500)
+        wait_for(lambda: door.app.door.connections == 0, "the server cut the client off")
     assert_healthy(door)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from hongyan.api import deadline as deadline_module
-from hongyan.api.deadline import Deadline
+from hongyan.api.deadline import Deadline, StalledWrites
 
 
 class FakeTimer:
@@ -101,3 +101,22 @@ def test_deadlines_are_spread_by_jitter() -> None:
         deadline.set(10.0)
         ats.add(deadline.at)
     assert all(10.0 <= at <= 12.5 for at in ats) and len(ats) > 40
+
+
+def test_a_client_that_takes_some_answers_is_slow_one_that_takes_none_is_gone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(deadline_module.random, "random", lambda: 0.0)
+    loop, stalled = FakeLoop(), []
+    unsent = [100_000]
+    writes = StalledWrites(loop, lambda: unsent[0], lambda: stalled.append(loop.now))
+    writes.paused(10.0)
+    unsent[0] = 90_000  # the client read some
+    loop.run_until(15.0)
+    assert stalled == []
+    loop.run_until(25.0)  # and then nothing
+    assert stalled == [20.0]
+    writes.paused(10.0)
+    writes.resumed()  # the buffer drained: no deadline
+    loop.run_until(100.0)
+    assert stalled == [20.0]

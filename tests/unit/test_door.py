@@ -116,7 +116,7 @@ def test_dropping_refused_bytes_is_paced_for_all_connections_together() -> None:
 
 
 def test_every_refusal_is_counted_under_its_own_name() -> None:
-    assert len({r.label for r in Refusal}) == len(Refusal) == 9
+    assert len({r.label for r in Refusal}) == len(Refusal) == 10
 
 
 def test_the_soft_open_file_limit_is_raised_and_connections_kept_under_it() -> None:

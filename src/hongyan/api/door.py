@@ -50,6 +50,7 @@ class Refusal(enum.Enum):
     BUSY = ("busy", 503)  # the body budget of all connections is spent
     TOO_MANY_CONNECTIONS = ("too_many_connections", 503)
     BAD_REQUEST = ("bad_request", 400)
+    ANSWERS_NOT_READ = ("answers_not_read", 408)  # no answer: the client does not read
 
     @property
     def label(self) -> str:

@@ -41,7 +41,7 @@ from typing import Any
 from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from hongyan.api.deadline import Deadline
+from hongyan.api.deadline import Deadline, StalledWrites
 from hongyan.api.door import Refusal, answer, find_door, paced
 from hongyan.api.framing import (
     HeadReader,
@@ -98,6 +98,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self._close_after_refusal = False
         self._wait = _Wait.IDLE
         self._deadline = Deadline(self.loop, self._expired)
+        self._writes = StalledWrites(self.loop, self._unsent, self._answers_not_taken)
 
     # -- connection --------------------------------------------------------------
 
@@ -119,12 +120,28 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
         self._deadline.cancel()
+        self._writes.resumed()
         if self._client_key is not None:
             self.door.leave(self._client_key)
             self._client_key = None
         self.door.release(self._reserved)
         self._reserved = 0
         self._unparsed = b""
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._writes.paused(self.limits.body_timeout_s)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._writes.resumed()
+
+    def _unsent(self) -> int:
+        return self.transport.get_write_buffer_size()
+
+    def _answers_not_taken(self) -> None:
+        self.door.refused(Refusal.ANSWERS_NOT_READ, self._peer(), request_path(self._last_head))
+        self.transport.abort()  # nothing can be said to a client that does not read
 
     def _peer(self) -> str:
         return self.client[0] if self.client else ""
