@@ -20,29 +20,21 @@ httptools nor uvicorn bounds a head, its headers, or the time to send it
 - a connection idle `idle_timeout_s` (after opening or an answer) closes, and
   at most `max_pipelined_requests` of its requests wait parsed for an answer;
 - connections are counted in all and per client address, and the bytes of
-  bodies in progress against a budget.
+  bodies in progress against a budget; a client must take its answers.
 
-A refused request is answered in the protocol's form when its path is known.
-Closing with unread data resets the connection, and a client still writing
-its body would lose the answer (RFC 9112 §9.6): so a refused body within
-`discard_max_bytes` is read and dropped first, then answered; otherwise the
-answer goes at once and the connection half-closes and drops what still
-comes. Dropping is paced (`discard_rate`, `discard_rate_total`): over
-loopback it otherwise costs a core.
+How a connection is counted, timed and refused, whatever is being framed:
+`api/guard.py`, the base of this protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.flow_control import FlowControl
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from hongyan.api.deadline import Deadline, StalledWrites
-from hongyan.api.door import Refusal, answer, find_door, paced
+from hongyan.api.door import Refusal
 from hongyan.api.framing import (
     HeadReader,
     body_framing,
@@ -50,16 +42,7 @@ from hongyan.api.framing import (
     expects_continue,
     request_path,
 )
-
-
-class _Wait(enum.Enum):
-    """What a connection is waiting for from its client, which sets its deadline."""
-
-    IDLE = "idle"  # the next request (nothing sent yet)
-    HEAD = "head"  # the rest of a request head
-    BODY = "body"  # the rest of a body
-    APP = "app"  # nothing: the application is answering
-    LINGER = "linger"  # the client to stop sending after a refusal
+from hongyan.api.guard import GuardedProtocol, Wait
 
 
 class _Flow(FlowControl):
@@ -75,81 +58,32 @@ class _Flow(FlowControl):
             super().resume_reading()
 
 
-class RawUrlTolerantProtocol(HttpToolsProtocol):
+class RawUrlTolerantProtocol(GuardedProtocol):
     """uvicorn's httptools protocol, escaping raw high bytes in request lines, with bounds."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.door = find_door(self.app)
-        self.limits = self.door.limits
-        self._client_key: str | None = None  # set once the door let the connection in
         self._head = HeadReader(self.limits)  # a request head being gathered
         self._body_left = 0  # bytes of the current body still to pass through
         self._passthrough = False  # a chunked body: everything until the message ends
         self._chunked = 0  # bytes of the current chunked body passed through
         self._chunked_limit = 0
-        self._last_head = b""  # the last head handed to the parser
         self._unparsed = b""  # read past max_pipelined_requests: parsed as answers go
-        self._reserved = 0  # body bytes this connection holds of the door's budget
-        self._discard = 0  # lingering after a refusal: bytes still to read and drop
-        self._pending: bytes | None = None  # a refusal waiting for the answers before it
-        self._held: bytes | None = None  # a refusal to send once its body is drained
-        self._drop_clock = 0.0  # pace of this connection's dropping (door.paced)
-        self._close_after_refusal = False
-        self._wait = _Wait.IDLE
-        self._deadline = Deadline(self.loop, self._expired)
-        self._writes = StalledWrites(self.loop, self._unsent, self._answers_not_taken)
 
     # -- connection --------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.flow = _Flow(transport, lambda: bool(self._unparsed))
-        entered = self.door.enter(self._peer())
-        if isinstance(entered, Refusal):
-            # Over a connection limit: answer at once (the path is not known yet)
-            # and free the file descriptor; lingering would hold it.
-            self.door.refused(entered, self._peer(), None)
-            self._wait = _Wait.LINGER
-            transport.write(answer(None, entered))
-            transport.close()
-            return
-        self._client_key = entered
-        self._expect(_Wait.IDLE, self.limits.idle_timeout_s)
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
-        self._deadline.cancel()
-        self._writes.resumed()
-        if self._client_key is not None:
-            self.door.leave(self._client_key)
-            self._client_key = None
-        self.door.release(self._reserved)
-        self._reserved = 0
         self._unparsed = b""
-
-    def pause_writing(self) -> None:
-        super().pause_writing()
-        self._writes.paused(self.limits.body_timeout_s)
-
-    def resume_writing(self) -> None:
-        super().resume_writing()
-        self._writes.resumed()
-
-    def _unsent(self) -> int:
-        return self.transport.get_write_buffer_size()
-
-    def _answers_not_taken(self) -> None:
-        self.door.refused(Refusal.ANSWERS_NOT_READ, self._peer(), request_path(self._last_head))
-        self.transport.abort()  # nothing can be said to a client that does not read
-
-    def _peer(self) -> str:
-        return self.client[0] if self.client else ""
 
     # -- framing -------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        if self._wait is _Wait.LINGER:
+        if self._wait is Wait.LINGER:
             self._drop(len(data))
             return
         if self._unparsed:  # behind what waits already
@@ -175,7 +109,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
                 self._body_left -= take
                 self._got_body(take)
                 if not self._body_left:
-                    self._wait = _Wait.APP
+                    self._wait = Wait.APP
                 continue
             if not self._head:
                 if heads + self._waiting() >= self.limits.max_pipelined_requests:
@@ -190,7 +124,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
                 data = stripped
                 if not data:
                     break  # only blank lines between requests so far
-                self._expect(_Wait.HEAD, self.limits.head_timeout_s)
+                self._expect(Wait.HEAD, self.limits.head_timeout_s)
             got, data = self._head.add(data), b""
             if isinstance(got, Refusal):
                 self._feed(out)
@@ -211,7 +145,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         length, chunked = body_framing(head)
         self._last_head = head
         if not (length or chunked):
-            self._wait = _Wait.APP
+            self._wait = Wait.APP
             return True
         path = request_path(head)
         reserved = self.door.admit_body(path, length, chunked)
@@ -226,7 +160,7 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self._reserved += reserved
         self._body_left, self._passthrough = (0, True) if chunked else (length, False)
         self._chunked, self._chunked_limit = 0, self.door.body_limit(path)
-        self._expect(_Wait.BODY, self.limits.body_timeout_s)
+        self._expect(Wait.BODY, self.limits.body_timeout_s)
         return True
 
     def _feed(self, out: bytearray) -> None:
@@ -237,8 +171,8 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         super().on_message_complete()
         if self._passthrough:
             self._passthrough = False
-            if self._wait is _Wait.BODY:
-                self._wait = _Wait.APP
+            if self._wait is Wait.BODY:
+                self._wait = Wait.APP
         self._settle()  # the answer may have gone before the body ended
 
     def on_response_complete(self) -> None:
@@ -261,91 +195,10 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
 
     def _settle(self) -> None:
         """Nothing left to answer and nothing coming: wait idle for the next request."""
-        if self._wait is _Wait.APP and not self._in_flight():
+        if self._wait is Wait.APP and not self._in_flight():
             self.door.release(self._reserved)
             self._reserved = 0
-            self._expect(_Wait.IDLE, self.limits.idle_timeout_s)
-
-    def _waiting(self) -> int:
-        """Requests handed to the parser whose answers are not written yet: those
-        queued, and the latest parsed (the one running when none is queued)."""
-        cycle = self.cycle
-        running = cycle is not None and not cycle.response_complete and not cycle.disconnected
-        return len(self.pipeline) + running
-
-    def _in_flight(self) -> bool:
-        """An answer is still to be written for a request already handed to the application."""
-        return self._waiting() > 0
-
-    # -- refusing --------------------------------------------------------------------
-
-    def send_400_response(self, msg: str) -> None:
-        """A request the parser refuses: the protocol's answer, not uvicorn's plain text."""
-        self._refuse(Refusal.BAD_REQUEST, request_path(self._last_head))
-
-    def _refuse(
-        self,
-        refusal: Refusal,
-        path: str | None,
-        discard: int = 0,
-        close: bool = False,
-        drain_first: bool = False,
-    ) -> None:
-        """Answer `refusal`; then read and drop what the client still sends, and close
-        (at once with `close`: a client too slow to wait for). With `drain_first`, the
-        `discard` bytes of its body are read and dropped before the answer."""
-        if self._wait is _Wait.LINGER:
-            return  # refused already
-        self.door.refused(refusal, self._peer(), path)
-        self._head.clear()
-        self._body_left, self._passthrough = 0, False
-        most = self.limits.discard_max_bytes
-        self._discard = min(discard, most) if discard > 0 else most
-        self._close_after_refusal = close
-        self._expect(_Wait.LINGER, self.limits.body_timeout_s)
-        reply = answer(path, refusal)
-        if drain_first:
-            self._held = reply
-            return
-        self._answer_refusal(reply)
-
-    def _answer_refusal(self, reply: bytes) -> None:
-        if self._in_flight():
-            # Answers go out in order: this one after those of the requests before it.
-            self._pending = reply
-            return
-        self._send_refusal(reply)
-
-    def _send_refusal(self, reply: bytes) -> None:
-        self._pending = None
-        if self.transport.is_closing():
-            return
-        self.transport.write(reply)
-        if self._close_after_refusal or not self.transport.can_write_eof():
-            self.transport.close()
-            return
-        self.transport.write_eof()  # the client reads the answer, then the end
-        self.flow.resume_reading()
-
-    def _drop(self, size: int) -> None:
-        """Lingering: what the client still sends after a refusal is read and dropped,
-        at a pace (per connection, and for all of them together)."""
-        self._discard -= size
-        self._got_body(size)
-        if self.transport.is_closing():
-            return
-        if self._held is not None and self._discard <= 0:
-            self._send_held()
-            return
-        if self._discard < 0:
-            self.transport.close()
-            return
-        now = self.loop.time()
-        self._drop_clock = paced(self._drop_clock, now, size, self.limits.discard_rate)
-        delay = max(self._drop_clock - now, self.door.discard_delay(size, now))
-        if delay > 0:
-            self.transport.pause_reading()
-            self.loop.call_later(delay, self._resume_dropping)
+            self._expect(Wait.IDLE, self.limits.idle_timeout_s)
 
     def _drop_after_answer(self, size: int) -> None:
         """A chunked body went on after its answer: its end, which keep-alive would
@@ -354,45 +207,26 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self._passthrough = False
         self.door.refused(Refusal.BODY_TOO_LARGE, self._peer(), request_path(self._last_head))
         self._discard = self.limits.discard_max_bytes
-        self._expect(_Wait.LINGER, self.limits.body_timeout_s)
+        self._expect(Wait.LINGER, self.limits.body_timeout_s)
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self._drop(size)
 
-    def _send_held(self) -> None:
-        """The body of a refused request is read (or the client stopped sending it):
-        answer, and close; nothing is left unread to reset the connection."""
-        reply, self._held = self._held, None
-        if reply is not None:
-            self._close_after_refusal = True
-            self._answer_refusal(reply)
+    def _stop_framing(self) -> None:
+        self._head.clear()
+        self._body_left, self._passthrough = 0, False
 
-    def _resume_dropping(self) -> None:
-        if not self.transport.is_closing():
-            self.transport.resume_reading()
-
-    # -- timers ------------------------------------------------------------------------
-
-    def _got_body(self, size: int) -> None:
-        """A body (or what is dropped) keeps coming: at body_min_rate on average,
-        never silent for more than body_timeout_s."""
-        limits = self.limits
-        self._deadline.extend(size / limits.body_min_rate, most=limits.body_timeout_s)
-
-    def _expect(self, wait: _Wait, timeout: float) -> None:
-        """Wait for `wait` from the client, at most `timeout` seconds from now."""
-        self._wait = wait
-        self._deadline.set(timeout)
+    # -- deadlines ------------------------------------------------------------------------
 
     def _expired(self) -> None:
-        if self.transport.is_closing() or self._wait is _Wait.APP:
+        if self.transport.is_closing() or self._wait is Wait.APP:
             return
-        if self._wait in (_Wait.HEAD, _Wait.BODY) and self.flow.read_paused:
+        if self._wait in (Wait.HEAD, Wait.BODY) and self.flow.read_paused:
             # uvicorn stopped reading (a pipelined request waits its turn): not the client's fault.
             self._deadline.set(self.limits.body_timeout_s)
-        elif self._wait is _Wait.HEAD:
+        elif self._wait is Wait.HEAD:
             self._refuse(Refusal.HEAD_TIMEOUT, self._head.path, close=True)
-        elif self._wait is _Wait.BODY:
+        elif self._wait is Wait.BODY:
             self._body_timed_out()
         elif self._held is not None:  # a refused body that stopped coming
             self._send_held()
