@@ -48,8 +48,12 @@ def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 
 def assert_healthy(server: RunningServer) -> None:
+    """A normal request is answered, and once idle connections time out the
+    server holds nothing of the hostile one (counted connections, body bytes)."""
     customer = server.customer(balance=7)
     assert server.get("/mm/", customer.auth()).content == remain_answer(7)
+    door = server.app.door
+    wait_for(lambda: door.connections == 0 and door.buffered == 0, "every connection released")
 
 
 # -- size of a head -------------------------------------------------------------------
@@ -81,6 +85,7 @@ def test_too_many_headers_on_another_path_get_431(door: RunningServer, headers: 
     end = b"\r\n" if headers.endswith(b"\r\n") else b"\n"
     status, _, body = raw_http(door.port, b"GET /healthz HTTP/1.1\r\n" + headers + end)
     assert (status, body) == (431, answer(103))
+    assert_healthy(door)
 
 
 def test_a_20_mb_head_is_cut_short(door: RunningServer) -> None:
