@@ -19,7 +19,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hongyan import metrics
-from hongyan.api.customer import ENDPOINTS, CustomerApi
+from hongyan.api.customer import ENDPOINTS, CustomerApi, forwarded_for
 from hongyan.api.door import Door
 from hongyan.channels.base import Channel
 from hongyan.channels.simulator import SimulatedCarrier
@@ -149,7 +149,7 @@ class App:
     async def _metrics(self, request: Request) -> Response:
         peer = request.client.host if request.client else ""
         headers = request.headers
-        client = self.platform.gates.client_address(peer, headers.get("x-forwarded-for"))
+        client = self.platform.gates.client_address(peer, forwarded_for(request.scope["headers"]))
         forwarded = any(name in headers for name in _FORWARDING_HEADERS)
         if not may_read_metrics(peer, client, forwarded, self._metrics_allow):
             return _answer_not_found()  # as for any unknown path: nothing to learn here

@@ -16,9 +16,12 @@ from typing import Any
 
 import pytest
 
-# How long a test waits for the server to do something it must do. Generous:
-# the server's own timeouts in these tests are a fraction of a second.
-WAIT = 20.0
+from tests.waiting import WAIT_S
+
+# How long a test waits for the server to do something it must do: the
+# project's generous bound (tests/waiting.py), though the server's own
+# timeouts in these tests are a fraction of a second.
+WAIT = WAIT_S
 
 
 def connect(port: int, source: str = "127.0.0.1") -> socket.socket:

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from tests.conformance.support import remain_answer
-from tests.conftest import RunningServer
+from tests.conformance.support import raw_request, remain_answer
+from tests.conftest import RunningServer, raw_http
 from tests.integration.hostile import wait_for
 
 
@@ -21,7 +21,9 @@ def access_records(caplog: pytest.LogCaptureFixture, marker: str) -> list[loggin
     ]
 
 
-@pytest.mark.parametrize("name", ["p%77d", "pwd+", "%70%77%64", "PwD%20%20", "+pwd"])
+@pytest.mark.parametrize(
+    "name", ["p%77d", "pwd+", "%70%77%64", "PwD%20%20", "+pwd", "PWD", "P%57d"]
+)
 def test_a_pwd_however_its_name_is_encoded_is_redacted(
     server: RunningServer, caplog: pytest.LogCaptureFixture, name: str
 ) -> None:
@@ -33,6 +35,22 @@ def test_a_pwd_however_its_name_is_encoded_is_redacted(
     [record] = wait_for(lambda: access_records(caplog, marker), "the access log line")
     assert customer.pwd not in record.query
     assert f"{name}=***" in record.query
+
+
+@pytest.mark.parametrize("name", [b"pwd\xa1\xa1", "密码pwd".encode("gbk"), b"\xc3\xdcpwd"])
+def test_a_secret_name_with_raw_gbk_bytes_is_redacted(
+    server: RunningServer, caplog: pytest.LogCaptureFixture, name: bytes
+) -> None:
+    """Raw GBK in a URL (real clients send it) reaches the log percent-escaped;
+    a name that holds `pwd` among such bytes hides its value, and itself."""
+    caplog.set_level(logging.INFO, logger="hongyan.access")
+    marker = f"g{name.hex()}"
+    target = b"/mm/?uid=someone&" + name + b"=s3cr3tvalue&mark=" + marker.encode()
+    status, _, _ = raw_http(server.port, raw_request("GET", target))
+    assert status == 200
+    [record] = wait_for(lambda: access_records(caplog, marker), "the access log line")
+    assert "s3cr3tvalue" not in record.query
+    assert "***=***&mark=" in record.query
 
 
 def test_client_controlled_fields_are_bounded(

@@ -62,6 +62,11 @@ def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     server.stop()
 
 
+def assert_healthy(server: RunningServer) -> None:
+    customer = server.customer(balance=7)
+    assert server.get("/mm/", customer.auth()).content == remain_answer(7)
+
+
 def mm_request(customer: Customer, keep_alive: bool = False) -> bytes:
     request = raw_request("GET", f"/mm/?uid={customer.uid}&pwd={customer.pwd}".encode())
     return (
@@ -189,6 +194,31 @@ def test_a_slow_body_is_cut_off_and_never_acted_on(door: RunningServer) -> None:
     assert stored(door, customer) == []
 
 
+def test_a_body_sent_fast_then_stopped_is_cut_off(door: RunningServer) -> None:
+    """Each byte of a body earned 1/body_min_rate s more, without end: 149 KB
+    sent at once, then nothing, held the connection ~150 s (a refused 16 MB
+    body: ~4 hours). A body must keep coming: no pause over body_timeout_s."""
+    customer = door.customer(balance=5)
+    start = f"uid={customer.uid}&pwd={customer.pwd}&mobile={mobiles(1)[0]}&content=".encode()
+    start += b"a" * (149_000 - len(start))
+    handled = _mt_handled()
+    with connect(door.port) as sock:
+        sock.sendall(post(b"/mt/", 150_000, start))
+        data = read_until_closed(sock)
+    assert parse(data)[::2] == (200, answer(103))
+    wait_for(lambda: _mt_handled() > handled, "the application gave up on the body")
+    assert stored(door, customer) == []
+
+
+def test_a_request_answered_before_its_slow_body_gets_one_answer(door: RunningServer) -> None:
+    """An unknown path is answered without reading the body; when the body then
+    stopped coming, a second answer (408) followed the first on the wire."""
+    with connect(door.port) as sock:
+        sock.sendall(post(b"/nothing/", 5000, b"x" * 100))
+        data = read_until_closed(sock)
+    assert responses(data) == [(404, answer(103))]
+
+
 def test_a_client_that_leaves_mid_body_sends_nothing(door: RunningServer) -> None:
     customer = door.customer(balance=5)
     start = f"uid={customer.uid}&pwd={customer.pwd}&mobile={mobiles(1)[0]}&content=abc".encode()
@@ -222,6 +252,31 @@ def test_a_big_percent_encoded_body_with_a_wrong_password_is_not_decoded(
     )
     assert (status, answer_) == (200, answer(101))
     assert decoded and max(decoded) < 1000, "the content was percent-decoded"
+
+
+@pytest.mark.parametrize("field", ["uid", "pwd", "encode"])
+def test_a_huge_percent_encoded_word_read_before_the_password_is_not_decoded(
+    door: RunningServer, monkeypatch: pytest.MonkeyPatch, field: str
+) -> None:
+    """uid, pwd and encode are read before the password is checked: 190 KB of
+    `%XX` in one of them cost ~35 ms of event loop to decode, for a 101."""
+    customer = door.customer(balance=5)
+    decoded: list[int] = []
+    unquote = params_module.unquote_to_bytes
+
+    def spy(data: bytes) -> bytes:
+        decoded.append(len(data))
+        return unquote(data)
+
+    monkeypatch.setattr(params_module, "unquote_to_bytes", spy)
+    fields = {"uid": customer.uid, "pwd": "0" * 32, "mobile": "13900008888", "content": "x"}
+    fields[field] = "%B7%A2" * 31_000  # 186 KB, within /mt/'s limit
+    body = "&".join(f"{k}={v}" for k, v in fields.items()).encode()
+    status, _, answer_ = raw_http(
+        door.port, raw_request("POST", b"/mt/", body, {"Content-Type": FORM})
+    )
+    assert (status, answer_) == (200, answer(101))
+    assert decoded and max(decoded) < 1000, f"the {field} was percent-decoded whole"
 
 
 def test_thousands_of_tiny_fields_are_not_parsed(door: RunningServer) -> None:
@@ -294,6 +349,53 @@ def test_a_trusted_proxy_is_not_capped_per_address(capped: RunningServer) -> Non
     assert refused(capped, "127.0.0.9")  # the total still holds
     for sock in socks:
         sock.close()  # type: ignore[attr-defined]
+
+
+def test_the_rest_of_a_chunked_body_over_the_limit_is_dropped_once_answered(
+    capped: RunningServer,
+) -> None:
+    """The application answers 103 as soon as a chunked body passes its limit.
+    The connection then waited for the body's end (16 MB away, or never), its
+    bytes going to the parser at full speed (16 MB in ~10 ms, past the pacing
+    of dropped bytes). Now the rest is dropped like a refused body's, and the
+    server ends its side at once (here, long before the 60 s body timeout)."""
+    wait_for(lambda: no_connections(capped), "connections of earlier tests closed")
+    refused_before = _refused("body_too_large")
+    chunk = b"10000\r\n" + b"z" * 65536 + b"\r\n"
+    with connect(capped.port) as sock:
+        sock.sendall(
+            b"POST /mm/ HTTP/1.1\r\nHost: a\r\nContent-Type: %s\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" % FORM.encode()
+        )
+        send_until_answered(sock, repeat(chunk, 16), pause=0.001)
+        data = read_until_closed(sock)
+    assert responses(data) == [(200, answer(103))]
+    assert _refused("body_too_large") > refused_before
+    wait_for(lambda: no_connections(capped), "the server closed its side")
+
+
+@pytest.mark.parametrize("first", [False, True])
+def test_a_chunked_body_over_the_limit_in_one_write_is_answered(
+    door: RunningServer, first: bool
+) -> None:
+    """Head and body in one read: the request is answered 103 (after another
+    request, or as the first on its connection)."""
+    customer = door.customer(balance=4)
+    body = b"uid=x&pwd=y&content=" + b"z" * 16_000
+    chunked = (
+        b"POST /mm/ HTTP/1.1\r\nHost: a\r\nContent-Type: %s\r\nConnection: close\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+        % (FORM.encode(), len(body), body)
+    )
+    before = [] if first else [(200, remain_answer(4))]
+    with connect(door.port) as sock:
+        sock.sendall((b"" if first else mm_request(customer, keep_alive=True)) + chunked)
+        data = read_until_closed(sock)
+    assert responses(data) == [*before, (200, answer(103))]
+
+
+def _refused(reason: str) -> float:
+    return metrics.HTTP_REFUSED.labels(reason)._value.get()
 
 
 def test_bodies_held_at_once_are_bounded(capped: RunningServer) -> None:

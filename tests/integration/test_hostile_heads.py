@@ -9,6 +9,7 @@ asserts on time.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from itertools import repeat
 
@@ -17,11 +18,14 @@ import pytest
 from tests.conformance.support import answer, raw_request, remain_answer
 from tests.conftest import RunningServer, _server_settings, raw_http
 from tests.integration.hostile import (
+    WAIT,
     connect,
     parse,
     read_until_closed,
     responses,
     send_until_answered,
+    server_spoke,
+    wait_for,
 )
 
 TIMEOUT_S = 0.5
@@ -44,8 +48,12 @@ def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 
 def assert_healthy(server: RunningServer) -> None:
+    """A normal request is answered, and once idle connections time out the
+    server holds nothing of the hostile one (counted connections, body bytes)."""
     customer = server.customer(balance=7)
     assert server.get("/mm/", customer.auth()).content == remain_answer(7)
+    door = server.app.door
+    wait_for(lambda: door.connections == 0 and door.buffered == 0, "every connection released")
 
 
 # -- size of a head -------------------------------------------------------------------
@@ -77,6 +85,7 @@ def test_too_many_headers_on_another_path_get_431(door: RunningServer, headers: 
     end = b"\r\n" if headers.endswith(b"\r\n") else b"\n"
     status, _, body = raw_http(door.port, b"GET /healthz HTTP/1.1\r\n" + headers + end)
     assert (status, body) == (431, answer(103))
+    assert_healthy(door)
 
 
 def test_a_20_mb_head_is_cut_short(door: RunningServer) -> None:
@@ -170,3 +179,44 @@ def test_blank_lines_alone_do_not_keep_a_connection(door: RunningServer) -> None
     with connect(door.port) as sock:
         send_until_answered(sock, repeat(b"\r\n", 100_000), pause=0.02)
         assert read_until_closed(sock) == b""
+
+
+# -- pipelining --------------------------------------------------------------------------
+
+
+def test_requests_pipelined_at_once_are_bounded(door: RunningServer) -> None:
+    """1,000 tiny requests in one write were all parsed at once, each a request
+    object waiting its turn (8 MB of them: ~250,000 waiting, 700 MB). The server
+    parses a few ahead and reads on as it answers; every one is answered."""
+    request = b"GET /nothing HTTP/1.1\r\nHost: a\r\n\r\n"
+    count = 1000
+    waiting: list[int] = []
+    data = bytearray()
+    with connect(door.port) as sock:
+        sock.sendall(request * count)
+
+        def answered_all() -> bool:
+            connections = door._server.server_state.connections
+            waiting.append(max((len(c.pipeline) for c in list(connections)), default=0))
+            if server_spoke(sock, 0.005):
+                data.extend(sock.recv(1 << 20))
+            return data.count(b"HTTP/1.1 404 ") == count
+
+        wait_for(answered_all, "every pipelined request answered")
+    assert 0 < max(waiting) <= door.settings.http.max_pipelined_requests
+    assert_healthy(door)
+
+
+def test_a_client_that_never_reads_its_answers_is_cut_off(door: RunningServer) -> None:
+    """Requests sent, answers never read: once the server's write buffer is full
+    the application waits to write, with no deadline, and the connection was
+    held for ever. The client must take some of its answers every body_timeout_s."""
+    wait_for(lambda: door.app.door.connections == 0, "connections of earlier tests closed")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(WAIT)
+        sock.connect(("127.0.0.1", door.port))
+        # Answers of several MB (/metrics is served to loopback), requests of 18 KB.
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n" * 500)
+        wait_for(lambda: door.app.door.connections == 0, "the server cut the client off")
+    assert_healthy(door)

@@ -72,6 +72,17 @@ def test_a_customer_behind_a_trusted_proxy_does_not(proxied: RunningServer) -> N
     assert metrics_status(proxied, X_Forwarded_For="10.9.0.1") == 404
 
 
+def test_a_forged_header_line_before_the_proxys_own_is_not_believed(
+    proxied: RunningServer,
+) -> None:
+    """A proxy that adds its own X-Forwarded-For line (HAProxy's `option
+    forwardfor`) leaves the client's first: the lines are one list, in order
+    (RFC 9110 §5.3), and the client is its last untrusted hop."""
+    headers = [("X-Forwarded-For", "10.8.3.4"), ("X-Forwarded-For", "203.0.113.7")]
+    response = proxied.http.get("/metrics", headers=headers)
+    assert (response.status_code, response.content) == (404, answer(103))
+
+
 def test_an_allowed_network_behind_a_trusted_proxy_does(proxied: RunningServer) -> None:
     assert metrics_status(proxied, X_Forwarded_For="10.8.3.4") == 200
     assert metrics_status(proxied) == 200  # the proxy's own host, direct

@@ -3,6 +3,9 @@ answers, connection counting, the body budget, and who may read /metrics."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from hongyan.api.door import Door, Refusal, answer
@@ -63,6 +66,14 @@ def test_connections_per_client_and_in_all() -> None:
     assert door.connections == 0 and door.per_client == {}
 
 
+def test_a_trusted_proxy_seen_as_ipv4_mapped_is_not_capped_per_address() -> None:
+    """On a dual-stack listener (`::`) an IPv4 peer is `::ffff:a.b.c.d`."""
+    door = Door(HttpSettings(max_connections_per_client=1), ["10.0.0.1"])
+    assert door.enter("::ffff:10.0.0.1") == door.enter("::ffff:10.0.0.1") == ""
+    assert door.enter("::ffff:192.0.2.1") == "192.0.2.1"
+    assert door.enter("192.0.2.1") is Refusal.TOO_MANY_CONNECTIONS  # the same client
+
+
 def test_the_body_budget() -> None:
     door = Door(HttpSettings(max_buffered_body_bytes=100 * 1024))
     assert door.reserve(60 * 1024)
@@ -80,6 +91,9 @@ def test_the_body_budget() -> None:
         ("127.0.0.1", "203.0.113.7", True, False),  # a customer behind a trusted proxy
         ("127.0.0.1", "10.8.1.1", True, True),  # the operator's network behind it
         ("203.0.113.7", "203.0.113.7", False, False),
+        ("::ffff:127.0.0.1", "::ffff:127.0.0.1", False, True),  # a dual-stack listener
+        ("::ffff:203.0.113.7", "::ffff:203.0.113.7", False, False),
+        ("::ffff:127.0.0.1", "::ffff:127.0.0.1", True, False),
         ("", "", False, False),
     ],
 )
@@ -102,4 +116,25 @@ def test_dropping_refused_bytes_is_paced_for_all_connections_together() -> None:
 
 
 def test_every_refusal_is_counted_under_its_own_name() -> None:
-    assert len({r.label for r in Refusal}) == len(Refusal) == 9
+    assert len({r.label for r in Refusal}) == len(Refusal) == 10
+
+
+def test_the_soft_open_file_limit_is_raised_and_connections_kept_under_it() -> None:
+    """In a child process, started with the common soft limit of 1,024 (item 11)."""
+    script = (
+        "import resource\n"
+        "from hongyan.api.door import Door, raise_open_file_limit\n"
+        "from hongyan.api.limits import HttpSettings\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))\n"
+        "print(Door(HttpSettings()).max_connections)\n"
+        "print(raise_open_file_limit() == resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard)\n"
+        "print(Door(HttpSettings()).max_connections)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    before, raised, hard, after = int(out[0]), out[1], int(out[2]), int(out[3])
+    assert before == min(1024, hard) - 128
+    assert raised == "True"
+    assert after == min(10_000, hard - 128)

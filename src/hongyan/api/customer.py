@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
@@ -137,10 +137,8 @@ class CustomerApi:
     ) -> tuple[str, Stat]:
         if scope["method"] not in ("GET", "POST"):
             return render.error_answer(endpoint, Stat.OPERATION_FAILED), Stat.OPERATION_FAILED
-        forwarded = headers.get(b"x-forwarded-for")
         origin = Origin(
-            peer=(scope.get("client") or ("",))[0],
-            forwarded_for=forwarded.decode("latin-1") if forwarded else None,
+            peer=(scope.get("client") or ("",))[0], forwarded_for=forwarded_for(scope["headers"])
         )
         account = await self._service.admit(
             uid, params.ascii("pwd"), origin, sending=endpoint in SEND_ENDPOINTS
@@ -224,6 +222,14 @@ class CustomerApi:
             )
         counter.inc()
         self._latency[endpoint].observe(elapsed)
+
+
+def forwarded_for(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """X-Forwarded-For of a request: all its lines, in order, as one list (RFC 9110
+    §5.3). A proxy may add its own line after the client's (HAProxy's `option
+    forwardfor`): reading one line only would believe the client's."""
+    values = [value for name, value in headers if name.lower() == b"x-forwarded-for"]
+    return b", ".join(values).decode("latin-1") if values else None
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

@@ -47,8 +47,11 @@ class Deadline:
                 timer.cancel()
             self._timer = self._loop.call_at(self.at, self._fire)
 
-    def extend(self, seconds: float) -> None:
-        self.at += seconds
+    def extend(self, seconds: float, most: float) -> None:
+        """`seconds` later, but at most `most` seconds from now: time earned by
+        sending fast is not banked (as mod_reqtimeout caps it at its maxtimeout),
+        or a burst of bytes would buy hours of silence."""
+        self.at = max(self.at, min(self.at + seconds, self._loop.time() + most))
 
     def cancel(self) -> None:
         if self._timer is not None:
@@ -61,3 +64,37 @@ class Deadline:
             self._timer = self._loop.call_at(self.at, self._fire)
         else:
             self._on_expiry()
+
+
+class StalledWrites:
+    """A client that sends requests but does not take the answers.
+
+    Once asyncio's write buffer is over its high-water mark, the application
+    waits to write, with no deadline of its own, and the connection was held
+    for ever. While writing is paused, the client must take some of what is
+    buffered every `timeout` seconds (slow is fine, gone is not), or
+    `on_stall` is called."""
+
+    def __init__(
+        self, loop: Clock, unsent: Callable[[], int], on_stall: Callable[[], None]
+    ) -> None:
+        self._deadline = Deadline(loop, self._check)
+        self._unsent = unsent
+        self._on_stall = on_stall
+        self._timeout = 0.0
+        self._last = 0
+
+    def paused(self, timeout: float) -> None:
+        self._timeout, self._last = timeout, self._unsent()
+        self._deadline.set(timeout)
+
+    def resumed(self) -> None:
+        self._deadline.cancel()
+
+    def _check(self) -> None:
+        unsent = self._unsent()
+        if unsent < self._last:  # it took some: slow, not gone
+            self._last = unsent
+            self._deadline.set(self._timeout)
+        else:
+            self._on_stall()

@@ -17,7 +17,6 @@ that names the problem (RFC 9110 §15.5) with the same text.
 from __future__ import annotations
 
 import enum
-import ipaddress
 import logging
 import resource
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from hongyan import metrics
 from hongyan.api.customer import ENDPOINTS
 from hongyan.api.limits import HttpSettings, body_limit
 from hongyan.core.lockout import lockout_key
-from hongyan.core.metrics_access import networks
+from hongyan.core.metrics_access import address, networks
 from hongyan.logs import clip
 from hongyan.protocol import render
 from hongyan.protocol.stat import Stat
@@ -51,6 +50,7 @@ class Refusal(enum.Enum):
     BUSY = ("busy", 503)  # the body budget of all connections is spent
     TOO_MANY_CONNECTIONS = ("too_many_connections", 503)
     BAD_REQUEST = ("bad_request", 400)
+    ANSWERS_NOT_READ = ("answers_not_read", 408)  # no answer: the client does not read
 
     @property
     def label(self) -> str:
@@ -168,16 +168,22 @@ class Door:
                 self.per_client[key] = count
 
     def _is_trusted(self, peer: str) -> bool:
-        try:
-            address = ipaddress.ip_address(peer)
-        except ValueError:
-            return False
-        return any(address in network for network in self._trusted)
+        judged = address(peer)
+        return judged is not None and any(judged in network for network in self._trusted)
 
     # -- bodies -----------------------------------------------------------------
 
     def body_limit(self, path: str | None) -> int:
         return body_limit(self.limits, ENDPOINTS.get(path or ""))
+
+    def admit_body(self, path: str | None, length: int, chunked: bool) -> int | Refusal:
+        """The bytes of the budget reserved for a body (`length`, or a chunked body's
+        whole limit), or why it is refused: over its endpoint's limit, or the budget."""
+        limit = self.body_limit(path)
+        if length > limit and not chunked:
+            return Refusal.BODY_TOO_LARGE
+        need = limit if chunked else length
+        return need if self.reserve(need) else Refusal.BUSY
 
     def reserve(self, size: int) -> bool:
         """Room for a body of `size` bytes in memory, if the budget has it."""

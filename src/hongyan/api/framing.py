@@ -1,8 +1,8 @@
 """Request heads as bytes: the framing the HTTP protocol does itself (api/server.py).
 
-Pure functions, no I/O: where a head ends, its body's framing, its path (also
-of a head not complete yet), and the escape of raw high bytes in its request
-line.
+Pure code, no I/O: a head gathered from a connection's bytes within its
+bounds (`HeadReader`), its body's framing, its path (also of a head not
+complete yet), and the escape of raw high bytes in its request line.
 
 Real clients of this protocol put raw, unencoded GBK or UTF-8 bytes in the
 URL (PROTOCOL.md "Transport"). HTTP parsers rightly refuse such a request
@@ -17,9 +17,14 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from hongyan.api.door import Refusal
+from hongyan.api.limits import HttpSettings
+
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 HEAD_END = re.compile(rb"\r?\n\r?\n")
 HUGE = 1 << 62  # a Content-Length longer than any limit
+# Bytes of the head end pattern that may sit at the end of what was searched.
+_HEAD_END_OVERLAP = 3
 
 
 def _escape(match: re.Match[bytes]) -> bytes:
@@ -32,6 +37,69 @@ def escape_request_line(head: bytes) -> bytes:
     end = head.find(b"\n")
     line, rest = head[:end], head[end:]
     return _HIGH_BYTE.sub(_escape, line) + rest
+
+
+class HeadReader:
+    """One request head at a time, from the bytes of a connection, within bounds."""
+
+    def __init__(self, limits: HttpSettings) -> None:
+        self._limits = limits
+        self._head = bytearray()
+        self._searched = 0  # bytes of _head already searched for its end
+        self._blank = 0  # blank-line bytes skipped since the last head
+
+    def __bool__(self) -> bool:
+        """A head has begun."""
+        return bool(self._head)
+
+    @property
+    def path(self) -> str | None:
+        return request_path(self._head)
+
+    def skip_blank(self, data: bytes) -> bytes | None:
+        """`data` without the blank lines before a head (RFC 9112 §2.2); None once
+        there were more of them than the bound of a head: never a request."""
+        stripped = data.lstrip(b"\r\n")
+        self._blank += len(data) - len(stripped)
+        return None if self._blank > self._limits.max_header_bytes else stripped
+
+    def add(self, data: bytes) -> tuple[bytes, bytes] | Refusal | None:
+        """(the head, the bytes after it) once complete; why it is refused once it
+        breaks a bound; None while it may still come."""
+        self._head += data
+        match = HEAD_END.search(self._head, max(0, self._searched - _HEAD_END_OVERLAP))
+        self._searched = len(self._head)
+        refusal = head_refusal(self._head, match.end() if match else None, self._limits)
+        if refusal is not None or match is None:
+            return refusal
+        head, rest = bytes(self._head[: match.end()]), bytes(self._head[match.end() :])
+        self.clear()
+        return head, rest
+
+    def clear(self) -> None:
+        self._head.clear()
+        self._searched = self._blank = 0
+
+
+def head_refusal(head: bytearray, end: int | None, limits: HttpSettings) -> Refusal | None:
+    """Why the head gathered so far (complete at `end`, or not yet) is refused."""
+    size = len(head) if end is None else end
+    # A head smaller than this is within every bound: sizes are at least 1 KiB,
+    # and a header line takes at least 3 bytes (`a:\n`).
+    if size < min(1024, 3 * limits.max_headers):
+        return None  # the common case
+    line_end = head.find(b"\n", 0, size)
+    if line_end < 0:
+        return Refusal.URL_TOO_LONG if size > limits.max_request_line_bytes else None
+    if line_end > limits.max_request_line_bytes:
+        return Refusal.URL_TOO_LONG
+    if size - line_end > limits.max_header_bytes:
+        return Refusal.HEAD_TOO_LARGE
+    # The blank line that ends a head is not a header.
+    headers = head.count(b"\n", line_end + 1, size) - (0 if end is None else 1)
+    if headers > limits.max_headers:
+        return Refusal.TOO_MANY_HEADERS
+    return None
 
 
 def expects_continue(head: bytes) -> bool:

@@ -13,129 +13,93 @@ httptools nor uvicorn bounds a head, its headers, or the time to send it
 
 - a request line, the header fields and their count are bounded, and a head
   must be complete `head_timeout_s` after its first byte;
-- a body over its endpoint's limit (`Content-Length`, known from the head) is
-  refused before a byte of it is buffered; a chunked one is cut by the
-  application at the same limit;
-- a body must arrive within `body_timeout_s`, plus a second for each
-  `body_min_rate` bytes received;
-- a connection with nothing to do closes after `idle_timeout_s`, from its
-  opening as after an answer;
+- a body over its endpoint's limit (`Content-Length`) is refused before a byte
+  of it is buffered (a chunked one is answered by the application, and the
+  rest dropped); a body comes at `body_min_rate` on average, never silent
+  for `body_timeout_s`;
+- a connection idle `idle_timeout_s` (after opening or an answer) closes, and
+  at most `max_pipelined_requests` of its requests wait parsed for an answer;
 - connections are counted in all and per client address, and the bytes of
-  bodies in progress against a budget.
+  bodies in progress against a budget; a client must take its answers.
 
-A refused request is answered in the protocol's form when its path is known.
-Closing with unread data resets the connection, and a client still writing
-its body would lose the answer (RFC 9112 §9.6): so a refused body within
-`discard_max_bytes` is read and dropped first, then answered; otherwise the
-answer goes at once and the connection half-closes and drops what still
-comes. Dropping is paced (`discard_rate`, `discard_rate_total`): over
-loopback it otherwise costs a core.
+How a connection is counted, timed and refused, whatever is being framed:
+`api/guard.py`, the base of this protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
+from collections.abc import Callable
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.flow_control import FlowControl
 
-from hongyan.api.deadline import Deadline
-from hongyan.api.door import Refusal, answer, find_door, paced
+from hongyan.api.door import Refusal
 from hongyan.api.framing import (
-    HEAD_END,
+    HeadReader,
     body_framing,
     escape_request_line,
     expects_continue,
     request_path,
 )
-
-# Bytes of the head end pattern that may sit at the end of what was searched.
-_HEAD_END_OVERLAP = 3
+from hongyan.api.guard import GuardedProtocol, Wait
 
 
-class _Wait(enum.Enum):
-    """What a connection is waiting for from its client, which sets its deadline."""
+class _Flow(FlowControl):
+    """uvicorn's flow control, but reading stays paused while `held()`: uvicorn
+    resumes it after every answer and whenever a request waits for its body."""
 
-    IDLE = "idle"  # the next request (nothing sent yet)
-    HEAD = "head"  # the rest of a request head
-    BODY = "body"  # the rest of a body
-    APP = "app"  # nothing: the application is answering
-    LINGER = "linger"  # the client to stop sending after a refusal
+    def __init__(self, transport: asyncio.Transport, held: Callable[[], bool]) -> None:
+        super().__init__(transport)
+        self._held = held
+
+    def resume_reading(self) -> None:
+        if not self._held():
+            super().resume_reading()
 
 
-class RawUrlTolerantProtocol(HttpToolsProtocol):
+class RawUrlTolerantProtocol(GuardedProtocol):
     """uvicorn's httptools protocol, escaping raw high bytes in request lines, with bounds."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.door = find_door(self.app)
-        self.limits = self.door.limits
-        # A head smaller than this is within every bound: sizes are at least 1 KiB,
-        # and a header line takes at least 3 bytes (`a:\n`).
-        self._small_head = min(1024, 3 * self.limits.max_headers)
-        self._client_key: str | None = None  # set once the door let the connection in
-        self._head = bytearray()  # a request head being gathered
-        self._searched = 0  # bytes of _head already searched for its end
-        self._blank = 0  # blank-line bytes skipped since the last request
+        self._head = HeadReader(self.limits)  # a request head being gathered
         self._body_left = 0  # bytes of the current body still to pass through
         self._passthrough = False  # a chunked body: everything until the message ends
         self._chunked = 0  # bytes of the current chunked body passed through
-        self._chunked_cap = 0
-        self._last_head = b""  # the last head handed to the parser
-        self._reserved = 0  # body bytes this connection holds of the door's budget
-        self._discard = 0  # lingering after a refusal: bytes still to read and drop
-        self._pending: bytes | None = None  # a refusal waiting for the answers before it
-        self._held: bytes | None = None  # a refusal to send once its body is drained
-        self._drop_clock = 0.0  # pace of this connection's dropping (door.paced)
-        self._close_after_refusal = False
-        self._wait = _Wait.IDLE
-        self._deadline = Deadline(self.loop, self._expired)
+        self._chunked_limit = 0
+        self._unparsed = b""  # read past max_pipelined_requests: parsed as answers go
 
     # -- connection --------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        entered = self.door.enter(self._peer())
-        if isinstance(entered, Refusal):
-            # Over a connection limit: answer at once (the path is not known yet)
-            # and free the file descriptor; lingering would hold it.
-            self.door.refused(entered, self._peer(), None)
-            self._wait = _Wait.LINGER
-            transport.write(answer(None, entered))
-            transport.close()
-            return
-        self._client_key = entered
-        self._expect(_Wait.IDLE, self.limits.idle_timeout_s)
+        self.flow = _Flow(transport, lambda: bool(self._unparsed))
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
-        self._deadline.cancel()
-        if self._client_key is not None:
-            self.door.leave(self._client_key)
-            self._client_key = None
-        self.door.release(self._reserved)
-        self._reserved = 0
-
-    def _peer(self) -> str:
-        return self.client[0] if self.client else ""
+        self._unparsed = b""
 
     # -- framing -------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        if self._wait is _Wait.LINGER:
+        if self._wait is Wait.LINGER:
             self._drop(len(data))
             return
+        if self._unparsed:  # behind what waits already
+            data, self._unparsed = self._unparsed + data, b""
         out = bytearray()
+        heads = 0  # requests handed to the parser in `out`
         while data:
             if self._passthrough:
+                self._feed(out)  # its head first: the cycle below is then this request's
+                out.clear()
                 self._chunked += len(data)
-                self._got_body(len(data))
-                if self._chunked > self._chunked_cap:
-                    # Far past the limit the application has already answered at.
-                    self._feed(out)
-                    self.transport.close()
+                if self._chunked > self._chunked_limit and self.cycle.response_complete:
+                    # Past its limit, answered (103): the rest is no one's to read.
+                    self._drop_after_answer(len(data))
                     return
+                self._got_body(len(data))
                 out += data
                 break
             if self._body_left:
@@ -145,87 +109,58 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
                 self._body_left -= take
                 self._got_body(take)
                 if not self._body_left:
-                    self._wait = _Wait.APP
+                    self._wait = Wait.APP
                 continue
             if not self._head:
-                stripped = data.lstrip(b"\r\n")
-                self._blank += len(data) - len(stripped)
-                if self._blank > self.limits.max_header_bytes:
+                if heads + self._waiting() >= self.limits.max_pipelined_requests:
+                    self._unparsed = data  # until answers go out (on_response_complete)
+                    self.flow.pause_reading()
+                    break
+                stripped = self._head.skip_blank(data)
+                if stripped is None:
                     self._feed(out)
                     self.transport.close()  # endless blank lines, never a request
                     return
                 data = stripped
                 if not data:
                     break  # only blank lines between requests so far
-                self._expect(_Wait.HEAD, self.limits.head_timeout_s)
-            self._head += data
-            data = b""
-            match = HEAD_END.search(self._head, max(0, self._searched - _HEAD_END_OVERLAP))
-            self._searched = len(self._head)
-            refusal = self._head_refusal(match.end() if match else None)
-            if refusal is not None:
-                path = request_path(self._head)
+                self._expect(Wait.HEAD, self.limits.head_timeout_s)
+            got, data = self._head.add(data), b""
+            if isinstance(got, Refusal):
                 self._feed(out)
-                self._refuse(refusal, path)
+                self._refuse(got, self._head.path)
                 return
-            if match is None:
+            if got is None:
                 break
-            head = bytes(self._head[: match.end()])
-            data = bytes(self._head[match.end() :])
-            self._head.clear()
-            self._searched = self._blank = 0
+            head, data = got
             if not self._admit_body(head, out):
                 self._drop(len(data))  # the start of the refused body
                 return
             out += escape_request_line(head)
+            heads += 1
         self._feed(out)
-
-    def _head_refusal(self, end: int | None) -> Refusal | None:
-        """Why the head gathered so far (complete at `end`, or not yet) is refused."""
-        limits = self.limits
-        size = len(self._head) if end is None else end
-        if size < self._small_head:
-            return None  # the common case: too small to break any bound
-        line_end = self._head.find(b"\n", 0, size)
-        if line_end < 0:
-            return Refusal.URL_TOO_LONG if size > limits.max_request_line_bytes else None
-        if line_end > limits.max_request_line_bytes:
-            return Refusal.URL_TOO_LONG
-        if size - line_end > limits.max_header_bytes:
-            return Refusal.HEAD_TOO_LARGE
-        # The blank line that ends a head is not a header.
-        headers = self._head.count(b"\n", line_end + 1, size) - (0 if end is None else 1)
-        if headers > limits.max_headers:
-            return Refusal.TOO_MANY_HEADERS
-        return None
 
     def _admit_body(self, head: bytes, out: bytearray) -> bool:
         """Set up the framing of the body after `head`; False if the request is refused."""
         length, chunked = body_framing(head)
         self._last_head = head
         if not (length or chunked):
-            self._wait = _Wait.APP
+            self._wait = Wait.APP
             return True
         path = request_path(head)
-        limit = self.door.body_limit(path)
-        need = limit if chunked else length
-        refusal = None
-        if length > limit and not chunked:
-            refusal = Refusal.BODY_TOO_LARGE
-        elif need and not self.door.reserve(need):
-            refusal = Refusal.BUSY
-        if refusal is not None:
+        reserved = self.door.admit_body(path, length, chunked)
+        if isinstance(reserved, Refusal):
             self._feed(out)
             # A declared body within the discard bound is read first and the answer
             # follows: the client, held by TCP back-pressure, finishes writing, reads
             # it, and leaves nothing behind. Unless it waits for `100 Continue`.
             drain = 0 < length <= self.limits.discard_max_bytes and not expects_continue(head)
-            self._refuse(refusal, path, discard=length, drain_first=drain)
+            self._refuse(reserved, path, discard=length, drain_first=drain)
             return False
-        self._reserved += need
+        self._reserved += reserved
         self._body_left, self._passthrough = (0, True) if chunked else (length, False)
-        self._chunked, self._chunked_cap = 0, limit + self.limits.discard_max_bytes
-        self._expect(_Wait.BODY, self.limits.body_timeout_s)
+        self._chunked, self._chunked_limit = 0, self.door.body_limit(path)
+        self._expect(Wait.BODY, self.limits.body_timeout_s)
         return True
 
     def _feed(self, out: bytearray) -> None:
@@ -236,8 +171,8 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         super().on_message_complete()
         if self._passthrough:
             self._passthrough = False
-            if self._wait is _Wait.BODY:
-                self._wait = _Wait.APP
+            if self._wait is Wait.BODY:
+                self._wait = Wait.APP
         self._settle()  # the answer may have gone before the body ended
 
     def on_response_complete(self) -> None:
@@ -245,128 +180,53 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
-        self.flow.resume_reading()
+        if self._passthrough and self._chunked > self._chunked_limit:
+            self._drop_after_answer(0)
+            return
         if self.pipeline:
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
+        if self._unparsed:
+            self.data_received(b"")  # parse on, as far as the bound allows
+        self.flow.resume_reading()  # unless some is still unparsed
         if self._pending is not None and not self._in_flight():
             self._send_refusal(self._pending)
         self._settle()
 
     def _settle(self) -> None:
         """Nothing left to answer and nothing coming: wait idle for the next request."""
-        if self._wait is _Wait.APP and not self._in_flight():
+        if self._wait is Wait.APP and not self._in_flight():
             self.door.release(self._reserved)
             self._reserved = 0
-            self._expect(_Wait.IDLE, self.limits.idle_timeout_s)
+            self._expect(Wait.IDLE, self.limits.idle_timeout_s)
 
-    def _in_flight(self) -> bool:
-        """An answer is still to be written for a request already handed to the application."""
-        cycle = self.cycle
-        running = cycle is not None and not cycle.response_complete and not cycle.disconnected
-        return running or bool(self.pipeline)
+    def _drop_after_answer(self, size: int) -> None:
+        """A chunked body went on after its answer: its end, which keep-alive would
+        wait for, may be 16 MB away or never come. The rest is dropped like a
+        refused body's (paced, bounded), and the connection half-closes."""
+        self._passthrough = False
+        self.door.refused(Refusal.BODY_TOO_LARGE, self._peer(), request_path(self._last_head))
+        self._discard = self.limits.discard_max_bytes
+        self._expect(Wait.LINGER, self.limits.body_timeout_s)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._drop(size)
 
-    # -- refusing --------------------------------------------------------------------
-
-    def send_400_response(self, msg: str) -> None:
-        """A request the parser refuses: the protocol's answer, not uvicorn's plain text."""
-        self._refuse(Refusal.BAD_REQUEST, request_path(self._last_head))
-
-    def _refuse(
-        self,
-        refusal: Refusal,
-        path: str | None,
-        discard: int = 0,
-        close: bool = False,
-        drain_first: bool = False,
-    ) -> None:
-        """Answer `refusal`; then read and drop what the client still sends, and close
-        (at once with `close`: a client too slow to wait for). With `drain_first`, the
-        `discard` bytes of its body are read and dropped before the answer."""
-        if self._wait is _Wait.LINGER:
-            return  # refused already
-        self.door.refused(refusal, self._peer(), path)
+    def _stop_framing(self) -> None:
         self._head.clear()
         self._body_left, self._passthrough = 0, False
-        most = self.limits.discard_max_bytes
-        self._discard = min(discard, most) if discard > 0 else most
-        self._close_after_refusal = close
-        self._expect(_Wait.LINGER, self.limits.body_timeout_s)
-        reply = answer(path, refusal)
-        if drain_first:
-            self._held = reply
-            return
-        self._answer_refusal(reply)
 
-    def _answer_refusal(self, reply: bytes) -> None:
-        if self._in_flight():
-            # Answers go out in order: this one after those of the requests before it.
-            self._pending = reply
-            return
-        self._send_refusal(reply)
-
-    def _send_refusal(self, reply: bytes) -> None:
-        self._pending = None
-        if self.transport.is_closing():
-            return
-        self.transport.write(reply)
-        if self._close_after_refusal or not self.transport.can_write_eof():
-            self.transport.close()
-            return
-        self.transport.write_eof()  # the client reads the answer, then the end
-        self.flow.resume_reading()
-
-    def _drop(self, size: int) -> None:
-        """Lingering: what the client still sends after a refusal is read and dropped,
-        at a pace (per connection, and for all of them together)."""
-        self._discard -= size
-        self._deadline.extend(size / self.limits.body_min_rate)
-        if self.transport.is_closing():
-            return
-        if self._held is not None and self._discard <= 0:
-            self._send_held()
-            return
-        if self._discard < 0:
-            self.transport.close()
-            return
-        now = self.loop.time()
-        self._drop_clock = paced(self._drop_clock, now, size, self.limits.discard_rate)
-        delay = max(self._drop_clock - now, self.door.discard_delay(size, now))
-        if delay > 0:
-            self.transport.pause_reading()
-            self.loop.call_later(delay, self._resume_dropping)
-
-    def _send_held(self) -> None:
-        """The body of a refused request is read (or the client stopped sending it):
-        answer, and close; nothing is left unread to reset the connection."""
-        reply, self._held = self._held, None
-        if reply is not None:
-            self._close_after_refusal = True
-            self._answer_refusal(reply)
-
-    def _resume_dropping(self) -> None:
-        if not self.transport.is_closing():
-            self.transport.resume_reading()
-
-    # -- timers ------------------------------------------------------------------------
-
-    def _got_body(self, size: int) -> None:
-        self._deadline.extend(size / self.limits.body_min_rate)
-
-    def _expect(self, wait: _Wait, timeout: float) -> None:
-        """Wait for `wait` from the client, at most `timeout` seconds from now."""
-        self._wait = wait
-        self._deadline.set(timeout)
+    # -- deadlines ------------------------------------------------------------------------
 
     def _expired(self) -> None:
-        if self.transport.is_closing() or self._wait is _Wait.APP:
+        if self.transport.is_closing() or self._wait is Wait.APP:
             return
-        if self._wait in (_Wait.HEAD, _Wait.BODY) and self.flow.read_paused:
+        if self._wait in (Wait.HEAD, Wait.BODY) and self.flow.read_paused:
             # uvicorn stopped reading (a pipelined request waits its turn): not the client's fault.
             self._deadline.set(self.limits.body_timeout_s)
-        elif self._wait is _Wait.HEAD:
-            self._refuse(Refusal.HEAD_TIMEOUT, request_path(self._head), close=True)
-        elif self._wait is _Wait.BODY:
+        elif self._wait is Wait.HEAD:
+            self._refuse(Refusal.HEAD_TIMEOUT, self._head.path, close=True)
+        elif self._wait is Wait.BODY:
             self._body_timed_out()
         elif self._held is not None:  # a refused body that stopped coming
             self._send_held()
@@ -375,15 +235,15 @@ class RawUrlTolerantProtocol(HttpToolsProtocol):
 
     def _body_timed_out(self) -> None:
         cycle = self.cycle
+        answered = cycle is not None and cycle.response_started  # or answering
         if cycle is not None and not cycle.response_complete:
-            started = cycle.response_started
             # The application stops waiting for the body, and its answer goes nowhere.
             cycle.disconnected = True
             cycle.message_event.set()
-            if started:
-                self.door.refused(Refusal.BODY_TIMEOUT, self._peer(), request_path(self._last_head))
-                self.transport.close()
-                return
+        if answered:  # no second answer to one request
+            self.door.refused(Refusal.BODY_TIMEOUT, self._peer(), request_path(self._last_head))
+            self.transport.close()
+            return
         self._refuse(Refusal.BODY_TIMEOUT, request_path(self._last_head), close=True)
 
 

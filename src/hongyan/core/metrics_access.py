@@ -23,16 +23,23 @@ def networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(v, strict=False) for v in values)
 
 
+def address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """A client address as it is judged: an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`,
+    any IPv4 peer of a dual-stack listener) is its IPv4 address; None if no address."""
+    try:
+        parsed = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
+        return parsed.ipv4_mapped
+    return parsed
+
+
 def may_read_metrics(peer: str, client: str, forwarded: bool, allowed: Sequence[IPNetwork]) -> bool:
     """`peer` is the socket's; `client` the address judged from it and X-Forwarded-For;
     `forwarded`: the request carries a forwarding header (X-Forwarded-For, Forwarded,
     X-Real-IP)."""
     if forwarded and client == peer:
         return False
-    try:
-        address = ipaddress.ip_address(client.strip())
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return any(address in network for network in allowed)
+    judged = address(client)
+    return judged is not None and any(judged in network for network in allowed)

@@ -10,7 +10,9 @@ in Content-Type is ignored: clients lie about it.
 Names are decoded at once (that is how `p%77d` or `pwd+` is `pwd`), values
 only when first read: the gates read `uid` and `pwd` first, so a request with
 a wrong password never pays for percent-decoding the rest of its body (a 4 MB
-`%XX` body cost ~0.4 s of event loop, issue 11).
+`%XX` body cost ~0.4 s of event loop, issue 11). What is read before them
+(`uid`, `pwd`, `encode`) is a short word, and one sent in more bytes than
+any word has is not decoded at all (`Pairs.word`).
 
 The standard library's parse_qsl decodes to str before we know the encoding
 and refuses raw non-ASCII bytes, hence this small parser.
@@ -46,6 +48,10 @@ MAX_NAME_BYTES = 64
 # bounded, as Django (DATA_UPLOAD_MAX_NUMBER_FIELDS) and Starlette (max_fields)
 # bound form fields: 48,000 `a=b&` fields in a 192 KB body cost ~50 ms.
 MAX_FIELDS = 256
+# uid (64 characters at most), pwd (32 hex digits), encode, cmd, page: words
+# far shorter than this even percent-encoded. One sent longer is none of them,
+# and is not decoded: 190 KB of `%XX` in `pwd` cost ~35 ms to decode, for a 101.
+MAX_WORD_BYTES = 256
 # A parameter whose decoded name contains one of these is a secret in logs.
 _SECRET_WORDS = (b"pwd", b"passw", b"secret")
 _PLAIN_NAME = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_-. ")
@@ -103,6 +109,14 @@ class Pairs(Mapping[bytes, bytes]):
             return default
         value = self._decoded[name] = _decode_value(encoded)
         return value
+
+    def word(self, name: bytes) -> bytes:
+        """A value that can only be a short word: one sent in over MAX_WORD_BYTES
+        bytes is no valid word, and is returned as sent, cut there, undecoded."""
+        encoded = self._encoded.get(name)
+        if encoded is not None and len(encoded) > MAX_WORD_BYTES:
+            return encoded[: MAX_WORD_BYTES + 1]
+        return self.get(name, b"") or b""
 
     def __getitem__(self, name: bytes) -> bytes:
         encoded = self._encoded.pop(name, None)
@@ -238,7 +252,7 @@ def choose_encoding(pairs: Mapping[bytes, bytes], utf8_implied: bool = False) ->
     one (an empty parameter means "not given", PROTOCOL.md "Transport")."""
     if utf8_implied:
         return UTF8
-    given = pairs.get(b"encode", b"").strip().lower()
+    given = word(pairs, b"encode").strip().lower()
     if given in _UTF8_NAMES:
         return UTF8
     return GB18030 if given else GUESS
@@ -263,6 +277,11 @@ def guess_encoding(pairs: Mapping[bytes, bytes]) -> str:
         return GB18030
     log.debug("no encode given, text read as UTF-8 (PROTOCOL.md Transport, extension)")
     return UTF8
+
+
+def word(pairs: Mapping[bytes, bytes], name: bytes) -> bytes:
+    """The value of `name`, a short word (`Pairs.word`)."""
+    return pairs.word(name) if isinstance(pairs, Pairs) else pairs.get(name, b"")
 
 
 class Params:
@@ -290,5 +309,7 @@ class Params:
         return self.raw(name).decode(self.encoding)
 
     def ascii(self, name: str) -> str:
-        """A value that only makes sense in ASCII (uid, pwd, page); others become '?'."""
-        return self.raw(name).decode("ascii", "replace").strip()
+        """A short word (uid, pwd, cmd, page), in ASCII: other bytes become '?'.
+        One sent too long to be a word is kept as sent (cut, not stripped)."""
+        value = word(self.pairs, name.encode()).decode("ascii", "replace")
+        return value if len(value) > MAX_WORD_BYTES else value.strip()
