@@ -26,9 +26,10 @@ from hongyan.channels.simulator import SimulatedCarrier
 from hongyan.channels.smpp.channel import SmppChannel
 from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.config import Settings, load_settings
+from hongyan.core.addresses import networks
 from hongyan.core.delivery import DeliverySink, Housekeeper
 from hongyan.core.gates import Gatekeeper
-from hongyan.core.metrics_access import may_read_metrics, networks
+from hongyan.core.metrics_access import may_read_metrics
 from hongyan.core.service import CustomerService
 from hongyan.dispatch.dispatcher import Dispatcher
 from hongyan.dispatch.routing import Router

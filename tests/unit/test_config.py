@@ -57,3 +57,17 @@ def test_delays_and_sizes_that_would_spin_or_stall_are_config_errors(
 ) -> None:
     with pytest.raises(ConfigError):
         load_settings(None, var_dir=tmp_path, **override)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"http": {"metrics_allow": ["10.0.0.0/8", "intranet"]}},
+        {"push": {"allowed_networks": ["x"]}},
+    ],
+)
+def test_an_address_range_that_is_none_is_a_config_error_naming_the_setting(
+    tmp_path: Path, override: dict[str, object]
+) -> None:
+    with pytest.raises(ConfigError, match=r"metrics_allow|allowed_networks"):
+        load_settings(None, var_dir=tmp_path, **override)

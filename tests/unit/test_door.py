@@ -11,8 +11,9 @@ import pytest
 from hongyan.api.door import Door, Refusal, answer
 from hongyan.api.framing import body_framing, request_path
 from hongyan.api.limits import HttpSettings
+from hongyan.core.addresses import networks
 from hongyan.core.lockout import lockout_key as client_key
-from hongyan.core.metrics_access import may_read_metrics, networks
+from hongyan.core.metrics_access import may_read_metrics
 
 
 @pytest.mark.parametrize(

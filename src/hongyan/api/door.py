@@ -25,8 +25,8 @@ from typing import Any
 from hongyan import metrics
 from hongyan.api.customer import ENDPOINTS
 from hongyan.api.limits import HttpSettings, body_limit
+from hongyan.core.addresses import address, networks
 from hongyan.core.lockout import lockout_key
-from hongyan.core.metrics_access import address, networks
 from hongyan.logs import clip
 from hongyan.protocol import render
 from hongyan.protocol.stat import Stat

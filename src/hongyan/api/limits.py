@@ -8,9 +8,9 @@ can (PROTOCOL.md "Transport": every request gets a protocol answer).
 
 from __future__ import annotations
 
-import ipaddress
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hongyan.core.addresses import check_networks
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -81,12 +81,7 @@ class HttpSettings(BaseModel):
     @field_validator("metrics_allow")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for network in value:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError(f"metrics_allow: not an address or network: {network!r}") from None
-        return value
+        return check_networks(value, "metrics_allow")
 
 
 def body_limit(http: HttpSettings, endpoint: str | None) -> int:

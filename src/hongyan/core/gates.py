@@ -29,15 +29,14 @@ are read again at a change (a lift bumps the counter) and every
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
 from hongyan.config import Settings
+from hongyan.core.addresses import address, networks
 from hongyan.core.content import KeywordFilter
 from hongyan.core.credentials import StoredDigest, Verified, accepted_digests, verify
 from hongyan.core.lockout import lockout_key
@@ -64,25 +63,11 @@ LOCKS_FULL_READ_S = 60.0
 UNKNOWN_UIDS_KEPT = 1024
 
 
-def _networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(v, strict=False) for v in values)
-
-
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        address = ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped
-    return address
-
-
 class Gatekeeper:
     def __init__(self, settings: Settings, db: Database) -> None:
         self._settings = settings
         self._db = db
-        self._trusted = _networks(settings.trusted_proxies)
+        self._trusted = networks(settings.trusted_proxies)
         self._accounts: dict[str, Account] = {}
         self._unknown: OrderedDict[str, None] = OrderedDict()
         # The uids of the accounts answered in the legacy dialect; read with
@@ -202,12 +187,12 @@ class Gatekeeper:
         for hop in reversed(forwarded_for.split(",")):
             hop = hop.strip()
             if hop and not self._is_trusted(hop):
-                return hop if _address(hop) is not None else peer
+                return hop if address(hop) is not None else peer
         return peer
 
     def _is_trusted(self, text: str) -> bool:
-        address = _address(text)
-        return address is not None and any(address in net for net in self._trusted)
+        judged = address(text)
+        return judged is not None and any(judged in net for net in self._trusted)
 
     async def admit(self, uid: str, pwd: str, address: str, *, sending: bool) -> Account:
         """The account if every gate lets the request through; else `Rejected`."""
@@ -275,8 +260,8 @@ class Gatekeeper:
 
     @staticmethod
     def _bound(networks: tuple[IPNetwork, ...], text: str) -> bool:
-        address = _address(text)
-        return address is not None and any(address in net for net in networks)
+        judged = address(text)
+        return judged is not None and any(judged in net for net in networks)
 
     async def _record_failure(self, uid: str, client: str) -> None:
         locked_until = await self._db.write(self._count_failures, (uid, client, now_ms()))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from hongyan.core.addresses import address as judged
+
 IPV6_CLIENT_PREFIX = 64
 # auth_failures.address is this wide; every key below fits
 # ("ffff:ffff:ffff:ffff::/64" is 24 characters).
@@ -24,14 +26,11 @@ def lockout_key(address: str) -> str:
     (api/door.py): the IPv4 address, or the IPv6 /64 as `2001:db8:1:2::/64`.
     Text that is no address is kept as it is (cut to the key's width):
     failures from it still count, against that text."""
-    try:
-        parsed = ipaddress.ip_address(address.strip())
-    except ValueError:
+    parsed = judged(address)
+    if parsed is None:
         return address[:KEY_MAX_LENGTH]
     if isinstance(parsed, ipaddress.IPv4Address):
         return str(parsed)
-    if parsed.ipv4_mapped is not None:
-        return str(parsed.ipv4_mapped)
     # Built from the integer, so a zone id (`fe80::1%eth0`) does not matter.
     low_bits = 128 - IPV6_CLIENT_PREFIX
     network = ipaddress.IPv6Network((int(parsed) >> low_bits << low_bits, IPV6_CLIENT_PREFIX))

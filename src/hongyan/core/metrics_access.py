@@ -13,26 +13,10 @@ refused: its real client is unknown, and may be a customer.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
+from hongyan.core.addresses import address
 from hongyan.core.models import IPNetwork
-
-
-def networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(v, strict=False) for v in values)
-
-
-def address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """A client address as it is judged: an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`,
-    any IPv4 peer of a dual-stack listener) is its IPv4 address; None if no address."""
-    try:
-        parsed = ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
-        return parsed.ipv4_mapped
-    return parsed
 
 
 def may_read_metrics(peer: str, client: str, forwarded: bool, allowed: Sequence[IPNetwork]) -> bool:

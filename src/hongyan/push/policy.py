@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hongyan.core.addresses import check_networks
+
 
 class PushSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -48,12 +50,7 @@ class PushSettings(BaseModel):
     @field_validator("allowed_networks")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for network in value:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError(f"not an address range: {network!r}") from None
-        return value
+        return check_networks(value, "allowed_networks")
 
     def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(n, strict=False) for n in self.allowed_networks]
