@@ -215,3 +215,14 @@ def test_secret_rotate_refuses_a_secret_given_by_the_environment(tmp_path: Path)
     assert "given by HONGYAN_SECRET" in result.stderr
     assert "given-by-the-operator" not in result.stderr + result.stdout
     assert not os.path.exists(tmp_path / "var" / "secret")
+
+
+def test_an_on_off_switch_refuses_anything_else_and_changes_nothing(tmp_path: Path) -> None:
+    create(tmp_path, "dora", "pass")
+    before = cli(tmp_path, "account", "show", "dora").stdout
+    assert "refund on failure off" in before
+    for args in (("account", "refund", "dora", "yes"), ("account", "api-send", "dora", "1")):
+        refused = cli(tmp_path, *args)
+        assert refused.returncode == 1
+        assert "say on or off" in refused.stderr
+    assert cli(tmp_path, "account", "show", "dora").stdout == before

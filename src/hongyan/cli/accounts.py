@@ -12,6 +12,7 @@ from hongyan.cli.common import (
     fail,
     read_password,
     run,
+    switch,
 )
 from hongyan.core.access import Lock
 from hongyan.core.admin import Operator
@@ -133,9 +134,8 @@ def _describe_push(target: object) -> str:
 @account_app.command("refund")
 def account_refund(uid: str, state: str) -> None:
     """Refund the parts of messages that end failed (on), or keep them charged (off)."""
-    if state not in ("on", "off"):
-        fail("state must be on or off")
-    run(lambda op: op.set_refund(uid, state == "on"))
+    on = switch(state)
+    run(lambda op: op.set_refund(uid, on))
     typer.echo(f"refund on failure for {uid} is {state}")
 
 
@@ -177,9 +177,8 @@ def account_unbind_ip(uid: str, address: str) -> None:
 @account_app.command("api-send")
 def account_api_send(uid: str, state: str) -> None:
     """Allow (on) or forbid (off, answers 116) sending through the API."""
-    if state not in ("on", "off"):
-        fail("state must be on or off")
-    run(lambda op: op.set_api_send(uid, state == "on"))
+    on = switch(state)
+    run(lambda op: op.set_api_send(uid, on))
     typer.echo(f"API sending for {uid} is {state}")
 
 
@@ -248,8 +247,7 @@ def account_bare_md5(
     """Legacy accounts only: also accept pwd = md5(login password) without the uid (weaker).
 
     Turning it on asks for the account's login password (only hashes are stored)."""
-    if state not in ("on", "off"):
-        fail("state must be on or off")
-    secret = read_password(password, password_stdin, confirm=False) if state == "on" else None
-    run(lambda op: op.access.set_bare_md5(uid, state == "on", secret))
+    on = switch(state)
+    secret = read_password(password, password_stdin, confirm=False) if on else None
+    run(lambda op: op.access.set_bare_md5(uid, on, secret))
     typer.echo(f"pwd = md5(password) without uid for {uid} is {state}")

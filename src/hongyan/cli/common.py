@@ -66,6 +66,13 @@ def use_settings(value: Settings) -> None:
     _state["settings"] = value
 
 
+def switch(state: str) -> bool:
+    """An on/off argument as a bool; anything else fails with the choices."""
+    if state not in ("on", "off"):
+        fail(f"say on or off, not {state!r}")
+    return state == "on"
+
+
 def fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hongyan.cli.common import fail, run
+from hongyan.cli.common import run, switch
 from hongyan.store import system
 
 ops_app = typer.Typer(no_args_is_help=True, help="Platform switches")
@@ -28,10 +28,9 @@ def ops_resume() -> None:
 @ops_app.command("maintenance")
 def ops_maintenance(state: str) -> None:
     """Maintenance on: every endpoint answers 120."""
-    if state not in ("on", "off"):
-        fail("state must be on or off")
-    run(lambda op: op.set_switch(system.MAINTENANCE, state == "on"))
-    typer.echo(f"maintenance {state}" + (": every endpoint answers 120" if state == "on" else ""))
+    on = switch(state)
+    run(lambda op: op.set_switch(system.MAINTENANCE, on))
+    typer.echo(f"maintenance {state}" + (": every endpoint answers 120" if on else ""))
 
 
 @keywords_app.command("add")
