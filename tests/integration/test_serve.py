@@ -105,7 +105,7 @@ def until(predicate, timeout: float = waiting.WAIT_S) -> float:  # type: ignore[
 def test_demo_account_and_its_curl_line_work(demo: Serve) -> None:
     output = demo.output()
     uid, pwd = demo_credentials(output)
-    curl = re.search(r"curl '([^']+)'", output)
+    curl = re.search(r"curl -s '([^']+)'", output)
     assert curl, output
     assert httpx.get(curl.group(1)).content == SUCCESS
     assert httpx.get(f"{demo.url}/mm/", params={"uid": uid, "pwd": pwd}).text == (

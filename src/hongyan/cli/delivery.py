@@ -38,7 +38,7 @@ def channel_list() -> None:
 
     zone = ZoneInfo(settings().timezone)
     rows, queued = run(lambda op: op.channels())
-    typer.echo(f"{queued} messages queued to submit")
+    typer.echo(f"{queued} message{'' if queued == 1 else 's'} queued to submit")
     if not rows:
         typer.echo("no channel has reported yet: is `hongyan serve` running?")
     for channel in rows:

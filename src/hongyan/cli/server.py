@@ -128,7 +128,7 @@ def _print_demo(
                 f"    balance  {balance} parts",
                 "",
                 "  Send 发送测试 to 13900008888 (GBK, as the spec's example):",
-                f"    curl '{base}/mt/?uid={uid}&pwd={pwd}&mobile=13900008888"
+                f"    curl -s '{base}/mt/?uid={uid}&pwd={pwd}&mobile=13900008888"
                 "&content=%B7%A2%CB%CD%B2%E2%CA%D4' | iconv -f GBK -t UTF-8; echo",
             ]
         )
