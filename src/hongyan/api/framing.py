@@ -1,8 +1,9 @@
 """Request heads as bytes: the framing the HTTP protocol does itself (api/server.py).
 
 Pure code, no I/O: a head gathered from a connection's bytes within its
-bounds (`HeadReader`), its body's framing, its path (also of a head not
-complete yet), and the escape of raw high bytes in its request line.
+bounds (`HeadReader`), its body's framing, where a chunked body ends
+(`ChunkedReader`), its path (also of a head not complete yet), and the
+escape of raw high bytes in its request line.
 
 Real clients of this protocol put raw, unencoded GBK or UTF-8 bytes in the
 URL (PROTOCOL.md "Transport"). HTTP parsers rightly refuse such a request
@@ -136,3 +137,71 @@ def request_path(head: bytes | bytearray) -> str | None:
         target = target[slash:] if slash >= 0 else b"/"
     path = target.split(b"?", 1)[0].decode("latin-1")
     return unquote(path) if "%" in path else path
+
+
+# A chunk-size line (the size in hex and any chunk extensions): nothing real
+# comes near this.
+CHUNK_LINE_MAX = 1024
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+class ChunkedReader:
+    """Where a chunked body ends (RFC 9112 §7.1), from its bytes as they come.
+
+    The parser knows it too, but only once it has been handed the bytes after
+    the end, which are the next requests' heads: those must be framed, bounded
+    and counted like every head (api/server.py), not handed on unread. Lines
+    end in CRLF or a bare LF, as the parser takes them; what the parser would
+    refuse is refused here, so the two never disagree on where a body ends."""
+
+    def __init__(self, limits: HttpSettings) -> None:
+        self._trailer_max = limits.max_header_bytes
+        self._line = bytearray()  # a line begun in an earlier read
+        self._left = 0  # bytes of chunk data still to come
+        self._after_data = False  # the line ending the data of a chunk is next
+        self._in_trailer = False  # past the last chunk: trailer fields, then a blank line
+        self._trailer = 0  # bytes of trailer fields so far
+        self.done = False
+
+    def scan(self, data: bytes) -> int | None:
+        """How many bytes of `data` are the body's: all of them while it goes on,
+        fewer once its end is among them (then `done`). None if they cannot be a
+        chunked body, or break a bound."""
+        pos, end = 0, len(data)
+        while pos < end and not self.done:
+            if self._left:
+                take = min(self._left, end - pos)
+                pos += take
+                self._left -= take
+                self._after_data = not self._left
+                continue
+            newline = data.find(b"\n", pos)
+            if newline < 0:
+                self._line += data[pos:]
+                pos = end
+                if len(self._line) > (self._trailer_max if self._in_trailer else CHUNK_LINE_MAX):
+                    return None
+                break
+            line = bytes(self._line + data[pos:newline])
+            self._line.clear()
+            pos = newline + 1
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not self._line_read(line):
+                return None
+        return pos
+
+    def _line_read(self, line: bytes) -> bool:
+        if self._after_data:  # CRLF after chunk-data
+            self._after_data = False
+            return not line
+        if self._in_trailer:
+            self._trailer += len(line) + 2
+            self.done = not line
+            return self._trailer <= self._trailer_max
+        size = line.split(b";", 1)[0].rstrip(b" \t")
+        if not size or len(size) > 15 or not _HEX.issuperset(size):
+            return False
+        self._left = int(size, 16)
+        self._in_trailer = not self._left
+        return len(line) <= CHUNK_LINE_MAX

@@ -3,9 +3,10 @@
 A small subclass of uvicorn's httptools protocol. It gathers each request
 head itself, to escape raw high bytes in its request line (`api/framing.py`:
 real clients put raw GBK or UTF-8 in URLs, and no parser accepts that), and
-passes `Content-Length` bytes of body through untouched; so keep-alive,
-pipelining and the stray CRLF some clients send after a body all work. A
-chunked body is passed through until the parser says the message ended.
+passes the body through untouched (`Content-Length` bytes, or a chunked body
+to its end, as `ChunkedReader` finds it); so keep-alive, pipelining and the
+stray CRLF some clients send after a body all work, and every head after a
+body is framed and bounded like the first.
 
 Framing is also where a hostile client is stopped (issue 11), since neither
 httptools nor uvicorn bounds a head, its headers, or the time to send it
@@ -36,6 +37,7 @@ from uvicorn.protocols.http.flow_control import FlowControl
 
 from hongyan.api.door import Refusal
 from hongyan.api.framing import (
+    ChunkedReader,
     HeadReader,
     body_framing,
     escape_request_line,
@@ -65,7 +67,8 @@ class RawUrlTolerantProtocol(GuardedProtocol):
         super().__init__(*args, **kwargs)
         self._head = HeadReader(self.limits)  # a request head being gathered
         self._body_left = 0  # bytes of the current body still to pass through
-        self._passthrough = False  # a chunked body: everything until the message ends
+        self._chunks: ChunkedReader | None = None  # a chunked body being passed through
+        self._chunked_cycle: Any = None  # the request it is the body of, once parsed
         self._chunked = 0  # bytes of the current chunked body passed through
         self._chunked_limit = 0
         self._unparsed = b""  # read past max_pipelined_requests: parsed as answers go
@@ -91,17 +94,12 @@ class RawUrlTolerantProtocol(GuardedProtocol):
         out = bytearray()
         heads = 0  # requests handed to the parser in `out`
         while data:
-            if self._passthrough:
-                self._feed(out)  # its head first: the cycle below is then this request's
-                out.clear()
-                self._chunked += len(data)
-                if self._chunked > self._chunked_limit and self.cycle.response_complete:
-                    # Past its limit, answered (103): the rest is no one's to read.
-                    self._drop_after_answer(len(data))
+            if self._chunks is not None:
+                rest = self._chunked_body(data, out)
+                if rest is None:
                     return
-                self._got_body(len(data))
-                out += data
-                break
+                data = rest
+                continue
             if self._body_left:
                 take = min(len(data), self._body_left)
                 out += data[:take]
@@ -140,6 +138,37 @@ class RawUrlTolerantProtocol(GuardedProtocol):
             heads += 1
         self._feed(out)
 
+    def _chunked_body(self, data: bytes, out: bytearray) -> bytes | None:
+        """Pass on what of `data` is the chunked body; the bytes after its end, or
+        None when the connection reads no further requests."""
+        assert self._chunks is not None
+        if self._chunked_cycle is None:
+            self._feed(out)  # its head first: the latest cycle is then this request's
+            out.clear()
+            if self._wait is Wait.LINGER:  # the parser refused the head
+                self._drop(len(data))
+                return None
+            self._chunked_cycle = self.cycle
+        took = self._chunks.scan(data)
+        if took is None:  # not a chunked body, or one over the bounds of its lines
+            self._feed(out)
+            self._give_up_body(Refusal.BAD_REQUEST)
+            self._drop(len(data))
+            return None
+        self._chunked += took
+        self._got_body(took)
+        cycle = self._chunked_cycle
+        if self._chunked > self._chunked_limit and cycle is not None and cycle.response_complete:
+            # Past its limit, answered (103): the rest is no one's to read.
+            self._feed(out)
+            self._drop_after_answer(len(data))
+            return None
+        out += data[:took]
+        if self._chunks.done:
+            self._chunks = self._chunked_cycle = None
+            self._wait = Wait.APP
+        return data[took:]
+
     def _admit_body(self, head: bytes, out: bytearray) -> bool:
         """Set up the framing of the body after `head`; False if the request is refused."""
         length, chunked = body_framing(head)
@@ -158,7 +187,9 @@ class RawUrlTolerantProtocol(GuardedProtocol):
             self._refuse(reserved, path, discard=length, drain_first=drain)
             return False
         self._reserved += reserved
-        self._body_left, self._passthrough = (0, True) if chunked else (length, False)
+        self._body_left = 0 if chunked else length
+        self._chunks = ChunkedReader(self.limits) if chunked else None
+        self._chunked_cycle = None
         self._chunked, self._chunked_limit = 0, self.door.body_limit(path)
         self._expect(Wait.BODY, self.limits.body_timeout_s)
         return True
@@ -169,10 +200,6 @@ class RawUrlTolerantProtocol(GuardedProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        if self._passthrough:
-            self._passthrough = False
-            if self._wait is Wait.BODY:
-                self._wait = Wait.APP
         self._settle()  # the answer may have gone before the body ended
 
     def on_response_complete(self) -> None:
@@ -180,8 +207,10 @@ class RawUrlTolerantProtocol(GuardedProtocol):
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
-        if self._passthrough and self._chunked > self._chunked_limit:
-            self._drop_after_answer(0)
+        chunked = self._chunked_cycle
+        over = self._chunked > self._chunked_limit
+        if over and chunked is not None and chunked.response_complete:
+            self._drop_after_answer(0)  # its own answer went, not an earlier request's
             return
         if self.pipeline:
             cycle, app = self.pipeline.pop()
@@ -204,7 +233,7 @@ class RawUrlTolerantProtocol(GuardedProtocol):
         """A chunked body went on after its answer: its end, which keep-alive would
         wait for, may be 16 MB away or never come. The rest is dropped like a
         refused body's (paced, bounded), and the connection half-closes."""
-        self._passthrough = False
+        self._chunks = self._chunked_cycle = None
         self.door.refused(Refusal.BODY_TOO_LARGE, self._peer(), request_path(self._last_head))
         self._discard = self.limits.discard_max_bytes
         self._expect(Wait.LINGER, self.limits.body_timeout_s)
@@ -214,7 +243,8 @@ class RawUrlTolerantProtocol(GuardedProtocol):
 
     def _stop_framing(self) -> None:
         self._head.clear()
-        self._body_left, self._passthrough = 0, False
+        self._body_left = 0
+        self._chunks = self._chunked_cycle = None
 
     # -- deadlines ------------------------------------------------------------------------
 
@@ -234,6 +264,11 @@ class RawUrlTolerantProtocol(GuardedProtocol):
             self.transport.close()
 
     def _body_timed_out(self) -> None:
+        self._give_up_body(Refusal.BODY_TIMEOUT)
+
+    def _give_up_body(self, refusal: Refusal) -> None:
+        """The body of the latest request will not be read: the application stops
+        waiting for it, and the client gets `refusal` unless its answer began."""
         cycle = self.cycle
         answered = cycle is not None and cycle.response_started  # or answering
         if cycle is not None and not cycle.response_complete:
@@ -241,10 +276,10 @@ class RawUrlTolerantProtocol(GuardedProtocol):
             cycle.disconnected = True
             cycle.message_event.set()
         if answered:  # no second answer to one request
-            self.door.refused(Refusal.BODY_TIMEOUT, self._peer(), request_path(self._last_head))
+            self.door.refused(refusal, self._peer(), request_path(self._last_head))
             self.transport.close()
             return
-        self._refuse(Refusal.BODY_TIMEOUT, request_path(self._last_head), close=True)
+        self._refuse(refusal, request_path(self._last_head), close=True)
 
 
 def uvicorn_options(host: str, port: int) -> dict[str, Any]:
