@@ -48,13 +48,13 @@ WORKER_SOURCES_ENV = "HONGYAN_SERVE_SOURCES"
 
 
 class Platform:
-    """The running parts of one process; `clock` is the time the sending limits
-    and the dispatcher's retries are decided by (a test's to hold still)."""
+    """The running parts of one process; `clock` is the time the sending limits,
+    lockouts and the dispatcher's retries are decided by (a test's to hold still)."""
 
     def __init__(self, settings: Settings, clock: Clock = now_ms) -> None:
         self.settings = settings
         self.db = Database(settings)
-        self.gates = Gatekeeper(settings, self.db)
+        self.gates = Gatekeeper(settings, self.db, clock)
         self.service = CustomerService(settings, self.db, self.gates, clock)
         self.simulator = SimulatedCarrier(settings.simulator)
         self.channels: dict[str, Channel] = {self.simulator.name: self.simulator}

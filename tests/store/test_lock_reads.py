@@ -21,8 +21,8 @@ from hongyan.errors import Rejected
 from hongyan.protocol.stat import Stat
 from hongyan.store import system
 from hongyan.store.database import Database
-from hongyan.store.engine import now_ms
 from hongyan.store.schema import auth_failures
+from tests.clock import ControlledClock
 from tests.conftest import create_customer
 
 GUESSER = "198.51.100.1"
@@ -41,8 +41,10 @@ async def test_a_poll_reads_the_locks_set_lately_and_all_after_a_lift(
     settings: Settings, db: Database, operator: Operator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     customer = await create_customer(operator)
-    # The locks of a guesser's made-up uids, set over the last ten minutes.
-    now, lock_ms = now_ms(), settings.lockout_duration_s * 1000
+    # The locks of a guesser's made-up uids, set over the last ten minutes. The
+    # gatekeepers' time stands still, so no lock ends while the test runs.
+    clock = ControlledClock(held=True)
+    now, lock_ms = clock(), settings.lockout_duration_s * 1000
     spacing = lock_ms // LOCKS
     async with db.transaction() as conn:
         await conn.execute(
@@ -67,7 +69,7 @@ async def test_a_poll_reads_the_locks_set_lately_and_all_after_a_lift(
         return found
 
     monkeypatch.setattr(system, "active_locks", counted)
-    gates = Gatekeeper(settings, db)
+    gates = Gatekeeper(settings, db, clock)
     await gates.refresh()
     await gates.refresh()
     assert read[0] == LOCKS
@@ -76,7 +78,7 @@ async def test_a_poll_reads_the_locks_set_lately_and_all_after_a_lift(
         assert await stat_of(gates, f"nobody{i}", "0" * 32, GUESSER) == Stat.ACCOUNT_LOCKED
 
     # A lock another process sets is read at the next poll.
-    other = Gatekeeper(settings, db)
+    other = Gatekeeper(settings, db, clock)
     await other.refresh()
     for _ in range(settings.lockout_failures):
         await stat_of(other, customer.uid, "0" * 32, "192.0.2.5")

@@ -48,7 +48,7 @@ from hongyan.protocol.stat import Stat
 from hongyan.store import accounts as account_store
 from hongyan.store import system
 from hongyan.store.database import Database
-from hongyan.store.engine import now_ms
+from hongyan.store.engine import Clock, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,10 @@ UNKNOWN_UIDS_KEPT = 1024
 
 
 class Gatekeeper:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, clock: Clock = now_ms) -> None:
         self._settings = settings
         self._db = db
+        self._clock = clock  # lock ends and failure windows are on this time
         self._trusted = networks(settings.trusted_proxies)
         self._accounts: dict[str, Account] = {}
         self._unknown: OrderedDict[str, None] = OrderedDict()
@@ -100,7 +101,7 @@ class Gatekeeper:
             if generation != self._generation:
                 self.keywords = KeywordFilter(await system.list_keywords(conn))
                 self._legacy = await account_store.uids_with_dialect(conn, Dialect.LEGACY)
-            now = now_ms()
+            now = self._clock()
             all_locks = (
                 generation != self._generation
                 or time.monotonic() - self._locks_read_at > LOCKS_FULL_READ_S
@@ -209,7 +210,7 @@ class Gatekeeper:
             # any lookup, cache or failure count (issue 11 item 1).
             raise Rejected(Stat.AUTH_FAILED, "uid too long")
         client = lockout_key(address)
-        if self._locks.get((uid, client), 0) > now_ms():
+        if self._locks.get((uid, client), 0) > self._clock():
             raise Rejected(Stat.ACCOUNT_LOCKED, dialect=dialect)
         account = await self.account(uid) if uid else None
         dialect = account.dialect if account is not None else None
@@ -264,7 +265,7 @@ class Gatekeeper:
         return judged is not None and any(judged in net for net in networks)
 
     async def _record_failure(self, uid: str, client: str) -> None:
-        locked_until = await self._db.write(self._count_failures, (uid, client, now_ms()))
+        locked_until = await self._db.write(self._count_failures, (uid, client, self._clock()))
         if locked_until:
             self._locks_set += 1
             self._new_locks[(uid, client)] = (locked_until, self._locks_set)

@@ -12,6 +12,7 @@ keys its lockout with `lockout_key`.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
 from hongyan.core.addresses import address as judged
 
@@ -56,3 +57,28 @@ def operator_lockout_key(text: str) -> str | None:
     if network.prefixlen < IPV6_CLIENT_PREFIX:
         return None
     return lockout_key(str(network.network_address))
+
+
+@dataclass(frozen=True, slots=True)
+class FailureCount:
+    """What is kept of one uid's failed logins from one client."""
+
+    failures: int = 0
+    window_start: int = 0
+    locked_until: int = 0  # epoch ms; 0: not locked
+
+
+def count_failure(
+    kept: FailureCount | None, at: int, *, limit: int, window_ms: int, lock_ms: int
+) -> FailureCount:
+    """One more failed login at `at`: a count starts again once its window is
+    over, `limit` failures in a window lock the pair for `lock_ms`, and a lock
+    already set runs to its end."""
+    if kept is None or at - kept.window_start > window_ms:
+        failures, window_start = 1, at
+    else:
+        failures, window_start = kept.failures + 1, kept.window_start
+    locked_until = at + lock_ms if failures >= limit else 0
+    if kept is not None and kept.locked_until > at:
+        locked_until = kept.locked_until
+    return FailureCount(failures, window_start, locked_until)

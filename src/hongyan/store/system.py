@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Executable, delete, insert, select, tuple_, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hongyan.core.lockout import FailureCount, count_failure
 from hongyan.store.schema import auth_failures, keywords, system_state
 
 GENERATION = "generation"
@@ -129,24 +130,36 @@ def record_failures(
     window_ms: int,
     lock_ms: int,
 ) -> list[int]:
-    """Count failed logins (uid, address, at); each one's `locked_until` (0: not locked)."""
+    """Count failed logins (uid, address, at) by `lockout.count_failure`; each
+    one's `locked_until` (0: not locked).
+
+    The pair's row is made if missing and then read locked, in one transaction,
+    so two processes counting for one pair at once on PostgreSQL wait for each
+    other: neither insert fails on the primary key, and no count is lost."""
+    into = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     results = []
     for uid, address, at in attempts:
         key = (auth_failures.c.uid == uid) & (auth_failures.c.address == address)
-        row = (conn.execute(select(auth_failures).where(key))).mappings().first()
-        if row is None or at - row["window_start"] > window_ms:
-            failures, window_start = 1, at
-        else:
-            failures, window_start = row["failures"] + 1, row["window_start"]
-        locked_until = at + lock_ms if failures >= limit else 0
-        if row is not None and row["locked_until"] > at:
-            locked_until = row["locked_until"]
-        values = {"failures": failures, "window_start": window_start, "locked_until": locked_until}
-        if row is None:
-            conn.execute(insert(auth_failures).values(uid=uid, address=address, **values))
-        else:
-            conn.execute(update(auth_failures).where(key).values(**values))
-        results.append(locked_until)
+        row = None
+        while row is None:  # a row pruned between the two statements is made again
+            conn.execute(
+                into(auth_failures)
+                .values(uid=uid, address=address, failures=0, window_start=at, locked_until=0)
+                .on_conflict_do_nothing()
+            )
+            row = conn.execute(select(auth_failures).where(key).with_for_update()).first()
+        kept = FailureCount(row.failures, row.window_start, row.locked_until)
+        counted = count_failure(kept, at, limit=limit, window_ms=window_ms, lock_ms=lock_ms)
+        conn.execute(
+            update(auth_failures)
+            .where(key)
+            .values(
+                failures=counted.failures,
+                window_start=counted.window_start,
+                locked_until=counted.locked_until,
+            )
+        )
+        results.append(counted.locked_until)
     # Expired rows are deleted by the housekeeper (`prune_failures`), not
     # here: a delete per failed login scanned the whole table on the path a
     # guesser drives.
