@@ -25,6 +25,7 @@ import uvicorn
 from argon2 import PasswordHasher
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from sqlalchemy.engine import make_url
 
 from hongyan.api.server import uvicorn_options
 from hongyan.app import App, Platform
@@ -274,6 +275,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = RunningServer(_server_settings(tmp_path_factory))
     yield running
     running.stop()
+
+
+def on_database(conn: Any, settings: Settings) -> bool:
+    """Whether `conn` (sync or async) reaches `settings`' database. A test that
+    wraps a store function to watch it sees the calls of every platform in the
+    process, the session's `server` too, whose gates, dispatcher and
+    housekeeper poll their own store all along: it counts its own only."""
+    return bool(conn.engine.url.database == make_url(settings.database_url).database)
 
 
 @pytest_asyncio.fixture

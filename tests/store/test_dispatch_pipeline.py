@@ -27,6 +27,7 @@ from hongyan.store import delivery
 from hongyan.store.database import Database
 from hongyan.store.delivery import ClaimRequest
 from hongyan.store.schema import message_parts, messages
+from tests.conftest import on_database
 from tests.store.test_store import sender
 from tests.waiting import WAIT_S, until_async
 
@@ -139,6 +140,8 @@ async def test_the_next_batch_is_claimed_while_one_is_on_the_wire(
         # In the writer's thread.
         nonlocal claims
         answers = claim(conn, requests)
+        if not on_database(conn, settings):
+            return answers
         claims += sum(1 for claimed in answers if claimed)
         if claims >= 2:
             loop.call_soon_threadsafe(second_claimed.set)
@@ -214,6 +217,8 @@ async def test_stopping_while_the_last_batch_is_on_the_wire_lets_it_be_recorded(
 
     def counting(conn: Connection, requests: list[ClaimRequest]) -> list[list[Claimed]]:
         nonlocal claims
+        if not on_database(conn, settings):
+            return claim(conn, requests)
         claims += len(requests)
         if claims >= 2:
             loop.call_soon_threadsafe(looked_again.set)

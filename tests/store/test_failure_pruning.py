@@ -17,6 +17,7 @@ from hongyan.store import system
 from hongyan.store.database import Database
 from hongyan.store.schema import auth_failures
 from tests.clock import ControlledClock
+from tests.conftest import on_database
 
 BATCH = 100
 
@@ -64,7 +65,8 @@ async def test_the_housekeeper_deletes_expired_failures_in_batches_and_keeps_the
 
     def counted(conn: object, requests: list[system.PruneRequest]) -> list[int]:
         deleted = prune(conn, requests)  # type: ignore[arg-type]
-        batches.extend(deleted)
+        if on_database(conn, settings):
+            batches.extend(deleted)
         return deleted
 
     monkeypatch.setattr(system, "prune_failures", counted)

@@ -23,7 +23,7 @@ from hongyan.store import system
 from hongyan.store.database import Database
 from hongyan.store.schema import auth_failures
 from tests.clock import ControlledClock
-from tests.conftest import create_customer
+from tests.conftest import create_customer, on_database
 
 GUESSER = "198.51.100.1"
 LOCKS = 300
@@ -65,7 +65,8 @@ async def test_a_poll_reads_the_locks_set_lately_and_all_after_a_lift(
 
     async def counted(conn: Any, since: int) -> dict[tuple[str, str], int]:
         found = await active_locks(conn, since)
-        read.append(len(found))
+        if on_database(conn, settings):
+            read.append(len(found))
         return found
 
     monkeypatch.setattr(system, "active_locks", counted)
