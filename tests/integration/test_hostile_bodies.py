@@ -233,18 +233,24 @@ def test_a_client_that_leaves_mid_body_sends_nothing(door: RunningServer) -> Non
 # -- credentials before decoding ---------------------------------------------------------------
 
 
-def test_a_big_percent_encoded_body_with_a_wrong_password_is_not_decoded(
-    door: RunningServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    customer = door.customer(balance=5)
-    decoded: list[int] = []
+@pytest.fixture
+def decoded(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the values the server percent-decodes from now on."""
+    sizes: list[int] = []
     unquote = params_module.unquote_to_bytes
 
     def spy(data: bytes) -> bytes:
-        decoded.append(len(data))
+        sizes.append(len(data))
         return unquote(data)
 
     monkeypatch.setattr(params_module, "unquote_to_bytes", spy)
+    return sizes
+
+
+def test_a_big_percent_encoded_body_with_a_wrong_password_is_not_decoded(
+    door: RunningServer, decoded: list[int]
+) -> None:
+    customer = door.customer(balance=5)
     body = f"uid={customer.uid}&pwd={'0' * 32}&mobile=13900008888&content=".encode()
     body += b"%B7%A2" * 30_000  # 180 KB of %XX, within /mt/'s limit
     status, _, answer_ = raw_http(
@@ -256,19 +262,11 @@ def test_a_big_percent_encoded_body_with_a_wrong_password_is_not_decoded(
 
 @pytest.mark.parametrize("field", ["uid", "pwd", "encode"])
 def test_a_huge_percent_encoded_word_read_before_the_password_is_not_decoded(
-    door: RunningServer, monkeypatch: pytest.MonkeyPatch, field: str
+    door: RunningServer, decoded: list[int], field: str
 ) -> None:
     """uid, pwd and encode are read before the password is checked: 190 KB of
     `%XX` in one of them cost ~35 ms of event loop to decode, for a 101."""
     customer = door.customer(balance=5)
-    decoded: list[int] = []
-    unquote = params_module.unquote_to_bytes
-
-    def spy(data: bytes) -> bytes:
-        decoded.append(len(data))
-        return unquote(data)
-
-    monkeypatch.setattr(params_module, "unquote_to_bytes", spy)
     fields = {"uid": customer.uid, "pwd": "0" * 32, "mobile": "13900008888", "content": "x"}
     fields[field] = "%B7%A2" * 31_000  # 186 KB, within /mt/'s limit
     body = "&".join(f"{k}={v}" for k, v in fields.items()).encode()
