@@ -14,6 +14,7 @@ import secrets
 import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -265,7 +266,10 @@ def _headers(head: bytes) -> dict[str, str]:
 def _server_settings(tmp_path_factory: pytest.TempPathFactory, **overrides: Any) -> Settings:
     tmp = tmp_path_factory.mktemp("server")
     settings = make_settings(tmp, **overrides)
-    asyncio.run(upgrade(settings.database_url))
+    # On a thread of its own: the browser tests' Playwright keeps an event loop
+    # running on the main thread, where asyncio.run cannot start another.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, upgrade(settings.database_url)).result()
     return settings
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from hongyan import metrics
@@ -26,11 +26,14 @@ from hongyan.channels.simulator import SimulatedCarrier
 from hongyan.channels.smpp.channel import SmppChannel
 from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.config import Settings, load_settings
+from hongyan.console.app import routes as console_routes
+from hongyan.console.web import Console
 from hongyan.core.addresses import networks
 from hongyan.core.delivery import DeliverySink, Housekeeper
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.metrics_access import may_read_metrics
 from hongyan.core.service import CustomerService
+from hongyan.core.sessions import ConsoleSessions
 from hongyan.dispatch.dispatcher import Dispatcher
 from hongyan.dispatch.routing import Router
 from hongyan.protocol import render
@@ -77,6 +80,7 @@ class Platform:
         self.dispatcher = Dispatcher(settings, self.db, self.gates, self.channels, router, clock)
         self.service.on_accepted = self.dispatcher.notify
         self.pusher = Pusher(settings, self.db)
+        self.sessions = ConsoleSessions(settings, self.db, self.gates, clock)
         self._refresher: asyncio.Task[None] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -115,20 +119,35 @@ class App:
         settings = platform.settings
         self.customer = CustomerApi(settings, platform.service)
         # What the HTTP server's connections share (api/server.py finds it here).
-        self.door = Door(settings.http, settings.trusted_proxies, settings.access_log)
-        self._metrics_allow = networks(settings.http.metrics_allow)
-        self.web = Starlette(
-            routes=[Route("/healthz", self._healthz), Route("/metrics", self._metrics)],
-            lifespan=self._lifespan,
+        self.console_on = settings.console.enabled
+        self.door = Door(
+            settings.http,
+            settings.trusted_proxies,
+            settings.access_log,
+            console_body_bytes=settings.console.max_upload_bytes if self.console_on else 0,
         )
+        self._metrics_allow = networks(settings.http.metrics_allow)
+        routes: list[BaseRoute] = [
+            Route("/healthz", self._healthz),
+            Route("/metrics", self._metrics),
+        ]
+        if self.console_on:
+            console = Console(settings, platform.service, platform.gates, platform.sessions)
+            routes += console_routes(console)
+        self.web = Starlette(routes=routes, lifespan=self._lifespan)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in ENDPOINTS:
             await self.customer(scope, receive, send)
-        elif scope["type"] == "http" and not _is_web_path(scope["path"]):
+        elif scope["type"] == "http" and not self._is_web_path(scope["path"]):
             await _not_found(send)
         else:
             await self.web(scope, receive, send)
+
+    def _is_web_path(self, path: str) -> bool:
+        if path in ("/healthz", "/metrics"):
+            return True
+        return self.console_on and (path in ("/", "/console") or path.startswith("/console/"))
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
@@ -156,10 +175,6 @@ class App:
             return _answer_not_found()  # as for any unknown path: nothing to learn here
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
-
-
-def _is_web_path(path: str) -> bool:
-    return path in ("/healthz", "/metrics")
 
 
 def _answer_not_found() -> Response:

@@ -32,6 +32,7 @@ from pydantic_settings import (
 from hongyan.api.limits import HttpSettings
 from hongyan.channels.simulator import SimulatorSettings
 from hongyan.channels.smpp.settings import SmppSettings
+from hongyan.console.settings import ConsoleSettings
 from hongyan.dispatch.routing import RouteSettings
 from hongyan.errors import ConfigError
 from hongyan.paths import private_directory
@@ -126,6 +127,9 @@ class Settings(BaseSettings):
 
     # Push of reports and replies to customers' servers (push/).
     push: PushSettings = PushSettings()
+
+    # The web console (console/).
+    console: ConsoleSettings = ConsoleSettings()
 
     # How often a running server picks up operator changes made elsewhere.
     reload_interval_s: float = 0.5

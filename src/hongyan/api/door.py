@@ -33,6 +33,9 @@ from hongyan.protocol.stat import Stat
 
 access_log = logging.getLogger("hongyan.access")
 
+# Where the web console lives (console/); its pages take larger bodies.
+CONSOLE_PREFIX = "/console/"
+
 # Open files kept for everything but client connections: the database, its
 # journal, listening sockets, worker pipes, logs.
 _FILES_RESERVED = 128
@@ -133,9 +136,15 @@ class Door:
     """What the connections of one server share, and how it refuses."""
 
     def __init__(
-        self, limits: HttpSettings, trusted_proxies: Sequence[str] = (), access_log: bool = True
+        self,
+        limits: HttpSettings,
+        trusted_proxies: Sequence[str] = (),
+        access_log: bool = True,
+        console_body_bytes: int = 0,
     ) -> None:
         self.limits = limits
+        # Bodies of the web console's pages (forms, uploads of numbers); 0: no console.
+        self._console_body_bytes = console_body_bytes
         self.max_connections = min(limits.max_connections, open_file_room())
         self._trusted = networks(trusted_proxies)
         self._access_log = access_log
@@ -174,6 +183,8 @@ class Door:
     # -- bodies -----------------------------------------------------------------
 
     def body_limit(self, path: str | None) -> int:
+        if self._console_body_bytes and path is not None and path.startswith(CONSOLE_PREFIX):
+            return self._console_body_bytes
         return body_limit(self.limits, ENDPOINTS.get(path or ""))
 
     def admit_body(self, path: str | None, length: int, chunked: bool) -> int | Refusal:

@@ -8,6 +8,7 @@ password or a digest.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,7 @@ from hongyan.core.schedule import format_local
 from hongyan.errors import InvalidInput, NotFound
 from hongyan.protocol.dialect import Dialect
 from hongyan.store import accounts as account_store
+from hongyan.store import sessions as session_store
 from hongyan.store import system
 from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
@@ -86,14 +88,18 @@ class AccessOperator:
         ring = keyfile.load_keyring(self._settings)
         api = ring.digest(api_password(password, uid))
         values: dict[str, object] = {
-            "console_hash": console_hash(password),
+            # Argon2 costs tens of milliseconds of CPU: not on the event loop.
+            "console_hash": await asyncio.to_thread(console_hash, password),
             "api_key_digest": api.digest,
             "key_version": api.version,
         }
         if summary.bare_md5:
             bare = ring.digest(bare_md5(password))
             values |= {"bare_md5_digest": bare.digest, "bare_md5_key_version": bare.version}
-        await self._update(summary.id, **values)
+        async with self._db.transaction() as conn:
+            await account_store.update_account(conn, summary.id, now_ms(), **values)
+            # Whoever was signed in with the old password is signed out.
+            await session_store.end_all_of(conn, summary.id)
         return await self._summary(uid)
 
     # -- answer dialect (PROTOCOL.md "Legacy dialect") -----------------------------------

@@ -17,6 +17,7 @@ from hongyan.config import Settings
 from hongyan.core.models import InboundFragment, InboundReply, Receipt
 from hongyan.store import delivery, system
 from hongyan.store import replies as reply_store
+from hongyan.store import sessions as session_store
 from hongyan.store.database import Database
 from hongyan.store.engine import Clock, now_ms
 from hongyan.tasks import cancel
@@ -94,6 +95,9 @@ class Housekeeper:
         if pruned:
             log.info("early receipts never matched deleted", extra={"count": pruned})
         forgotten = await self.prune_failures(now)
+        ended = await self._prune_sessions(now)
+        if ended:
+            log.info("console sessions past their timeouts deleted", extra={"count": ended})
         if forgotten:
             log.info("expired failed logins deleted", extra={"count": forgotten})
         return partial, pruned
@@ -111,6 +115,13 @@ class Housekeeper:
             total += deleted
             if deleted < request.batch:
                 return total
+
+    async def _prune_sessions(self, now: int) -> int:
+        console = self._settings.console
+        async with self._db.transaction() as conn:
+            return await session_store.prune(
+                conn, now - console.idle_timeout_s * 1000, now - console.max_age_s * 1000
+            )
 
     async def _run(self) -> None:
         while True:

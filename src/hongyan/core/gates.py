@@ -29,6 +29,7 @@ are read again at a change (a lift bumps the counter) and every
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -38,7 +39,14 @@ from sqlalchemy import Connection
 from hongyan.config import Settings
 from hongyan.core.addresses import address, networks
 from hongyan.core.content import KeywordFilter
-from hongyan.core.credentials import StoredDigest, Verified, accepted_digests, verify
+from hongyan.core.credentials import (
+    StoredDigest,
+    Verified,
+    accepted_digests,
+    console_hash,
+    console_password_matches,
+    verify,
+)
 from hongyan.core.lockout import lockout_key
 from hongyan.core.models import UID_MAX_LENGTH, Account, IPNetwork
 from hongyan.errors import Rejected
@@ -61,6 +69,12 @@ LOCKS_FULL_READ_S = 60.0
 # The uids found to name no account that a process remembers (least recently
 # asked for forgotten first); all are forgotten at any operator change.
 UNKNOWN_UIDS_KEPT = 1024
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """What a console sign-in with an unknown uid is checked against: as costly as a real one."""
+    return console_hash("no account has this password")
 
 
 class Gatekeeper:
@@ -183,15 +197,15 @@ class Gatekeeper:
 
     def client_address(self, peer: str, forwarded_for: str | None) -> str:
         """The socket peer, or the first untrusted hop of X-Forwarded-For behind a trusted proxy."""
-        if not forwarded_for or not self._is_trusted(peer):
+        if not forwarded_for or not self.is_trusted_proxy(peer):
             return peer
         for hop in reversed(forwarded_for.split(",")):
             hop = hop.strip()
-            if hop and not self._is_trusted(hop):
+            if hop and not self.is_trusted_proxy(hop):
                 return hop if address(hop) is not None else peer
         return peer
 
-    def _is_trusted(self, text: str) -> bool:
+    def is_trusted_proxy(self, text: str) -> bool:
         judged = address(text)
         return judged is not None and any(judged in net for net in self._trusted)
 
@@ -228,6 +242,46 @@ class Gatekeeper:
             raise Rejected(Stat.API_SENDING_DISABLED, dialect=dialect)
         if sending and self.paused:
             raise Rejected(Stat.SENDING_PAUSED, dialect=dialect)
+        return account
+
+    async def sign_in(self, uid: str, password: str, address: str) -> Account:
+        """The account a console sign-in with its login password is, or `Rejected`.
+
+        The lockout and the count of failures are the API's own (gate 3): a
+        guess on the console counts with the guesses at `pwd` from the same
+        client, and a lock stops both. The Argon2 check (tens of ms of CPU)
+        runs off the event loop; an unknown uid costs the same check."""
+        if not uid or len(uid) > UID_MAX_LENGTH:
+            raise Rejected(Stat.AUTH_FAILED, "no such uid")
+        client = lockout_key(address)
+        if self._locks.get((uid, client), 0) > self._clock():
+            raise Rejected(Stat.ACCOUNT_LOCKED)
+        account = await self.account(uid)
+        stored = _decoy_hash()
+        if account is not None:
+            async with self._db.read() as conn:
+                stored = await account_store.account_console_hash(conn, account.id)
+        matches = await asyncio.to_thread(console_password_matches, stored, password)
+        if account is None or not matches:
+            await self._record_failure(uid, client)
+            raise Rejected(Stat.AUTH_FAILED)
+        return account
+
+    async def signed_in(self, uid: str, *, sending: bool) -> Account:
+        """The account of a signed-in console session, through the gates that
+        are not about credentials or the API client's address: maintenance
+        120, frozen 109, and for sending 116 and 111, in PROTOCOL.md's order."""
+        if self.maintenance and sending:
+            raise Rejected(Stat.MAINTENANCE)
+        account = await self.account(uid)
+        if account is None:
+            raise Rejected(Stat.AUTH_FAILED, "account gone")
+        if sending and account.frozen:
+            raise Rejected(Stat.ACCOUNT_FROZEN)
+        if sending and not account.api_send:
+            raise Rejected(Stat.API_SENDING_DISABLED)
+        if sending and self.paused:
+            raise Rejected(Stat.SENDING_PAUSED)
         return account
 
     def _verify(self, account: Account | None, pwd: str) -> Verified | None:

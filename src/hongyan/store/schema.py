@@ -288,3 +288,19 @@ push_outbox = Table(
     Index(None, "state", "next_at"),
     Index(None, "account_id", "state"),
 )
+
+# Signed-in console sessions (console/sessions.py). The browser holds a random
+# token; only its SHA-256 is kept, so a copy of the table signs no one in.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    # The form token every state-changing request of the session must carry.
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("seen_at", BigInteger, nullable=False),
+    Column("address", String(64), nullable=False, server_default=""),
+    Index(None, "account_id"),
+    Index(None, "seen_at"),
+)

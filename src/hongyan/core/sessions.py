@@ -1,0 +1,117 @@
+"""Console sessions: who a browser is signed in as, and for how long.
+
+Server-side: the browser holds a random token (256 bits), the store keeps
+its SHA-256, so a session ends for certain when it is deleted (sign-out, a
+password change, an operator) and a leaked table signs no one in. A new
+token is made at every sign-in (no session fixation); a session ends after
+`idle_timeout_s` without a request and `max_age_s` after sign-in (OWASP
+Session Management Cheat Sheet). Each session has its own CSRF token, which
+every state-changing request must carry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from hongyan.config import Settings
+from hongyan.core.access import AccessOperator
+from hongyan.core.credentials import console_password_matches
+from hongyan.core.gates import Gatekeeper
+from hongyan.core.models import Account
+from hongyan.errors import InvalidInput, Rejected
+from hongyan.protocol.stat import Stat
+from hongyan.store import accounts as account_store
+from hongyan.store import sessions as session_store
+from hongyan.store.database import Database
+from hongyan.store.engine import Clock, now_ms
+
+# A session's last-seen time is written at most this often (reads stay reads).
+TOUCH_EVERY_MS = 60_000
+MIN_PASSWORD_LENGTH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token: str
+    account_id: int
+    uid: str
+    csrf: str
+
+    def csrf_matches(self, given: str) -> bool:
+        return hmac.compare_digest(self.csrf.encode(), given.encode("utf-8", "replace"))
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def check_new_password(password: str, uid: str) -> None:
+    """The rule for a password a customer chooses (the operator's CLI may set any)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"at least {MIN_PASSWORD_LENGTH} characters")
+    if password.strip() != password or password.lower() == uid.lower():
+        raise InvalidInput("no spaces around it, and not the uid")
+
+
+class ConsoleSessions:
+    def __init__(
+        self, settings: Settings, db: Database, gates: Gatekeeper, clock: Clock = now_ms
+    ) -> None:
+        self._db = db
+        self._gates = gates
+        self._clock = clock
+        self._settings = settings
+        self._idle_ms = settings.console.idle_timeout_s * 1000
+        self._max_ms = settings.console.max_age_s * 1000
+
+    async def sign_in(self, uid: str, password: str, address: str) -> tuple[Session, Account]:
+        """A new session after the gates' sign-in check (`Rejected` 101 or 114)."""
+        account = await self._gates.sign_in(uid, password, address)
+        return await self._start(account.id, account.uid, address), account
+
+    async def _start(self, account_id: int, uid: str, address: str) -> Session:
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        async with self._db.transaction() as conn:
+            await session_store.create(conn, _hash(token), account_id, csrf, self._clock(), address)
+        return Session(token, account_id, uid, csrf)
+
+    async def current(self, token: str) -> Session | None:
+        """The session this token is, if it has not ended or timed out."""
+        if not token or len(token) > 100:
+            return None
+        key = _hash(token)
+        async with self._db.read() as conn:
+            stored = await session_store.find(conn, key)
+        if stored is None:
+            return None
+        now = self._clock()
+        if now - stored.seen_at > self._idle_ms or now - stored.created_at > self._max_ms:
+            async with self._db.transaction() as conn:
+                await session_store.end(conn, key)
+            return None
+        if now - stored.seen_at > TOUCH_EVERY_MS:
+            async with self._db.transaction() as conn:
+                await session_store.touch(conn, key, now)
+        return Session(token, stored.account_id, stored.uid, stored.csrf)
+
+    async def sign_out(self, token: str) -> None:
+        async with self._db.transaction() as conn:
+            await session_store.end(conn, _hash(token))
+
+    async def change_password(
+        self, session: Session, current: str, new: str, address: str
+    ) -> Session:
+        """A new login password (and with it the API `pwd`) after the current one
+        is proved; every session of the account ends and this browser gets a new one."""
+        async with self._db.read() as conn:
+            stored = await account_store.account_console_hash(conn, session.account_id)
+        if not await asyncio.to_thread(console_password_matches, stored, current):
+            raise Rejected(Stat.AUTH_FAILED, "current password")
+        check_new_password(new, session.uid)
+        await AccessOperator(self._settings, self._db).set_password(session.uid, new)
+        await self._gates.refresh()  # this process answers with the new pwd at once
+        return await self._start(session.account_id, session.uid, address)
