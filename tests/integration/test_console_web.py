@@ -60,6 +60,14 @@ def test_cookies_are_secure_behind_a_trusted_https_proxy(
             cookie = client.get("/console/sign-in", headers=https).headers["set-cookie"]
             assert "; Secure" in cookie
             assert "Secure" not in client.get("/console/sign-in").headers.get("set-cookie", "")
+            # The proxy names the host the browser addressed; forms posted there are ours.
+            customer = behind.customer()
+            proxied = {"x-forwarded-host": "sms.example.com", "origin": "https://sms.example.com"}
+            form = {"uid": customer.uid, "password": customer.password}
+            answer = client.post(
+                "/console/sign-in", data={**form, "csrf": client.cookies["hy_pre"]}, headers=proxied
+            )
+            assert answer.status_code == 303
     finally:
         behind.stop()
 

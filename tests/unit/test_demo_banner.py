@@ -31,3 +31,11 @@ def test_the_banner_states_the_accounts_own_limit(
 def test_no_limit_no_word_of_110(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _print_demo(make_settings(tmp_path), "demo", "pw", 100, "off")
     assert "110" not in capsys.readouterr().out
+
+
+def test_the_banner_leads_to_the_console(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(tmp_path, port=9123)
+    _print_demo(settings, "demo", "pw", 100, "off")
+    assert "Web console: http://127.0.0.1:9123/console/" in capsys.readouterr().out

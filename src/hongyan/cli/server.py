@@ -127,6 +127,8 @@ def _print_demo(
                 f"    pwd      {pwd}   (md5 of password + uid)",
                 f"    balance  {balance} parts",
                 "",
+                f"  Web console: {base}/console/  (sign in with the uid and password above)",
+                "",
                 "  Send 发送测试 to 13900008888 (GBK, as the spec's example):",
                 f"    curl -s '{base}/mt/?uid={uid}&pwd={pwd}&mobile=13900008888"
                 "&content=%B7%A2%CB%CD%B2%E2%CA%D4' | iconv -f GBK -t UTF-8; echo",

@@ -124,6 +124,14 @@ class Console:
         proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
         return proto == "https" and self.gates.is_trusted_proxy(peer)
 
+    def public_host(self, request: Request) -> str:
+        """The host the browser addressed: a trusted proxy's X-Forwarded-Host, or Host."""
+        peer = request.client.host if request.client else ""
+        forwarded = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
+        if forwarded and self.gates.is_trusted_proxy(peer):
+            return forwarded
+        return request.headers.get("host", "")
+
     def language(self, request: Request) -> str:
         chosen = request.cookies.get(LANGUAGE_COOKIE, "")
         return chosen if chosen in LANGUAGES else self.settings.console.default_language
@@ -276,7 +284,7 @@ async def _check_change(
     """Refuse a state-changing request from another origin or without its CSRF token."""
     request = page.request
     origin = request.headers.get("origin") or request.headers.get("referer") or ""
-    if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+    if origin and urlsplit(origin).netloc != console.public_host(request):
         log.warning("console request from another origin refused", extra={"path": request.url.path})
         return HTMLResponse(
             page.gettext("This request came from another site and was refused."), status_code=403
