@@ -115,7 +115,8 @@ def test_a_change_needs_the_sessions_token_and_our_origin(server: RunningServer)
         assert client.post("/console/password", data={**form, "csrf": "forged"}).status_code == 403
         foreign = {"origin": "https://evil.example"}
         answer = client.post("/console/password", data={**form, "csrf": token}, headers=foreign)
-        assert answer.status_code == 403
+        assert answer.status_code == 403 and "其他网站" in answer.text
+        assert answer.headers["x-frame-options"] == "DENY"  # refusals are pages like the rest
         # The token in a header (scripts) does as well as in the form.
         answer = client.post("/console/password", data=form, headers={"x-csrf-token": token})
         assert answer.status_code == 303
@@ -153,3 +154,10 @@ def test_a_console_form_may_be_larger_than_an_api_body(server: RunningServer) ->
         )
         assert answer.status_code == 400  # read whole, and refused as a wrong password
     assert "stat=103" in server.post("/mm/", data={"uid": big}).text
+
+
+def test_a_form_posted_after_the_session_ended_goes_to_sign_in(server: RunningServer) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        answer = client.post("/console/password", data={"csrf": "x", "new": "y"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/console/sign-in?next=%2Fconsole%2Fpassword"

@@ -148,6 +148,7 @@ class Page:
     form: FormData | None = None
     headers: dict[str, str] = field(default_factory=dict)
     cookies: list[str] = field(default_factory=list)  # Set-Cookie values of the answer
+    started: float = field(default_factory=time.perf_counter)
 
     @property
     def uid(self) -> str:
@@ -182,6 +183,10 @@ class Page:
             **context,
         )
         return HTMLResponse(html, status_code=status, headers=self.headers)
+
+    def refuse(self, status: int, message: str) -> HTMLResponse:
+        """A request that cannot go on: the page says why, with a way back."""
+        return self.render("error.html", status=status, message=message)
 
     def redirect(self, to: str, **query: str | int) -> RedirectResponse:
         """See other (303): after a POST, the browser GETs `to`."""
@@ -238,16 +243,16 @@ def signed_in(console: Console, view: View) -> Callable[[Request], Awaitable[Res
         page = Page(console, request, console.language(request))
         page.session = await console.sessions.current(request.cookies.get(SESSION_COOKIE, ""))
         if page.session is None:
-            if request.method in METHODS_THAT_CHANGE:
-                return HTMLResponse(
-                    page.gettext("Your session has ended: please sign in again."), status_code=403
-                )
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return page.redirect(f"{PREFIX}/sign-in", next=target)
+            # Back to this page after signing in; a form's data is not carried
+            # over: a change is never made on the strength of an ended session.
+            target = request.url.path
+            if request.method not in METHODS_THAT_CHANGE and request.url.query:
+                target += f"?{request.url.query}"
+            return _finish(page, page.redirect(f"{PREFIX}/sign-in", next=target))
         if request.method in METHODS_THAT_CHANGE:
             refusal = await _check_change(console, page, page.session.csrf_matches)
             if refusal is not None:
-                return refusal
+                return _finish(page, refusal)
         return await _run(page, view)
 
     return endpoint
@@ -268,7 +273,7 @@ def public(console: Console, view: View) -> Callable[[Request], Awaitable[Respon
 
             refusal = await _check_change(console, page, matches)
             if refusal is not None:
-                return refusal
+                return _finish(page, refusal)
         if not pre:
             pre = secrets.token_urlsafe(32)
             page.cookies.append(cookie(console, request, PRE_SESSION_COOKIE, pre, max_age=None))
@@ -286,8 +291,8 @@ async def _check_change(
     origin = request.headers.get("origin") or request.headers.get("referer") or ""
     if origin and urlsplit(origin).netloc != console.public_host(request):
         log.warning("console request from another origin refused", extra={"path": request.url.path})
-        return HTMLResponse(
-            page.gettext("This request came from another site and was refused."), status_code=403
+        return page.refuse(
+            403, page.gettext("This request came from another site and was refused.")
         )
     try:
         page.form = await request.form(
@@ -295,25 +300,29 @@ async def _check_change(
         )
     except Exception:  # malformed multipart, over a bound: the form is refused as a whole
         log.info("console form unreadable", extra={"path": request.url.path})
-        return HTMLResponse(page.gettext("The form could not be read."), status_code=400)
+        return page.refuse(400, page.gettext("The form could not be read."))
     given = request.headers.get("x-csrf-token") or page.field("csrf")
     if not given or not token_ok(given):
-        return HTMLResponse(
-            page.gettext("The form has expired: reload the page and try again."), status_code=403
+        return page.refuse(
+            403, page.gettext("The form has expired: reload the page and try again.")
         )
     return None
 
 
 async def _run(page: Page, view: View) -> Response:
-    started = time.perf_counter()
     try:
         response = await view(page)
     except Exception:
         log.exception("console page failed", extra={"path": page.request.url.path})
-        response = page.render("error.html", status=500)
+        response = page.render("error.html", status=500, message="")
     finally:
         if page.form is not None:
             await page.form.close()
+    return _finish(page, response)
+
+
+def _finish(page: Page, response: Response) -> Response:
+    """Every console answer: the security headers, the cookies set, an access log line."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     for value in page.cookies:
@@ -327,7 +336,7 @@ async def _run(page: Page, view: View) -> Response:
             extra={
                 "client": page.request.client.host if page.request.client else "",
                 "uid": page.session.uid if page.session else "",
-                "ms": round((time.perf_counter() - started) * 1000, 2),
+                "ms": round((time.perf_counter() - page.started) * 1000, 2),
             },
         )
     return response
