@@ -28,6 +28,7 @@ PURE_RULES = [
     "retry",
     "states",
     "models",
+    "records",
 ]
 
 

@@ -16,6 +16,7 @@ from hongyan.config import Settings
 from hongyan.core import extensions
 from hongyan.core.content import parts_of
 from hongyan.core.gates import Gatekeeper
+from hongyan.core.history import History
 from hongyan.core.models import Accepted, Account, Origin, Recipient, RecordPage, Submission
 from hongyan.core.numbers import normalise_key
 from hongyan.core.schedule import day_bounds
@@ -47,6 +48,8 @@ class CustomerService:
         self.zone = ZoneInfo(settings.timezone)
         # Told of every accepted submission (the dispatcher's wake-up).
         self.on_accepted: Callable[[], None] = lambda: None
+        # The console's records, replies and exports (scoped by account like the rest).
+        self.history = History(db)
 
     async def admit(self, uid: str, pwd: str, origin: Origin, *, sending: bool) -> Account:
         """The account a request with these credentials acts as, through every gate

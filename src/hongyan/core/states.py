@@ -49,6 +49,16 @@ class Status(StrEnum):
     PER_NUMBER_LIMITED = str(int(Stat.PER_NUMBER_LIMITED))
 
 
+class StatusClass(StrEnum):
+    """A message's status as a customer reads it (PROTOCOL.md "/rd/": `0`
+    waiting for its report, `100` delivered, anything else the failure);
+    the console's status filter and badge (core/records.py)."""
+
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    WAITING = "waiting"
+
+
 class ChannelState(StrEnum):
     """A channel as the dispatcher sees it: takes submits, cannot (nothing is
     routed to it while a failover can take its messages), or asks to slow down."""

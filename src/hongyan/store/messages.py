@@ -21,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hongyan.core.acceptance import AccountState, History, Plan, decide
 from hongyan.core.limits import Bucket, longest_window_ms
 from hongyan.core.models import Accepted, Record, RecordPage, Submission
+from hongyan.core.records import MessageFilter
 from hongyan.core.states import LedgerKind, MessageState, Status
 from hongyan.errors import Rejected
 from hongyan.store import push
+from hongyan.store.history import message_conditions
 from hongyan.store.schema import accounts, ledger, messages, submissions
 
 _IN_CHUNK = 900
@@ -238,12 +240,9 @@ async def records(
     mobile: str | None = None,
 ) -> RecordPage:
     """A page of the account's messages, newest first (/rd/)."""
-    conditions = [messages.c.account_id == account_id]
-    if since is not None and until is not None:
-        conditions += [messages.c.created_at >= since, messages.c.created_at < until]
-    if mobile is not None:
-        conditions.append(messages.c.mobile == mobile)
-    where = and_(*conditions)
+    if since is None or until is None:
+        since = until = None
+    where = and_(*message_conditions(account_id, MessageFilter(since, until, mobile)))
     total = (await conn.execute(select(func.count()).select_from(messages).where(where))).scalar()
     if not total:
         return RecordPage(0, ())

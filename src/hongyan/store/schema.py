@@ -108,8 +108,13 @@ messages = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("lease_until", BigInteger, nullable=True),
     Column("channel", String(40), nullable=True),
-    Index(None, "account_id", "created_at"),
+    # Records newest first, paged by (created_at, id) (store/history.py): the id
+    # in the index too, so a page inside a 100,000-number batch (one created_at)
+    # starts at its row on PostgreSQL as well (SQLite has the rowid anyway).
+    Index(None, "account_id", "created_at", "id"),
     Index(None, "account_id", "mobile", "created_at"),
+    # The console's batch filter (?batch=): one submission's messages.
+    Index(None, "submission_id"),
     Index(None, "state", "due_at"),
 )
 
@@ -125,7 +130,11 @@ reports = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("fetched_at", BigInteger, nullable=True),
+    # When the push reached the customer; NULL when fetched by /st/ (or not yet).
+    Column("pushed_at", BigInteger, nullable=True),
     Index(None, "account_id", "fetched_at", "id"),
+    # A message's reports, for its detail page.
+    Index(None, "message_id"),
 )
 
 # The account's balance history: every change of balance is one entry.
@@ -141,6 +150,8 @@ ledger = Table(
     Column("note", String(200), nullable=False, server_default=""),
     Column("created_at", BigInteger, nullable=False),
     Index(None, "account_id", "id"),
+    # A message's charge and refunds, for its detail page.
+    Index(None, "submission_id"),
 )
 
 keywords = Table(
@@ -212,8 +223,11 @@ replies = Table(
     Column("channel", String(40), nullable=False),
     Column("received_at", BigInteger, nullable=False),
     Column("fetched_at", BigInteger, nullable=True),
+    # When the push reached the customer; NULL when fetched by /rx/ (or not yet).
+    Column("pushed_at", BigInteger, nullable=True),
     Index(None, "account_id", "fetched_at", "id"),
-    Index(None, "account_id", "received_at"),
+    # The console's inbox, newest first, paged by (received_at, id).
+    Index(None, "account_id", "received_at", "id"),
 )
 
 # Each channel's state as the running server last saw it (for `channel list`).

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, bindparam, case, delete, func, or_, sel
 from sqlalchemy.sql.expression import ColumnElement
 
 from hongyan.core.states import OutboxKind, OutboxState, PushResult
-from hongyan.store.push.outbox import unmark
+from hongyan.store.push.outbox import ITEMS, unmark
 from hongyan.store.schema import accounts, push_outbox, push_targets, replies, reports
 from hongyan.store.sql import chunks
 
@@ -157,6 +157,7 @@ def record(conn: Connection, batches: list[list[Outcome]]) -> list[None]:
     done = [o.id for o in outcomes if o.result == PushResult.DELIVERED]
     for chunk in chunks(done):
         conn.execute(delete(push_outbox).where(push_outbox.c.id.in_(chunk)))
+    _mark_pushed(conn, [o for o in outcomes if o.result == PushResult.DELIVERED])
     tried = [o for o in outcomes if o.result in (PushResult.RETRY, PushResult.GIVE_UP)]
     if tried:
         conn.execute(
@@ -198,6 +199,20 @@ def record(conn: Connection, batches: list[list[Outcome]]) -> list[None]:
             [{"b_id": o.id, "b_next": o.next_at} for o in released],
         )
     return [None] * len(batches)
+
+
+def _mark_pushed(conn: Connection, delivered: list[Outcome]) -> None:
+    """When each pushed report or reply reached the customer: the outbox row
+    leaves, and the console still tells "pushed" from "fetched by /st/ or /rx/"."""
+    for kind, table in ITEMS.items():
+        rows = [{"b_id": o.item_id, "b_at": o.at} for o in delivered if o.kind == kind]
+        if rows:
+            conn.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(pushed_at=bindparam("b_at")),
+                rows,
+            )
 
 
 class Renewal(NamedTuple):
