@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 from starlette.routing import BaseRoute
 
-from hongyan.console.pages import account, overview
+from hongyan.console.pages import account, ledger, overview
 from hongyan.console.web import Console
 
 PAGES: tuple[Callable[[Console], list[BaseRoute]], ...] = (
     account.routes,
     overview.routes,
+    ledger.routes,
 )
