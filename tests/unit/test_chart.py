@@ -50,11 +50,11 @@ def test_points_span_the_plot_and_values_map_to_heights() -> None:
     chart = layout(
         points((0, 0, 0), (10, 5, 5), (20, 20, 0)), str, width=300, height=200, max_labels=10
     )
-    assert (chart.left, chart.right, chart.top, chart.bottom) == (44, 288, 12, 172)
+    assert (chart.left, chart.right, chart.top, chart.bottom) == (44, 278, 12, 172)
     sent = [(x, y) for x, y, _ in chart.dots["sent"]]
     # The top is 20: 0 is the bottom, 10 halfway, 20 the top.
-    assert sent == [(44, 172), (166, 92), (288, 12)]
-    assert chart.lines["sent"] == "44.0,172.0 166.0,92.0 288.0,12.0"
+    assert sent == [(44, 172), (161, 92), (278, 12)]
+    assert chart.lines["sent"] == "44.0,172.0 161.0,92.0 278.0,12.0"
     assert [y for y, _ in chart.y_ticks] == [172, 132, 92, 52, 12]
     assert not chart.empty
 

@@ -62,7 +62,8 @@ def layout(
     max_labels: int,
 ) -> Chart:
     """Where everything goes; `label(at_ms)` writes a bucket's x label."""
-    left, right, top, bottom = 44.0, width - 12.0, 12.0, height - 28.0
+    # Room on the right for the newest bucket's label, centred on the last point.
+    left, right, top, bottom = 44.0, width - 22.0, 12.0, height - 28.0
     values = {name: [getattr(p, name) for p in points] for name in SERIES}
     axis = nice_axis(max((v for vs in values.values() for v in vs), default=0))
 
