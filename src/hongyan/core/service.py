@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from hongyan import metrics
 from hongyan.config import Settings
 from hongyan.core import extensions
+from hongyan.core import ledger as ledger_rules
+from hongyan.core import overview as overview_rules
 from hongyan.core.content import parts_of
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.history import History
@@ -147,6 +149,21 @@ class CustomerService:
                 until=until,
                 mobile=normalise_key(key) if key.strip() else None,
             )
+
+    async def overview(
+        self, account: Account, chart_range: overview_rules.ChartRange
+    ) -> overview_rules.Overview:
+        """Balance, what was sent today and this month, how it ended (console overview)."""
+        return await overview_rules.overview(
+            self._db, account.id, self.zone, self._clock(), chart_range
+        )
+
+    async def ledger(
+        self, account: Account, *, first: str = "", last: str = "", before: int | None = None
+    ) -> ledger_rules.LedgerPage:
+        """A page of the account's ledger in a period of local days (console ledger)."""
+        chosen = ledger_rules.period(first, last, self.zone, self._clock())
+        return await ledger_rules.ledger_page(self._db, account.id, chosen, self.zone, before)
 
 
 def _generated(number: str, stamp: str) -> str:

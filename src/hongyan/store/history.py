@@ -25,10 +25,9 @@ from hongyan.core.records import (
     ReplyFilter,
     ReplyRow,
     ReportRow,
-    StatusClass,
     Window,
 )
-from hongyan.core.states import LedgerKind, OutboxKind, OutboxState, Status
+from hongyan.core.states import LedgerKind, OutboxKind, OutboxState, Status, StatusClass
 from hongyan.store.schema import (
     ledger,
     message_parts,

@@ -24,7 +24,7 @@ from hongyan.core.models import Accepted, Record, RecordPage, Submission
 from hongyan.core.records import MessageFilter
 from hongyan.core.states import LedgerKind, MessageState, Status
 from hongyan.errors import Rejected
-from hongyan.store import push
+from hongyan.store import message_stats, push
 from hongyan.store.history import message_conditions
 from hongyan.store.schema import accounts, ledger, messages, submissions
 
@@ -38,6 +38,7 @@ def accept(conn: Connection, batch: list[Submission]) -> list[Accepted | Rejecte
     outcomes = [decide(s, states[s.account.id], history) for s in batch]
     plans = [o for o in outcomes if isinstance(o, Plan)]
     ids = _write(conn, plans) if plans else []
+    message_stats.add(conn, _counts(plans))
     _save_accounts(conn, states)
     accepted = iter(
         Accepted(sid, p.charged, len(p.submission.recipients) - len(p.refused), len(p.refused))
@@ -174,6 +175,25 @@ def _write(conn: Connection, plans: list[Plan]) -> list[int]:
         ],
     )
     return ids
+
+
+def _counts(plans: list[Plan]) -> list[message_stats.Count]:
+    """What the overview counts of these plans: the messages charged, and the
+    numbers refused at acceptance under their status (final already)."""
+    counts = []
+    for p in plans:
+        s = p.submission
+        sent = len(s.recipients) - len(p.refused)
+        counts.append(
+            message_stats.Count(
+                s.account.id, s.created_at, message_stats.ACCEPTED, sent, sent * s.parts
+            )
+        )
+        counts += (
+            message_stats.Count(s.account.id, s.created_at, status, 1, s.parts)
+            for _, status in p.refused
+        )
+    return counts
 
 
 _compiled_inserts: dict[tuple[str, str, tuple[str, ...]], tuple[str, bool]] = {}

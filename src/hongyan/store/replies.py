@@ -19,6 +19,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.core import extensions, fragments
 from hongyan.core.models import InboundFragment, InboundReply
@@ -267,3 +268,13 @@ def _take(
     whole = InboundReply(mobile, first.gateway, text, max(row.received_at for row in taken))
     record(conn, [IncomingReply(channel, whole, prefix)])
     return True
+
+
+async def waiting(conn: AsyncConnection, account_id: int) -> int:
+    """Replies neither fetched by /rx/ nor pushed (pushed ones are marked fetched)."""
+    count = await conn.execute(
+        select(func.count())
+        .select_from(replies)
+        .where(replies.c.account_id == account_id, replies.c.fetched_at.is_(None))
+    )
+    return int(count.scalar_one())

@@ -318,3 +318,17 @@ console_sessions = Table(
     Index(None, "account_id"),
     Index(None, "seen_at"),
 )
+
+# Messages per account, UTC hour and status, kept in the transactions that
+# accept messages and make them final (store/message_stats.py says why).
+# status "" counts accepted (charged) messages; any other, the messages
+# accepted in that hour that ended with it ("100" delivered).
+message_stats = Table(
+    "message_stats",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("hour", BigInteger, primary_key=True),
+    Column("status", String(20), primary_key=True),
+    Column("messages", BigInteger, nullable=False),
+    Column("parts", BigInteger, nullable=False),
+)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from starlette.routing import BaseRoute
 
-from hongyan.console.pages import account, overview, records, replies
+from hongyan.console.pages import account, ledger, overview, records, replies
 from hongyan.console.web import Console
 
 PAGES: tuple[Callable[[Console], list[BaseRoute]], ...] = (
@@ -14,4 +14,5 @@ PAGES: tuple[Callable[[Console], list[BaseRoute]], ...] = (
     overview.routes,
     records.routes,
     replies.routes,
+    ledger.routes,
 )

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from hongyan.core import finals
 from hongyan.core.states import LedgerKind
-from hongyan.store import push
+from hongyan.store import message_stats, push
 from hongyan.store.schema import accounts, ledger, message_parts, messages
 from hongyan.store.sql import chunks
 
@@ -57,6 +57,8 @@ def finalise(conn: Connection, ends: list[tuple[int, str]], now: int) -> None:
                 messages.c.mobileid,
                 messages.c.charged,
                 messages.c.submission_id,
+                messages.c.parts,
+                messages.c.created_at,
                 accounts.c.refund_on_failure,
             )
             .add_columns(messages.c.state)
@@ -102,6 +104,14 @@ def finalise(conn: Connection, ends: list[tuple[int, str]], now: int) -> None:
             for row in rows
         ],
         now,
+    )
+    # Counted in the hour each message was accepted in (store/message_stats.py).
+    message_stats.add(
+        conn,
+        (
+            message_stats.Count(row.account_id, row.created_at, wanted[row.id], 1, row.parts)
+            for row in rows
+        ),
     )
     for row in rows:
         status = wanted[row.id]
