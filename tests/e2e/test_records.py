@@ -33,7 +33,12 @@ def test_sent_messages_show_in_records_and_their_reports_arrive(
     # The simulator delivers, except numbers ending 0000 (UNDELIV) and 0002 (REJECTD).
     send(console, customer, "13900005555,13900000000,13900000002", TEXT)
     for i in range(12):
-        send(console, customer, f"1380013{i:04d}", f"【鸿雁商城】您的订单 2026113{i:02d} 已发货。")
+        send(
+            console,
+            customer,
+            f"1380013{i + 10:04d}",
+            f"【鸿雁商城】您的订单 2026113{i:02d} 已发货。",
+        )
     sign_in(page, console, customer)
     page.get_by_role("link", name="发送记录").first.click()
     page.wait_for_url(re.compile(r".*/console/records$"))
