@@ -48,6 +48,11 @@ class CustomerService:
         # Told of every accepted submission (the dispatcher's wake-up).
         self.on_accepted: Callable[[], None] = lambda: None
 
+    @property
+    def db(self) -> Database:
+        """The platform's store, for the console's own use cases (core/customer_settings.py)."""
+        return self._db
+
     async def admit(self, uid: str, pwd: str, origin: Origin, *, sending: bool) -> Account:
         """The account a request with these credentials acts as, through every gate
         in PROTOCOL.md's order (120, 114, 101, 109, 117; 116 and 111 when

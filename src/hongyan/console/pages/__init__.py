@@ -6,10 +6,13 @@ from collections.abc import Callable
 
 from starlette.routing import BaseRoute
 
-from hongyan.console.pages import account, overview
+from hongyan.console.pages import account, api_access, overview, push_settings, settings
 from hongyan.console.web import Console
 
 PAGES: tuple[Callable[[Console], list[BaseRoute]], ...] = (
     account.routes,
     overview.routes,
+    settings.routes,
+    push_settings.routes,
+    api_access.routes,
 )
