@@ -96,7 +96,10 @@ def examples(base: str, uid: str) -> dict[str, str]:
         '            .header("Content-Type", "application/x-www-form-urlencoded")\n'
         "            .POST(HttpRequest.BodyPublishers.ofString(form))\n"
         "            .build();\n"
-        "        HttpResponse<byte[]> response = HttpClient.newHttpClient()\n"
+        "        // HTTP/1.1: the API does not take an HTTP/2 upgrade (h2c).\n"
+        "        HttpClient client = HttpClient.newBuilder()\n"
+        "            .version(HttpClient.Version.HTTP_1_1).build();\n"
+        "        HttpResponse<byte[]> response = client\n"
         "            .send(request, HttpResponse.BodyHandlers.ofByteArray());\n"
         "        // The answer is GBK: sms&stat=100&message=...\n"
         '        System.out.println(new String(response.body(), Charset.forName("GBK")));\n'
