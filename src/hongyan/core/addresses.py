@@ -39,3 +39,12 @@ def check_networks(values: tuple[str, ...], setting: str) -> tuple[str, ...]:
         except ValueError:
             raise ValueError(f"{setting}: not an address or range: {value!r}") from None
     return values
+
+
+def admits(bound: tuple[IPNetwork, ...], text: str) -> bool:
+    """The IP binding rule (gate 117, PROTOCOL.md): an account with no bound
+    address takes requests from anywhere; one with some, only from them."""
+    if not bound:
+        return True
+    judged = address(text)
+    return judged is not None and any(judged in net for net in bound)

@@ -6,13 +6,13 @@ raises `InvalidInput` / `NotFound` with a message fit to show the operator.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import secrets
 
 from hongyan.config import Settings
 from hongyan.core import extensions
 from hongyan.core.access import AccessOperator
+from hongyan.core.bindings import check_bind, parse_network
 from hongyan.core.credentials import api_password, console_hash
 from hongyan.core.delivery import DeliverySink
 from hongyan.core.limits import format_windows, parse_windows
@@ -157,21 +157,15 @@ class Operator:
         return await self.show(uid)
 
     async def bind_address(self, uid: str, address: str) -> str:
-        network = _network(address)
+        network = parse_network(address)
         summary = await self.show(uid)
-        if network in summary.networks:
-            raise InvalidInput(f"{network} is already bound to {uid!r}")
-        if len(summary.networks) >= self._settings.max_bound_addresses:
-            raise InvalidInput(
-                f"{uid!r} already has {len(summary.networks)} bound addresses "
-                f"(at most {self._settings.max_bound_addresses})"
-            )
+        check_bind(summary.networks, network, uid, self._settings.max_bound_addresses)
         async with self._db.transaction() as conn:
             await account_store.add_network(conn, summary.id, network)
         return network
 
     async def unbind_address(self, uid: str, address: str) -> str:
-        network = _network(address)
+        network = parse_network(address)
         account_id = await self._account_id(uid)
         async with self._db.transaction() as conn:
             removed = await account_store.remove_network(conn, account_id, network)
@@ -275,10 +269,3 @@ class Operator:
         account_id = await self._account_id(uid)
         async with self._db.transaction() as conn:
             await account_store.update_account(conn, account_id, now_ms(), **values)
-
-
-def _network(address: str) -> str:
-    try:
-        return str(ipaddress.ip_network(address.strip(), strict=False))
-    except ValueError:
-        raise InvalidInput(f"not an IP address or CIDR range: {address!r}") from None

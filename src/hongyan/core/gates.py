@@ -37,7 +37,7 @@ from collections import OrderedDict
 from sqlalchemy import Connection
 
 from hongyan.config import Settings
-from hongyan.core.addresses import address, networks
+from hongyan.core.addresses import address, admits, networks
 from hongyan.core.content import KeywordFilter
 from hongyan.core.credentials import (
     StoredDigest,
@@ -48,7 +48,8 @@ from hongyan.core.credentials import (
     verify,
 )
 from hongyan.core.lockout import lockout_key
-from hongyan.core.models import UID_MAX_LENGTH, Account, IPNetwork
+from hongyan.core.models import UID_MAX_LENGTH, Account
+from hongyan.core.recent_clients import RecentClients
 from hongyan.errors import Rejected
 from hongyan.keyfile import load_keyring
 from hongyan.protocol.dialect import Dialect
@@ -104,6 +105,9 @@ class Gatekeeper:
         self.maintenance = False
         self.paused = False
         self.keywords = KeywordFilter(())
+        # Where each account's API clients called from lately, for the console's
+        # warning before a binding change that would refuse them (per process).
+        self.recent_clients = RecentClients()
 
     # -- the cache ---------------------------------------------------------
 
@@ -236,8 +240,10 @@ class Gatekeeper:
             await self._rekey(account, verified, verified.rekeyed)
         if account.frozen:
             raise Rejected(Stat.ACCOUNT_FROZEN, dialect=dialect)
-        if account.networks and not self._bound(account.networks, address):
+        if not admits(account.networks, address):
             raise Rejected(Stat.IP_NOT_BOUND, dialect=dialect)
+        # Noted before the sending gates: a client refused 116 or 111 still calls from here.
+        self.recent_clients.saw(account.id, address, self._clock())
         if sending and not account.api_send:
             raise Rejected(Stat.API_SENDING_DISABLED, dialect=dialect)
         if sending and self.paused:
@@ -312,11 +318,6 @@ class Gatekeeper:
             log.warning("re-keying a stored digest failed", extra={"uid": account.uid})
         # Read again at the next request: the row now holds whichever digest won.
         self._accounts.pop(account.uid, None)
-
-    @staticmethod
-    def _bound(networks: tuple[IPNetwork, ...], text: str) -> bool:
-        judged = address(text)
-        return judged is not None and any(judged in net for net in networks)
 
     async def _record_failure(self, uid: str, client: str) -> None:
         locked_until = await self._db.write(self._count_failures, (uid, client, self._clock()))

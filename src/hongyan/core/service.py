@@ -53,6 +53,11 @@ class CustomerService:
         # The console's records, replies and exports (scoped by account like the rest).
         self.history = History(db)
 
+    @property
+    def db(self) -> Database:
+        """The platform's store, for the console's own use cases (core/customer_settings.py)."""
+        return self._db
+
     async def admit(self, uid: str, pwd: str, origin: Origin, *, sending: bool) -> Account:
         """The account a request with these credentials acts as, through every gate
         in PROTOCOL.md's order (120, 114, 101, 109, 117; 116 and 111 when

@@ -40,7 +40,7 @@ from hongyan.config import Settings
 from hongyan.core.retry import backoff_ms
 from hongyan.core.states import OutboxKind, PushResult
 from hongyan.push.policy import Breaker
-from hongyan.push.sender import PushFailure, Sender
+from hongyan.push.sender import Answer, PushFailure, Sender
 from hongyan.push.targets import (
     Resolver,
     system_resolver,
@@ -48,6 +48,7 @@ from hongyan.push.targets import (
 from hongyan.store import push as outbox
 from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
+from hongyan.store.push import attempts as attempt_log
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ class Pusher:
         self._held: dict[int, outbox.Claimed] = {}
         self._held_per_account: dict[int, int] = {}
         self._outcomes: list[outbox.Outcome] = []
+        # What each request got, for the customer's "last deliveries"; written with the outcomes.
+        self._attempts: list[attempt_log.Attempt] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._stopping = False
@@ -230,9 +233,10 @@ class Pusher:
                 if not host.breaker.allows(time.monotonic()):
                     self._release_stream(stream, batch, host)
                     return
-                await self._sender.send(batch)
+                answer = await self._sender.send(batch)
         except PushFailure as failure:
             metrics.PUSH_ATTEMPTS.labels(kind, failure.outcome).inc(len(batch))
+            self._note(batch, failure.answer, failure.error)
             if not failure.host_fault:
                 host.breaker.inconclusive()
             elif host.breaker.failed(time.monotonic()):
@@ -240,6 +244,7 @@ class Pusher:
             self._settle(batch, failure)
             return
         metrics.PUSH_ATTEMPTS.labels(kind, PushResult.DELIVERED).inc(len(batch))
+        self._note(batch, answer, "")
         now = now_ms()
         for item in batch:
             self._decide(
@@ -247,6 +252,26 @@ class Pusher:
             )
         if host.breaker.succeeded():
             await self._host_up(host)
+
+    def _note(self, batch: Sequence[outbox.Claimed], answer: Answer | None, error: str) -> None:
+        """Keep what one request got (written at the next flush, with the outcomes)."""
+        first = batch[0]
+        url = URL(first.url)
+        host = url.host or ""
+        if url.port is not None and not url.is_default_port():
+            host = f"{host}:{url.port}"
+        self._attempts.append(
+            attempt_log.Attempt(
+                first.account_id,
+                now_ms(),
+                first.kind,
+                host,
+                None if answer is None else answer.status,
+                error,
+                "" if answer is None else answer.head,
+                len(batch),
+            )
+        )
 
     def _settle(
         self, batch: Sequence[outbox.Claimed], failure: PushFailure, *, give_up_now: bool = False
@@ -336,6 +361,13 @@ class Pusher:
     # -- bookkeeping -------------------------------------------------------------
 
     async def _flush(self) -> None:
+        if self._attempts:
+            attempts, self._attempts = self._attempts, []
+            try:
+                await self._db.write(attempt_log.record, attempts)
+            except Exception:
+                # Only the customer's view of past requests: not worth holding items for.
+                log.exception("recording push attempts failed", extra={"count": len(attempts)})
         if not self._outcomes:
             return
         outcomes, self._outcomes = self._outcomes, []

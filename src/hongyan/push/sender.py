@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -27,16 +28,31 @@ from hongyan.push.targets import Address, RefusedTarget, Resolver, approved_addr
 from hongyan.store import push as outbox
 
 _MAX_ANSWER_BYTES = 64 * 1024
+# The start of an answer kept to show the customer (the console's last deliveries).
+ANSWER_HEAD_BYTES = 200
+
+
+class Answer(NamedTuple):
+    status: int
+    head: str  # the first ANSWER_HEAD_BYTES of the body, as text
 
 
 class PushFailure(Exception):
     """One push attempt that did not get a 2xx; `outcome` labels the metric."""
 
-    def __init__(self, outcome: str, error: str, *, host_fault: bool = True) -> None:
+    def __init__(
+        self,
+        outcome: str,
+        error: str,
+        *,
+        host_fault: bool = True,
+        answer: Answer | None = None,
+    ) -> None:
         super().__init__(error)
         self.outcome = outcome
         self.error = error
         self.host_fault = host_fault
+        self.answer = answer  # what the server said, when it answered
 
 
 class Sender:
@@ -64,19 +80,28 @@ class Sender:
             await self._session.close()
             self._session = None
 
-    async def send(self, batch: Sequence[outbox.Claimed]) -> None:
+    async def send(self, batch: Sequence[outbox.Claimed]) -> Answer:
+        """Push `batch` in one request: its answer if 2xx, else `PushFailure`."""
         first = batch[0]
+        forms = [self._form(item) for item in batch]
+        answer = await self.exchange(first.url, first.method, forms, first.secret)
+        status = answer.status
+        if 200 <= status < 300:
+            return answer
+        if 300 <= status < 400:
+            raise PushFailure("redirect", f"HTTP {status} redirect (not followed)", answer=answer)
+        raise PushFailure("http_error", f"HTTP {status}", answer=answer)
+
+    async def exchange(
+        self, url_text: str, method: str, forms: Sequence[bytes], secret: str
+    ) -> Answer:
+        """One signed request with `forms` to an approved address of `url_text`, and
+        whatever it answered; `PushFailure` when it was refused or got no answer."""
         try:
-            address = (await self._approved(first.url))[0]
+            address = (await self._approved(url_text))[0]
         except RefusedTarget as exc:
             raise PushFailure("refused", str(exc), host_fault=False) from None
-        request = payload.build_request(
-            first.url,
-            first.method,
-            [self._form(item) for item in batch],
-            first.secret,
-            int(time.time()),
-        )
+        request = payload.build_request(url_text, method, forms, secret, int(time.time()))
         url = URL(request.url, encoded=True)
         headers = {"Host": _netloc(url), **request.headers}
         assert self._session is not None
@@ -91,18 +116,14 @@ class Sender:
                     server_hostname=url.host if url.scheme == "https" else None,
                 ) as response:
                     status = response.status
-                    await _read_answer(response)
+                    head = await _read_answer(response)
         except TimeoutError:
             raise PushFailure(
                 "timeout", f"no answer within {self._settings.timeout_s:g} s"
             ) from None
         except aiohttp.ClientError as exc:
             raise PushFailure("connection", f"connection failed: {type(exc).__name__}") from None
-        if 200 <= status < 300:
-            return
-        if 300 <= status < 400:
-            raise PushFailure("redirect", f"HTTP {status} redirect (not followed)")
-        raise PushFailure("http_error", f"HTTP {status}")
+        return Answer(status, head)
 
     def _form(self, item: outbox.Claimed) -> bytes:
         time_text = format_local(item.at, self._zone)
@@ -132,12 +153,30 @@ def _netloc(url: URL) -> str:
     return host if url.is_default_port() else f"{host}:{url.port}"
 
 
-async def _read_answer(response: aiohttp.ClientResponse) -> None:
-    """Read the answer (which we do not need) so the connection can be used again;
-    at most a little of it, so a server cannot keep us reading."""
+async def _read_answer(response: aiohttp.ClientResponse) -> str:
+    """Read the answer so the connection can be used again, at most a little of it
+    (a server cannot keep us reading); its start, as text, to show the customer."""
     size = 0
+    head = b""
     async for chunk in response.content.iter_chunked(16 * 1024):
+        if len(head) < ANSWER_HEAD_BYTES:
+            head += chunk[: ANSWER_HEAD_BYTES - len(head)]
         size += len(chunk)
         if size > _MAX_ANSWER_BYTES:
             response.close()
-            return
+            break
+    return _text(head)
+
+
+def _text(data: bytes) -> str:
+    """An answer's bytes as text: UTF-8, else GB18030 (what Chinese servers answer in)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        # A cut through a character at the end is not a reason to give up on UTF-8.
+        for cut in (1, 2, 3):
+            try:
+                return data[:-cut].decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        return data.decode("gb18030", "replace")

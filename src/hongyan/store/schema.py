@@ -332,3 +332,21 @@ message_stats = Table(
     Column("messages", BigInteger, nullable=False),
     Column("parts", BigInteger, nullable=False),
 )
+
+# What each push request got (the console's "last deliveries"): pushed items
+# leave the outbox, so their answers are kept here, the newest 100 an account
+# (the pusher prunes as it writes). One row a request, a batched POST included.
+push_attempts = Table(
+    "push_attempts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("kind", String(8), nullable=False),  # an OutboxKind
+    Column("host", String(255), nullable=False),  # the URL's host[:port]; never its query
+    Column("status", Integer, nullable=True),  # the HTTP status, None when there was none
+    Column("error", String(200), nullable=False, server_default=""),
+    Column("answer", String(200), nullable=False, server_default=""),  # its first characters
+    Column("items", Integer, nullable=False),
+    Index(None, "account_id", "id"),
+)

@@ -6,7 +6,16 @@ from collections.abc import Callable
 
 from starlette.routing import BaseRoute
 
-from hongyan.console.pages import account, ledger, overview, records, replies
+from hongyan.console.pages import (
+    account,
+    api_access,
+    ledger,
+    overview,
+    push_settings,
+    records,
+    replies,
+    settings,
+)
 from hongyan.console.web import Console
 
 PAGES: tuple[Callable[[Console], list[BaseRoute]], ...] = (
@@ -15,4 +24,7 @@ PAGES: tuple[Callable[[Console], list[BaseRoute]], ...] = (
     records.routes,
     replies.routes,
     ledger.routes,
+    settings.routes,
+    push_settings.routes,
+    api_access.routes,
 )
