@@ -23,5 +23,7 @@ class ConsoleSettings(BaseModel):
     max_upload_bytes: int = Field(default=16 * MIB, ge=64 * KIB)
     # Numbers in one console send (all-or-nothing, like one /mt/ request).
     max_numbers: int = Field(default=100_000, ge=1)
+    # A send's numbers wait this long between the form and its confirmation.
+    draft_keep_s: int = Field(default=3600, ge=60)
     # Language of a browser that has not chosen one: "zh" or "en".
     default_language: str = Field(default="zh", pattern="^(zh|en)$")

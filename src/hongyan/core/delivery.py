@@ -15,7 +15,7 @@ import logging
 from hongyan import metrics
 from hongyan.config import Settings
 from hongyan.core.models import InboundFragment, InboundReply, Receipt
-from hongyan.store import delivery, system
+from hongyan.store import delivery, drafts, system
 from hongyan.store import replies as reply_store
 from hongyan.store import sessions as session_store
 from hongyan.store.database import Database
@@ -98,6 +98,10 @@ class Housekeeper:
         ended = await self._prune_sessions(now)
         if ended:
             log.info("console sessions past their timeouts deleted", extra={"count": ended})
+        async with self._db.transaction() as conn:
+            dropped = await drafts.prune(conn, now - s.console.draft_keep_s * 1000)
+        if dropped:
+            log.info("console send drafts never confirmed deleted", extra={"count": dropped})
         if forgotten:
             log.info("expired failed logins deleted", extra={"count": forgotten})
         return partial, pruned

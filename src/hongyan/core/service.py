@@ -6,6 +6,7 @@ re-implements the checks, the charge or the storage.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -16,20 +17,24 @@ from hongyan.config import Settings
 from hongyan.core import extensions
 from hongyan.core import ledger as ledger_rules
 from hongyan.core import overview as overview_rules
+from hongyan.core.cancel import Cancelled
 from hongyan.core.content import parts_of
+from hongyan.core.drafts import SendDrafts
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.history import History
 from hongyan.core.models import Accepted, Account, Origin, Recipient, RecordPage, Submission
 from hongyan.core.numbers import normalise_key
 from hongyan.core.schedule import day_bounds
+from hongyan.core.send_checks import CheckedSend, SendLimits, check_send
 from hongyan.core.send_checks import SendForm as SendForm  # entry points import it from here
-from hongyan.core.send_checks import SendLimits, check_send
 from hongyan.errors import Rejected
 from hongyan.protocol.stat import Stat
 from hongyan.store import accounts as account_store
+from hongyan.store import batches as batch_store
 from hongyan.store import messages as message_store
 from hongyan.store import replies as reply_store
 from hongyan.store import reports as report_store
+from hongyan.store.batches import Batch
 from hongyan.store.database import Database
 from hongyan.store.engine import Clock, now_ms
 from hongyan.store.replies import Reply, ReplyRequest
@@ -48,6 +53,8 @@ class CustomerService:
         self._db = db
         self.gates = gates
         self.zone = ZoneInfo(settings.timezone)
+        # What the console's send page keeps between preview and confirmation.
+        self.drafts = SendDrafts(db, clock, settings.console.draft_keep_s)
         # Told of every accepted submission (the dispatcher's wake-up).
         self.on_accepted: Callable[[], None] = lambda: None
         # The console's records, replies and exports (scoped by account like the rest).
@@ -65,15 +72,46 @@ class CustomerService:
         address = self.gates.client_address(origin.peer, origin.forwarded_for)
         return await self.gates.admit(uid, pwd, address, sending=sending)
 
-    async def send(self, account: Account, form: SendForm, *, post: bool) -> Accepted:
-        """Check, charge and store one /mt/ request (PROTOCOL.md "/mt/ send")."""
+    async def send(
+        self, account: Account, form: SendForm, *, post: bool, max_numbers: int | None = None
+    ) -> Accepted:
+        """Check, charge and store one /mt/ request (PROTOCOL.md "/mt/ send").
+
+        `max_numbers` raises the protocol's limit for the console's sends (up
+        to 100,000 numbers, all-or-nothing as one request); checking that
+        many is CPU work, done off the event loop so other requests go on."""
+        now = self._clock()
+        if max_numbers is None:
+            submission = self._prepare(account, form, self._limits(post=post), now)
+        else:
+            limits = self._limits(post=True, max_numbers=max_numbers)
+            submission = await asyncio.to_thread(self._prepare, account, form, limits, now)
+        accepted = await self._db.write(message_store.accept, submission)
+        self.on_accepted()
+        metrics.MESSAGES_ACCEPTED.inc(accepted.sent)
+        metrics.PARTS_CHARGED.inc(accepted.charged)
+        if accepted.refused:
+            metrics.MESSAGES_REFUSED.labels("acceptance").inc(accepted.refused)
+        return accepted
+
+    def check(self, form: SendForm, max_numbers: int) -> CheckedSend:
+        """The checks of `send` alone, nothing stored: what a console shows
+        before the customer confirms (synchronous: CPU work, run it in a thread)."""
+        limits = self._limits(post=True, max_numbers=max_numbers)
+        return check_send(form, limits, self.gates.keywords, self.zone, self._clock())
+
+    def _limits(self, *, post: bool, max_numbers: int | None = None) -> SendLimits:
         s = self._settings
-        limits = SendLimits(
-            max_numbers=s.max_numbers_post if post else s.max_numbers_get,
+        return SendLimits(
+            max_numbers=max_numbers or (s.max_numbers_post if post else s.max_numbers_get),
             max_content_chars=s.max_content_chars,
             max_schedule_days=s.max_schedule_days,
         )
-        now = self._clock()
+
+    def _prepare(
+        self, account: Account, form: SendForm, limits: SendLimits, now: int
+    ) -> Submission:
+        """The checked submission of a send request (`Rejected` if a check fails)."""
         checked = check_send(form, limits, self.gates.keywords, self.zone, now)
         numbers, content, mid, ids = (
             checked.numbers,
@@ -92,7 +130,7 @@ class CustomerService:
                 zip(numbers.entries, numbers.normalised, strict=True)
             )
         )
-        submission = Submission(
+        return Submission(
             account=account,
             content=content,
             parts=parts_of(content),
@@ -102,13 +140,24 @@ class CustomerService:
             created_at=now,
             due_at=checked.due or now,
         )
-        accepted = await self._db.write(message_store.accept, submission)
-        self.on_accepted()
-        metrics.MESSAGES_ACCEPTED.inc(accepted.sent)
-        metrics.PARTS_CHARGED.inc(accepted.charged)
-        if accepted.refused:
-            metrics.MESSAGES_REFUSED.labels("acceptance").inc(accepted.refused)
-        return accepted
+
+    async def waiting_batches(self, account: Account) -> list[Batch]:
+        """The account's sends waiting for their scheduled time, soonest first."""
+        async with self._db.read() as conn:
+            return await batch_store.waiting_batches(conn, account.id, self._clock())
+
+    async def refused_numbers(
+        self, account: Account, submission_id: int, limit: int
+    ) -> list[tuple[str, str]]:
+        """The first `limit` numbers of an accepted send refused one by one, with why."""
+        async with self._db.read() as conn:
+            return await batch_store.refused(conn, account.id, submission_id, limit)
+
+    async def cancel(self, account: Account, submission_id: int) -> Cancelled:
+        """Cancel what is not yet sent of one of the account's sends, refunded
+        (core/cancel.py); `NotFound` when the batch is not the account's."""
+        request = batch_store.CancelRequest(account.id, submission_id, self._clock())
+        return await self._db.write(batch_store.cancel, request)
 
     async def balance(self, account: Account, *, sent_total: bool = False) -> int:
         """Parts left, or with `sent_total` the parts sent in all (spec §7, §8)."""

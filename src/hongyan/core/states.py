@@ -47,6 +47,9 @@ class Status(StrEnum):
     # A number refused at acceptance: the stat code that says why.
     BAD_NUMBER = str(int(Stat.BAD_NUMBER))
     PER_NUMBER_LIMITED = str(int(Stat.PER_NUMBER_LIMITED))
+    # The customer cancelled a scheduled send before this message went out
+    # (core/cancel.py); its parts were given back.
+    CANCELLED = "CANCELED"
 
 
 class StatusClass(StrEnum):

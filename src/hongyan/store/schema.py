@@ -350,3 +350,20 @@ push_attempts = Table(
     Column("items", Integer, nullable=False),
     Index(None, "account_id", "id"),
 )
+
+# Numbers and text between the console's send form and its confirmation
+# (console/pages/send.py): kept here, not sent back and forth by the browser,
+# so 100,000 uploaded numbers travel once. Deleted once sent, or by the
+# housekeeper when older than `[console] draft_keep_s`.
+console_drafts = Table(
+    "console_drafts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    # Entries one a line, as the customer gave them (duplicates already removed).
+    Column("numbers", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("time", String(32), nullable=False, server_default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "created_at"),
+)

@@ -14,6 +14,8 @@ from hongyan.console.pages import (
     push_settings,
     records,
     replies,
+    scheduled,
+    send,
     settings,
 )
 from hongyan.console.web import Console
@@ -27,4 +29,6 @@ PAGES: tuple[Callable[[Console], list[BaseRoute]], ...] = (
     settings.routes,
     push_settings.routes,
     api_access.routes,
+    send.routes,
+    scheduled.routes,
 )

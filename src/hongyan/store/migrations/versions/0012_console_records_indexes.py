@@ -1,7 +1,7 @@
 """console records: keyset indexes, a message's reports and charges, pushed_at
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30 11:00:00
 
 The console pages records and replies newest first by (time, id): the id
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
