@@ -45,8 +45,8 @@ def test_sent_messages_show_in_records_and_their_reports_arrive(
     assert page.get_by_test_id("record").count() == 15
     wait_for_reports(page, console)
     statuses = page.locator("[data-testid=record] .badge").all_inner_texts()
-    assert statuses.count("已送达") == 13
-    assert sorted(s for s in statuses if s != "已送达") == ["失败 · REJECTD", "失败 · UNDELIV"]
+    assert statuses.count("成功") == 13
+    assert sorted(s for s in statuses if s != "成功") == ["失败 · REJECTD", "失败 · UNDELIV"]
     shoot(page, "records")
     page.select_option("select[name=status]", "failed")  # submits the filter at once
     page.wait_for_url(re.compile(r".*status=failed.*"))
@@ -78,7 +78,7 @@ def test_export_records_and_open_the_csv(page: Any, console: RunningServer) -> N
     assert rows[0][:6] == ["提交时间", "手机号码", "短信内容", "计费条数", "结果", "状态"]
     by_number = {row[1]: row for row in rows[1:]}
     assert by_number["13900015555"][2] == TEXT
-    assert by_number["13900015555"][4:6] == ["已送达", "100"]
+    assert by_number["13900015555"][4:6] == ["成功", "100"]
     assert by_number["13900010001"][4:6] == ["失败", "EXPIRED"]
 
 

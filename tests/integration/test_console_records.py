@@ -142,7 +142,7 @@ def test_the_records_export_is_csv_excel_reads(live: RunningServer) -> None:
     assert set(body) == {"13900030000", "13900035555"}
     assert body["13900030000"][2] == '您好，"鸿雁"提醒：=1+1 不是公式'
     assert body["13900030000"][4:6] == ["失败", "UNDELIV"]
-    assert body["13900035555"][4:6] == ["已送达", "100"]
+    assert body["13900035555"][4:6] == ["成功", "100"]
     failed = list(csv.reader(io.StringIO(failed_only.content.decode("utf-8-sig"))))
     assert [r[1] for r in failed[1:]] == ["13900030000"]
 

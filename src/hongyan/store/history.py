@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Select, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, literal_column, select, tuple_
 
 from hongyan.core.records import (
     LedgerRow,
@@ -27,7 +27,14 @@ from hongyan.core.records import (
     ReportRow,
     Window,
 )
-from hongyan.core.states import LedgerKind, OutboxKind, OutboxState, Status, StatusClass
+from hongyan.core.states import (
+    LedgerKind,
+    MessageState,
+    OutboxKind,
+    OutboxState,
+    Status,
+    StatusClass,
+)
 from hongyan.store.schema import (
     ledger,
     message_parts,
@@ -58,7 +65,9 @@ def message_conditions(account_id: int, f: MessageFilter) -> list[ColumnElement[
     elif f.status == StatusClass.WAITING:
         where.append(messages.c.status == Status.WAITING)
     elif f.status == StatusClass.FAILED:
-        where.append(messages.c.status.not_in([Status.DELIVERED, Status.WAITING]))
+        # Failed is the final state that is not delivered; said as the partial
+        # index ix_messages_failed says it: the value written out, not bound.
+        where.append(messages.c.state == literal_column(f"'{MessageState.FAILED}'"))
     elif f.status is not None:
         where.append(messages.c.status == f.status)
     return where

@@ -34,6 +34,15 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_messages_submission_id"), ["submission_id"], unique=False
         )
+    failed = sa.text("state = 'failed'")
+    op.create_index(
+        "ix_messages_failed",
+        "messages",
+        ["account_id", "created_at", "id"],
+        unique=False,
+        sqlite_where=failed,
+        postgresql_where=failed,
+    )
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.add_column(sa.Column("pushed_at", sa.BigInteger(), nullable=True))
         batch_op.create_index(batch_op.f("ix_reports_message_id"), ["message_id"], unique=False)
@@ -65,6 +74,7 @@ def downgrade() -> None:
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reports_message_id"))
         batch_op.drop_column("pushed_at")
+    op.drop_index("ix_messages_failed", table_name="messages")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_messages_submission_id"))
         batch_op.drop_index(batch_op.f("ix_messages_account_id_created_at_id"))
