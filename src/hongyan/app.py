@@ -139,15 +139,25 @@ class App:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in ENDPOINTS:
             await self.customer(scope, receive, send)
-        elif scope["type"] == "http" and not self._is_web_path(scope["path"]):
+        elif scope["type"] == "http" and not self._is_web_path(scope):
             await _not_found(send)
         else:
             await self.web(scope, receive, send)
 
-    def _is_web_path(self, path: str) -> bool:
+    def _is_web_path(self, scope: Scope) -> bool:
+        path: str = scope["path"]
         if path in ("/healthz", "/metrics"):
             return True
-        return self.console_on and (path in ("/", "/console") or path.startswith("/console/"))
+        if not self.console_on:
+            return False
+        if path == "/":
+            # A person's browser at the bare address is shown the console; an API
+            # client that lost its path (no text/html in Accept, or a query or a
+            # body) keeps the protocol's 103, as for any unknown path.
+            accept: bytes = dict(scope["headers"]).get(b"accept", b"")
+            plain_get: bool = scope["method"] in ("GET", "HEAD") and not scope["query_string"]
+            return plain_get and b"text/html" in accept
+        return path == "/console" or path.startswith("/console/")
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:

@@ -30,7 +30,10 @@ PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 30_000
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop
+# running on the main thread until it stops, and every asyncio test after it
+# would then fail with "Cannot run the event loop while another loop is running".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         service_missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")

@@ -69,7 +69,7 @@ def test_the_overview_counts_sends_reports_and_explains_failures(live: RunningSe
 
         week = client.get("/console/", params={"range": "7d"}).text
         assert 'class="active" data-range="7d"' in week
-        sent_dots = re.findall(r'<circle cx="[\d.]+" cy="[\d.]+" r="2.5" fill="#1d4ed8">', week)
+        sent_dots = re.findall(r'<circle cx="[\d.]+" cy="[\d.]+" r="[\d.]+" fill="#1d4ed8">', week)
         assert len(sent_dots) == 14  # 7 days, wide and narrow
         odd = client.get("/console/", params={"range": "1y"}).text
         assert 'class="active" data-range="24h"' in odd

@@ -100,7 +100,7 @@ def test_not_enough_balance_sends_nothing_and_keeps_the_draft(
 def test_a_refused_form_is_shown_again_with_why(
     server: RunningServer, signed_in: Callable[[Customer], ConsoleClient]
 ) -> None:
-    client = ConsoleClient(server, server.customer(balance=10))
+    client = signed_in(server.customer(balance=10))
     no_number = client.preview("12345", "hello")
     assert no_number.status_code == 400 and "hello" in no_number.text
     too_far = client.preview("13800000006", "hello", time="2099-01-01T10:00")

@@ -46,8 +46,20 @@ def receiver() -> Iterator[PushReceiver]:
     r.stop()
 
 
+_OPENED: list[ConsoleClient] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_sessions() -> Iterator[None]:
+    """Every console client a test opened is closed, even when the test fails."""
+    yield
+    while _OPENED:
+        _OPENED.pop().close()
+
+
 def signed_in(server: RunningServer, customer: Customer) -> ConsoleClient:
-    return ConsoleClient(server, customer)
+    _OPENED.append(ConsoleClient(server, customer))
+    return _OPENED[-1]
 
 
 def stat(live_push: RunningServer, customer: Customer) -> str:

@@ -73,7 +73,11 @@ def test_cookies_are_secure_behind_a_trusted_https_proxy(
 
 
 def test_the_root_leads_to_the_console_and_the_console_to_sign_in(server: RunningServer) -> None:
-    assert server.http.get("/").headers["location"] == "/console/"
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    assert server.http.get("/", headers=browser).headers["location"] == "/console/"
+    # An API client that lost its path still gets the protocol's answer.
+    assert server.http.get("/").text.startswith("sms&stat=103")
+    assert server.http.get("/?uid=1", headers=browser).text.startswith("sms&stat=103")
     answer = server.http.get("/console/password?from=menu")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/console/sign-in?next=%2Fconsole%2Fpassword%3Ffrom%3Dmenu"

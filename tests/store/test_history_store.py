@@ -13,7 +13,7 @@ from hongyan.core.admin import Operator
 from hongyan.core.models import Account
 from hongyan.core.records import MessageFilter, ReplyFilter
 from hongyan.core.service import CustomerService, SendForm
-from hongyan.core.states import LedgerKind, OutboxKind, OutboxState, StatusClass
+from hongyan.core.states import LedgerKind, MessageState, OutboxKind, OutboxState, StatusClass
 from hongyan.store.database import Database
 from hongyan.store.schema import ledger, message_parts, messages, push_outbox, replies, reports
 from tests.clock import ControlledClock
@@ -87,13 +87,15 @@ async def test_filters_by_number_status_batch_and_dates(
     assert len(in_batch) == 120
     async with db.transaction() as conn:
         ids = await ids_in_order(db, account.id)
-        await conn.execute(update(messages).where(messages.c.id.in_(ids[:30])).values(status="100"))
-        await conn.execute(
-            update(messages).where(messages.c.id.in_(ids[30:33])).values(status="UNDELIV")
-        )
-        await conn.execute(
-            update(messages).where(messages.c.id.in_(ids[33:35])).values(status="MK:0001")
-        )
+        # Final as the platform makes them: the state with the status.
+        for chosen, status, state in (
+            (ids[:30], "100", MessageState.DELIVERED),
+            (ids[30:33], "UNDELIV", MessageState.FAILED),
+            (ids[33:35], "MK:0001", MessageState.FAILED),
+        ):
+            await conn.execute(
+                update(messages).where(messages.c.id.in_(chosen)).values(status=status, state=state)
+            )
     by_status = {
         s: len(await all_pages(service, account, MessageFilter(status=s)))
         for s in (StatusClass.DELIVERED, StatusClass.FAILED, StatusClass.WAITING, "MK:0001")

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.core import cancel as rule
-from hongyan.core.states import LedgerKind, MessageState
+from hongyan.core.states import MessageState
 from hongyan.errors import NotFound
-from hongyan.store import message_stats, push
-from hongyan.store.schema import accounts, ledger, message_parts, messages, submissions
+from hongyan.store import message_stats, push, refunds
+from hongyan.store.schema import accounts, message_parts, messages, submissions
 from hongyan.store.sql import chunks
 
 
@@ -169,22 +169,8 @@ def _cancel_one(conn: Connection, request: CancelRequest) -> rule.Cancelled | No
     )
     refunded = sum(rule.refund(row.charged) for row in rows)
     if refunded:
-        balance = conn.execute(
-            update(accounts)
-            .where(accounts.c.id == request.account_id)
-            .values(balance=accounts.c.balance + refunded)
-            .returning(accounts.c.balance)
-        ).scalar_one()
-        conn.execute(
-            insert(ledger).values(
-                account_id=request.account_id,
-                delta=refunded,
-                balance_after=balance,
-                kind=LedgerKind.REFUND,
-                submission_id=request.submission_id,
-                note=rule.LEDGER_NOTE,
-                created_at=now,
-            )
+        balance = refunds.refund(
+            conn, request.account_id, refunded, request.submission_id, rule.LEDGER_NOTE, now
         )
     return rule.Cancelled(len(rows), refunded, int(balance))
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from hongyan.core import finals
-from hongyan.core.states import LedgerKind
-from hongyan.store import message_stats, push
-from hongyan.store.schema import accounts, ledger, message_parts, messages
+from hongyan.store import message_stats, push, refunds
+from hongyan.store.schema import accounts, message_parts, messages
 from hongyan.store.sql import chunks
 
 
@@ -117,24 +116,5 @@ def finalise(conn: Connection, ends: list[tuple[int, str]], now: int) -> None:
         status = wanted[row.id]
         parts = finals.refund(status, row.charged, refund_on_failure=row.refund_on_failure)
         if parts:
-            _refund(conn, row, parts, status, now)
-
-
-def _refund(conn: Connection, row: Any, parts: int, status: str, now: int) -> None:
-    balance = conn.execute(
-        update(accounts)
-        .where(accounts.c.id == row.account_id)
-        .values(balance=accounts.c.balance + parts)
-        .returning(accounts.c.balance)
-    ).scalar_one()
-    conn.execute(
-        insert(ledger).values(
-            account_id=row.account_id,
-            delta=parts,
-            balance_after=balance,
-            kind=LedgerKind.REFUND,
-            submission_id=row.submission_id,
-            note=f"message {row.id}: {status}",
-            created_at=now,
-        )
-    )
+            note = f"message {row.id}: {status}"
+            refunds.refund(conn, row.account_id, parts, row.submission_id, note, now)
