@@ -39,10 +39,10 @@ def routes(console: Console) -> list[BaseRoute]:
     ]
 
 
-def filters_of(page: Page) -> dict[str, str]:
+def filters_of(page: Page, fields: tuple[str, ...] = FILTER_FIELDS) -> dict[str, str]:
     """The filter fields as given (shown back in the form, kept in every link)."""
     query = page.request.query_params
-    return {name: query.get(name, "").strip()[:100] for name in FILTER_FIELDS}
+    return {name: query.get(name, "").strip()[:100] for name in fields}
 
 
 def parse(page: Page, given: dict[str, str]) -> MessageFilter:

@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from hongyan.console import csv_export
-from hongyan.console.pages.records import cursor, link
+from hongyan.console.pages.records import cursor, filters_of, link
 from hongyan.console.web import PREFIX, Console, Page, _, signed_in
 from hongyan.core.records import ReplyFilter, ReplyRow, reply_filter
 from hongyan.errors import InvalidInput
@@ -30,11 +30,6 @@ def routes(console: Console) -> list[BaseRoute]:
     ]
 
 
-def filters_of(page: Page) -> dict[str, str]:
-    query = page.request.query_params
-    return {name: query.get(name, "").strip()[:100] for name in FILTER_FIELDS}
-
-
 def parse(page: Page, given: dict[str, str]) -> ReplyFilter:
     return reply_filter(
         page.console.zone,
@@ -47,7 +42,7 @@ def parse(page: Page, given: dict[str, str]) -> ReplyFilter:
 
 async def replies(page: Page) -> Response:
     account = await page.account()
-    given = filters_of(page)
+    given = filters_of(page, FILTER_FIELDS)
     try:
         f = parse(page, given)
     except InvalidInput:
@@ -80,7 +75,7 @@ async def replies(page: Page) -> Response:
 async def export(page: Page) -> Response:
     account = await page.account()
     try:
-        f = parse(page, filters_of(page))
+        f = parse(page, filters_of(page, FILTER_FIELDS))
     except InvalidInput:
         return Response(page.gettext(BAD_FILTER), status_code=400, media_type="text/plain")
     console = page.console
