@@ -246,7 +246,8 @@ def export(client: httpx.Client, platform: Platform, expected: int, timeout: flo
             answer.raise_for_status()
             for chunk in answer.iter_bytes():
                 size += len(chunk)
-                rows += chunk.count(b"\r\n")
+                # A row ends in CRLF; one cut between two chunks counts too.
+                rows += chunk.count(b"\r\n") + (tail[-1:] == b"\r" and chunk[:1] == b"\n")
                 tail = (tail + chunk)[-4096:]
                 if time.perf_counter() - started > timeout:
                     raise RuntimeError(f"export over {timeout:.0f} s; {rows} rows so far")
