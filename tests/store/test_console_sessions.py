@@ -144,3 +144,22 @@ def test_a_chosen_password_is_long_enough_and_not_the_uid() -> None:
     for bad in ("short", " padded password ", "DemoDemo"):
         with pytest.raises(InvalidInput):
             check_new_password(bad, "demodemo")
+
+
+async def test_wrong_current_passwords_lock_the_password_change_too(
+    settings: Settings, db: Database, operator: Operator
+) -> None:
+    """A session someone else holds cannot try current passwords without limit."""
+    customer = await create_customer(operator, password="a good password")
+    sessions = await _sessions(settings, db, ControlledClock(held=True))
+    here, _ = await sessions.sign_in(customer.uid, "a good password", ADDRESS)
+    for _ in range(settings.lockout_failures):
+        with pytest.raises(Rejected) as wrong:
+            await sessions.change_password(here, "a guess", "a new password", ADDRESS)
+        assert wrong.value.stat == Stat.AUTH_FAILED
+    with pytest.raises(Rejected) as locked:
+        await sessions.change_password(here, "a good password", "a new password", ADDRESS)
+    assert locked.value.stat == Stat.ACCOUNT_LOCKED
+    with pytest.raises(Rejected) as api:
+        await sessions._gates.admit(customer.uid, customer.pwd, ADDRESS, sending=False)
+    assert api.value.stat == Stat.ACCOUNT_LOCKED

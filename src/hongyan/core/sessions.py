@@ -11,7 +11,6 @@ every state-changing request must carry.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
@@ -19,12 +18,9 @@ from dataclasses import dataclass
 
 from hongyan.config import Settings
 from hongyan.core.access import AccessOperator
-from hongyan.core.credentials import console_password_matches
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.models import Account
-from hongyan.errors import InvalidInput, Rejected
-from hongyan.protocol.stat import Stat
-from hongyan.store import accounts as account_store
+from hongyan.errors import InvalidInput
 from hongyan.store import sessions as session_store
 from hongyan.store.database import Database
 from hongyan.store.engine import Clock, now_ms
@@ -107,10 +103,9 @@ class ConsoleSessions:
     ) -> Session:
         """A new login password (and with it the API `pwd`) after the current one
         is proved; every session of the account ends and this browser gets a new one."""
-        async with self._db.read() as conn:
-            stored = await account_store.account_console_hash(conn, session.account_id)
-        if not await asyncio.to_thread(console_password_matches, stored, current):
-            raise Rejected(Stat.AUTH_FAILED, "current password")
+        # Proved as a sign-in is: a wrong guess counts toward the same lock (114),
+        # so a borrowed session cannot try passwords without limit.
+        await self._gates.sign_in(session.uid, current, address)
         check_new_password(new, session.uid)
         await AccessOperator(self._settings, self._db).set_password(session.uid, new)
         await self._gates.refresh()  # this process answers with the new pwd at once
