@@ -74,7 +74,7 @@ def examples(base: str, uid: str) -> dict[str, str]:
         "$answer = curl_exec($ch);\n"
         "curl_close($ch);\n"
         "// The answer is GBK: sms&stat=100&message=...\n"
-        "echo mb_convert_encoding($answer, 'UTF-8', 'GBK'), \"\\n\";\n"
+        "echo iconv('GBK', 'UTF-8', $answer), \"\\n\";\n"
     )
     java = (
         "import java.net.URI;\n"
