@@ -77,9 +77,10 @@ class Bench:
             else:
                 asyncio_run(self._python_gets())
             asyncio_run(self._posts())
+            delivered = self._wait_delivered() if self.args.delivery == "on" else True
         finally:
             self.server.stop()
-        ok = self._check_store()
+        ok = self._check_store() and delivered
         self.figures.add("errors_total", self.errors)
         self.figures.add("result", "PASS" if ok and self.errors == 0 else "FAIL")
         self.server.cleanup()
@@ -225,6 +226,30 @@ class Bench:
                 self.args.profile_top,
             )
 
+    def _wait_delivered(self) -> bool:
+        """Every message stored is final with exactly one report, within the bound.
+
+        What `hongyan serve` promises for each message it accepted, checked on
+        the file while the server still runs (its own WAL readers are welcome)."""
+        started = time.monotonic()
+        deadline = started + self.args.drain_timeout
+        counts = (0, 0, 0, 0)
+        while time.monotonic() < deadline:
+            counts = self.server.delivery_counts()
+            messages, final, reported, doubled = counts
+            if doubled:
+                break
+            if messages and final == messages and reported == messages:
+                self.figures.add("drained_s", time.monotonic() - started)
+                return True
+            time.sleep(0.5)
+        messages, final, reported, doubled = counts
+        note(
+            f"# DELIVERY CHECK FAILED: {messages} messages, {final} final, {reported} with a"
+            f" report, {doubled} with more than one"
+        )
+        return False
+
     def _check_store(self) -> bool:
         stored = self.server.stored_messages()
         if stored is None:
@@ -266,6 +291,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--post-concurrency", type=int, default=2, help="concurrent POSTs")
     p.add_argument("--post-numbers", type=int, default=2000, help="numbers per POST")
     p.add_argument("--driver", choices=("python", "wrk"), default="python", help="GET load driver")
+    p.add_argument(
+        "--access-log",
+        choices=("on", "off"),
+        default="on",
+        help="the server's access log (on: as users run it)",
+    )
+    p.add_argument(
+        "--delivery",
+        choices=("on", "off"),
+        default="on",
+        help="the dispatcher and simulated carrier (on: as users run it); on also checks"
+        " that every accepted message ends once with one report",
+    )
+    p.add_argument(
+        "--drain-timeout", type=float, default=600.0, help="seconds for every message to end"
+    )
     p.add_argument("--writer-stats", action="store_true", help="report group-commit batch sizes")
     p.add_argument("--profile", type=Path, help="py-spy raw profile of the top GET phase, here")
     p.add_argument(

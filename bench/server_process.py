@@ -161,8 +161,15 @@ class Server:
         self.env.update(
             {
                 "HONGYAN_VAR_DIR": str(self.var),
-                "HONGYAN_ACCESS_LOG": "false",
-                "HONGYAN_LOG_LEVEL": "WARNING",
+                "HONGYAN_ACCESS_LOG": "true"
+                if getattr(args, "access_log", "off") == "on"
+                else "false",
+                "HONGYAN_RUN_DISPATCHER": "false"
+                if getattr(args, "delivery", "on") == "off"
+                else "true",
+                "HONGYAN_LOG_LEVEL": "INFO"
+                if getattr(args, "access_log", "off") == "on"
+                else "WARNING",
             }
         )
         self.hongyan = args.hongyan or _default_hongyan()
@@ -293,6 +300,19 @@ class Server:
             (rows,) = db.execute("SELECT count(*) FROM messages").fetchone()
             (sent,) = db.execute("SELECT sent_total FROM accounts WHERE uid = ?", (UID,)).fetchone()
         return int(rows), int(sent)
+
+    def delivery_counts(self) -> tuple[int, int, int, int]:
+        """(messages, final ones, ones with a report, ones with more than one report)."""
+        with contextlib.closing(sqlite3.connect(self.var / "hongyan.db", timeout=30)) as db:
+            (messages,) = db.execute("SELECT count(*) FROM messages").fetchone()
+            (final,) = db.execute(
+                "SELECT count(*) FROM messages WHERE state IN ('delivered', 'failed')"
+            ).fetchone()
+            (reported, doubled) = db.execute(
+                "SELECT count(*), coalesce(sum(n > 1), 0) FROM"
+                " (SELECT count(*) AS n FROM reports GROUP BY message_id)"
+            ).fetchone()
+        return int(messages), int(final), int(reported), int(doubled)
 
     def cleanup(self) -> None:
         if self.args.keep:
