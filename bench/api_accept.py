@@ -305,6 +305,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         " that every accepted message ends once with one report",
     )
     p.add_argument(
+        "--roles",
+        choices=("all", "split"),
+        default="all",
+        help="all: one process accepts and delivers; split: `serve --role api` and a"
+        " `serve --role worker` beside it",
+    )
+    p.add_argument(
         "--drain-timeout", type=float, default=600.0, help="seconds for every message to end"
     )
     p.add_argument("--writer-stats", action="store_true", help="report group-commit batch sizes")

@@ -155,6 +155,7 @@ class Server:
         self.var = self.dir / "var"
         self.port = args.port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None  # with --roles split
         self.log_path = self.dir / "server.log"
         self.stats_dir: Path | None = None
         self.env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
@@ -206,6 +207,15 @@ class Server:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
         argv = [self.hongyan, "serve", "--host", HOST, "--port", str(self.port)]
         argv += ["--workers", str(self.workers)]
+        if getattr(self.args, "roles", "all") == "split":
+            # The API here, delivery in a worker process of its own beside it.
+            argv += ["--role", "api"]
+            worker = [self.hongyan, "serve", "--role", "worker"]
+            note("# " + " ".join(worker))
+            with open(self.dir / "worker.log", "wb") as log:
+                self.worker = subprocess.Popen(
+                    worker, cwd=self.dir, env=env, stdout=log, stderr=subprocess.STDOUT
+                )
         note("# " + " ".join(argv))
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
@@ -241,7 +251,7 @@ class Server:
         """The server process and all its descendants."""
         if self.proc is None:
             return []
-        found, todo = [], [self.proc.pid]
+        found, todo = [], [self.proc.pid] + ([self.worker.pid] if self.worker else [])
         while todo:
             pid = todo.pop()
             found.append(pid)
@@ -280,6 +290,13 @@ class Server:
         return total
 
     def stop(self) -> None:
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGTERM)
+            try:
+                self.worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait(timeout=10)
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)

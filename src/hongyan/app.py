@@ -25,7 +25,7 @@ from hongyan.channels.base import Channel
 from hongyan.channels.simulator import SimulatedCarrier
 from hongyan.channels.smpp.channel import SmppChannel
 from hongyan.channels.smpp.settings import SmppSettings
-from hongyan.config import Settings, load_settings
+from hongyan.config import Role, Settings, load_settings
 from hongyan.console.app import routes as console_routes
 from hongyan.console.web import Console
 from hongyan.core.addresses import networks
@@ -52,10 +52,14 @@ WORKER_SOURCES_ENV = "HONGYAN_SERVE_SOURCES"
 
 class Platform:
     """The running parts of one process; `clock` is the time the sending limits,
-    lockouts and the dispatcher's retries are decided by (a test's to hold still)."""
+    lockouts and the dispatcher's retries are decided by (a test's to hold still).
+    `role` says which parts run here: an API process leaves the channels,
+    the dispatcher, housekeeping and push to a worker process on the same
+    database, so that accepting and delivering use a core each."""
 
-    def __init__(self, settings: Settings, clock: Clock = now_ms) -> None:
+    def __init__(self, settings: Settings, clock: Clock = now_ms, role: Role = Role.ALL) -> None:
         self.settings = settings
+        self.role = role
         self.db = Database(settings)
         self.gates = Gatekeeper(settings, self.db, clock)
         self.service = CustomerService(settings, self.db, self.gates, clock)
@@ -89,6 +93,8 @@ class Platform:
         await self.db.start()
         await self.gates.refresh()
         self._refresher = asyncio.create_task(self.gates.keep_fresh(), name="gates-refresh")
+        if self.role == Role.API:
+            return
         for channel in self.channels.values():
             await channel.start(self.sink)
         if self.settings.run_dispatcher:
@@ -221,8 +227,8 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 50, 1000)
 
 
-def create_app(settings: Settings) -> App:
-    return App(Platform(settings))
+def create_app(settings: Settings, role: Role = Role.ALL) -> App:
+    return App(Platform(settings, role=role))
 
 
 def app_from_environment() -> App:

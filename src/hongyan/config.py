@@ -11,6 +11,7 @@ import contextlib
 import os
 import secrets
 from contextvars import ContextVar
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -53,6 +54,14 @@ ChannelSettings = Annotated[
     Discriminator(_channel_kind),
 ]
 _toml_file: ContextVar[Path | None] = ContextVar("_toml_file", default=None)
+
+
+class Role(StrEnum):
+    """What one process of the platform runs (`hongyan serve --role`)."""
+
+    ALL = "all"  # the customer API and console, and delivery: one process does all
+    API = "api"  # the customer API and console; delivery is another process's
+    WORKER = "worker"  # delivery: channels, dispatcher, housekeeping, push; no HTTP
 
 
 class Settings(BaseSettings):

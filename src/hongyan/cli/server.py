@@ -7,17 +7,20 @@ import json
 import logging
 import os
 import shutil
+import signal
 from typing import Annotated
 
 import typer
 
 from hongyan.api.server import uvicorn_options
 from hongyan.cli.common import config_file, fail, run, safe_url, settings, use_settings
-from hongyan.config import Settings
+from hongyan.config import Role, Settings
 from hongyan.core.credentials import api_password
 from hongyan.core.limits import parse_windows
 from hongyan.paths import private_file
 from hongyan.store.migrate import upgrade
+
+log = logging.getLogger(__name__)
 
 
 def migrate() -> None:
@@ -35,6 +38,14 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     workers: Annotated[int | None, typer.Option(help="worker processes")] = None,
     demo: Annotated[bool, typer.Option(help="create and print a demo account")] = False,
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="all: API and delivery in this process; api: the customer API and console"
+            " only; worker: delivery only (channels, dispatcher, push), no HTTP. Run one"
+            " worker beside the API processes; never two on one SQLite file."
+        ),
+    ] = Role.ALL,
 ) -> None:
     """Run the platform: the customer API and everything behind it."""
     import uvicorn
@@ -55,6 +66,11 @@ def serve(
     if demo:
         use_settings(current)
         _print_demo(current, *_demo_account(current))
+    if role == Role.WORKER:
+        if overrides.get("workers", 1) != 1:
+            fail("--role worker runs one process: channels must have one owner")
+        _run_worker(current)
+        return
     options = uvicorn_options(current.host, current.port)
     options["loop"] = "uvloop"
     if current.workers > 1:
@@ -85,9 +101,34 @@ def serve(
     else:
         from hongyan.app import create_app, tune_gc
 
-        app = create_app(current)
+        app = create_app(current, role)
         tune_gc()
         uvicorn.run(app, **options)
+
+
+def _run_worker(current: Settings) -> None:
+    """Delivery without HTTP, until SIGTERM or SIGINT: what `serve --role api`
+    processes leave undone on the same database."""
+    import uvloop
+
+    from hongyan.app import Platform, tune_gc
+
+    async def work() -> None:
+        platform = Platform(current, role=Role.WORKER)
+        await platform.start()
+        tune_gc()
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        log.info("delivery worker started", extra={"channels": sorted(platform.channels)})
+        try:
+            await stopping.wait()
+        finally:
+            await platform.stop()
+            log.info("delivery worker stopped")
+
+    uvloop.run(work())
 
 
 def _demo_account(current: Settings) -> tuple[str, str, int, str]:
