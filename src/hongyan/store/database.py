@@ -35,6 +35,7 @@ class Database:
             else self.read_engine
         )
         self._thread_engine: Engine | None = None
+        self._writer_connection: Connection | None = None  # the writer thread's own
         self._thread: ThreadPoolExecutor | None = None
         if self.is_sqlite:
             self._thread_engine = create_sqlite_writer_engine(
@@ -51,7 +52,12 @@ class Database:
         engine = self._thread_engine
 
         def transaction() -> list[Any]:
-            with engine.begin() as conn:
+            # One connection kept by the writer thread: no pool check-out, and
+            # no reset (a ROLLBACK) on check-in, for every commit.
+            conn = self._writer_connection
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self._writer_connection = engine.connect()
+            with conn.begin():
                 return work(conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._thread, transaction)
@@ -70,6 +76,9 @@ class Database:
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
         if self._thread is not None and self._thread_engine is not None:
+            if self._writer_connection is not None:
+                self._thread.submit(self._writer_connection.close).result()
+                self._writer_connection = None
             self._thread.shutdown(wait=True)
             self._thread_engine.dispose()
 
