@@ -120,6 +120,14 @@ class Platform:
                     todo += map(int, Path(f"/proc/{pid}/task/{task}/children").read_text().split())
         return total
 
+    def finish(self, keep: bool) -> None:
+        """Stop the server; its directory kept (and said where) or removed."""
+        self.stop()
+        if keep:
+            note(f"# kept {self.dir}")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -300,11 +308,7 @@ def main() -> None:
             timed(client, "overview", ["/console/"], args.requests)
             export(client, platform, args.messages, args.export_timeout)
     finally:
-        platform.stop()
-        if args.keep:
-            note(f"# kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        platform.finish(args.keep)
 
 
 if __name__ == "__main__":

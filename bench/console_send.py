@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import shutil
 import sqlite3
 import statistics
 import sys
@@ -153,11 +152,7 @@ def main() -> None:
     finally:
         if poller is not None:
             poller.done.set()
-        platform.stop()
-        if args.keep:
-            note(f"# kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        platform.finish(args.keep)
 
 
 if __name__ == "__main__":
