@@ -236,6 +236,7 @@ def app_from_environment() -> App:
     parent's sources (its file, its flags, the environment and var/)."""
     sources: dict[str, Any] = json.loads(os.environ[WORKER_SOURCES_ENV])
     config = Path(sources["config"]) if sources["config"] else None
-    app = create_app(load_settings(config, **sources["overrides"]))
+    role = Role(sources.get("role", Role.ALL))
+    app = create_app(load_settings(config, **sources["overrides"]), role)
     tune_gc()
     return app

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from hongyan.core.credentials import api_password
 from tests import waiting
@@ -20,8 +21,11 @@ def states(directory: Path) -> list[str]:
         return [state for (state,) in db.execute("SELECT state FROM messages ORDER BY id")]
 
 
-def test_the_api_accepts_and_a_worker_process_delivers(tmp_path: Path) -> None:
-    api = Serve(tmp_path, "--demo", "--role", "api")
+@pytest.mark.parametrize("processes", [[], ["--workers", "2"]], ids=["one", "two-api-workers"])
+def test_the_api_accepts_and_a_worker_process_delivers(
+    tmp_path: Path, processes: list[str]
+) -> None:
+    api = Serve(tmp_path, "--demo", "--role", "api", *processes)
     worker: subprocess.Popen[bytes] | None = None
     try:
         password = (tmp_path / "var" / "demo-password").read_text().strip()

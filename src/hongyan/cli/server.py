@@ -93,7 +93,11 @@ def serve(
         # environment is readable in /proc by whoever may read its memory map.
         config = config_file()
         os.environ[WORKER_SOURCES_ENV] = json.dumps(
-            {"config": str(config.resolve()) if config else None, "overrides": overrides}
+            {
+                "config": str(config.resolve()) if config else None,
+                "overrides": overrides,
+                "role": role.value,
+            }
         )
         uvicorn.run(
             "hongyan.app:app_from_environment", factory=True, workers=current.workers, **options
