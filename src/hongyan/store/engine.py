@@ -70,7 +70,7 @@ def create_sqlite_writer_engine(url: str, *, synchronous: str = "FULL") -> Engin
         max_overflow=0,
         hide_parameters=True,
     )
-    _configure_sqlite(engine, synchronous, "BEGIN IMMEDIATE")
+    _configure_sqlite(engine, synchronous, "BEGIN IMMEDIATE", waits_itself=True)
     return engine
 
 
@@ -81,7 +81,13 @@ def _private_sqlite_file(database: str | None) -> None:
         private_file(Path(database))
 
 
-def _configure_sqlite(engine: AsyncEngine | Engine, synchronous: str, begin: str) -> None:
+def _configure_sqlite(
+    engine: AsyncEngine | Engine, synchronous: str, begin: str, *, waits_itself: bool = False
+) -> None:
+    """PRAGMAs at connect and `begin` at every transaction. `waits_itself`:
+    the connection waits for the write lock in _take_write_lock, on its own
+    thread (the group-commit writer's), rather than in SQLite's busy handler.
+    Never for an async engine: its waits would block the event loop."""
     sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
 
     @event.listens_for(sync_engine, "connect")
@@ -91,16 +97,13 @@ def _configure_sqlite(engine: AsyncEngine | Engine, synchronous: str, begin: str
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        # A writer waits for the write lock in _on_begin, not in SQLite's busy
-        # handler: see _take_write_lock.
-        waits_itself = begin == "BEGIN IMMEDIATE"
         cursor.execute(f"PRAGMA busy_timeout={0 if waits_itself else BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        if begin == "BEGIN IMMEDIATE":
+        if waits_itself:
             _take_write_lock(connection)
         else:
             connection.exec_driver_sql(begin)
@@ -119,7 +122,7 @@ def _take_write_lock(connection: Any) -> None:
     waited up to a tenth of a second for a lock held a few hundred
     microseconds: p99 at 64 concurrent sends went from 60 ms to 1.2 s
     (issue 13). Python's sqlite3 cannot install another busy handler, so the
-    connections that write have none (busy_timeout 0) and wait here instead,
+    group-commit writer's connection has none (busy_timeout 0) and waits here,
     in short naps that give up the GIL, up to the same BUSY_TIMEOUT_MS. Once
     BEGIN IMMEDIATE holds the lock, nothing in the transaction waits for it
     again (WAL: readers never block a writer)."""
