@@ -42,8 +42,8 @@ def serve(
         Role,
         typer.Option(
             help="all: API and delivery in this process; api: the customer API and console"
-            " only; worker: delivery only (channels, dispatcher, push), no HTTP. Run one"
-            " worker beside the API processes; never two on one SQLite file."
+            " only; worker: delivery only (channels, dispatcher, push), no HTTP. One worker"
+            " per database, beside the API processes: it owns the channels."
         ),
     ] = Role.ALL,
 ) -> None:
