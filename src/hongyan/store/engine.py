@@ -65,6 +65,8 @@ def create_sqlite_writer_engine(url: str, *, synchronous: str = "FULL") -> Engin
     _private_sqlite_file(parsed.database)
     engine = create_sync_engine(
         parsed,
+        # The timeout covers opening the file and its PRAGMAs; transactions then
+        # wait for the lock in _take_write_lock (busy_timeout 0 from there on).
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         pool_size=1,
         max_overflow=0,
