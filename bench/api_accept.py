@@ -108,10 +108,15 @@ class Bench:
     def _wrk_gets(self) -> None:
         if shutil.which("wrk") is None:
             raise SystemExit("--driver wrk: wrk is not installed (apt-get install wrk)")
-        script = write_wrk_script(self.server)
+        script = write_wrk_script(self.server.dir / "bench.lua")
         for c in self.args.concurrency:
             warm = wrk_run(
-                self.server, script, self.mobiles, c, self.args.warmup_requests, self.args.warmup
+                self.server.base,
+                script,
+                self.mobiles,
+                c,
+                self.args.warmup_requests,
+                self.args.warmup,
             )
             self.unread_allowance += 2 * c  # this run and the next
             self._count(warm, warmup=True)
@@ -119,7 +124,7 @@ class Bench:
             before = self.server.snapshot()
             profile = self._maybe_profile(c)
             result = wrk_run(
-                self.server, script, self.mobiles, c, self.args.requests, self.args.duration
+                self.server.base, script, self.mobiles, c, self.args.requests, self.args.duration
             )
             self._finish(f"mt_get_c{c}", result, before, profile)
 

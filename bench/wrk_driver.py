@@ -1,8 +1,10 @@
 """The optional wrk driver for the GET phases (`--driver wrk`).
 
-A Lua script gives every wrk thread its own stride of fresh mobile numbers,
-checks each answer for `sms&stat=100&`, stops a thread after its share of
-requests, and prints one `WRKRESULT` line of counts and latencies that
+A Lua script gives every wrk thread its own stride of fresh mobile numbers
+(appended to a request path prefix, optionally followed by a fixed suffix),
+checks each answer's status and the start of its body (`sms&stat=100&` for
+hongyan; `bench/compare_kannel.py` gives Kannel's), stops a thread after its
+share of requests, and prints one `WRKRESULT` line of counts and latencies that
 `wrk_run` reads back into a `Result`. wrk does not read the answers of the
 requests in flight when it stops; the caller allows for those in its database
 check.
@@ -17,11 +19,13 @@ import subprocess
 from pathlib import Path
 
 from loadgen import Result
-from mt_api import GET_PREFIX, Mobiles
-from server_process import Server
+from mt_api import GET_PREFIX, OK_PREFIX, Mobiles
 
 WRK_SCRIPT = r"""
 local prefix = "__PREFIX__"
+local suffix = "__SUFFIX__"
+local ok_status = __OK_STATUS__
+local ok_body = "__OK_BODY__"
 local threads = {}
 local counter, limit, answered = 0, 0, 0
 -- globals, so that done() can read them from each thread with thread:get()
@@ -40,12 +44,12 @@ end
 
 function request()
   counter = counter + 1
-  return wrk.format("GET", prefix .. counter)
+  return wrk.format("GET", prefix .. counter .. suffix)
 end
 
 function response(status, headers, body)
   answered = answered + 1
-  if status == 200 and string.sub(body, 1, 13) == "sms&stat=100&" then
+  if status == ok_status and string.sub(body, 1, #ok_body) == ok_body then
     ok = ok + 1
   else
     bad = bad + 1
@@ -73,7 +77,7 @@ end
 
 
 def wrk_run(
-    server: Server,
+    base: str,
     script: Path,
     mobiles: Mobiles,
     concurrency: int,
@@ -84,7 +88,7 @@ def wrk_run(
     stride = max(1, max_requests // threads)
     first = mobiles.take(stride * threads + 1)
     argv = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s"]
-    argv += ["--timeout", "30s", "-s", str(script), server.base, "--", str(first), str(stride)]
+    argv += ["--timeout", "30s", "-s", str(script), base, "--", str(first), str(stride)]
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -102,14 +106,27 @@ def wrk_run(
     r.known_ms[1.0] = max_us / 1000
     if bad:
         sample = re.search(r"^WRKSAMPLE (.*)$", done.stdout, re.MULTILINE)
-        r.errors[f"not stat=100: {sample.group(1) if sample else ''}"] += bad
+        r.errors[f"not accepted: {sample.group(1) if sample else ''}"] += bad
     for name, count in zip(("connect", "read", "write", "status", "timeout"), errors, strict=True):
         if count:
             r.errors[f"wrk {name} errors"] += count
     return r
 
 
-def write_wrk_script(server: Server) -> Path:
-    path = server.dir / "bench.lua"
-    path.write_text(WRK_SCRIPT.replace("__PREFIX__", GET_PREFIX.decode()))
+def write_wrk_script(
+    path: Path,
+    prefix: str = GET_PREFIX.decode(),
+    suffix: str = "",
+    ok_status: int = 200,
+    ok_body: str = OK_PREFIX.decode(),
+) -> Path:
+    """The script for GETs of `prefix` + a fresh number + `suffix`, at `path`.
+
+    The strings go into Lua string literals: they must be URL-encoded already."""
+    for value in (prefix, suffix, ok_body):
+        if '"' in value or "\\" in value:
+            raise ValueError(f"not a plain Lua string: {value!r}")
+    script = WRK_SCRIPT.replace("__PREFIX__", prefix).replace("__SUFFIX__", suffix)
+    script = script.replace("__OK_STATUS__", str(ok_status)).replace("__OK_BODY__", ok_body)
+    path.write_text(script)
     return path
