@@ -152,7 +152,7 @@ class Kannel:
         while time.monotonic() < deadline:
             for proc in self.procs:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
+                    raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as answer:
                     if answer.status == 202 and self.delivered() >= 1:
