@@ -1,8 +1,10 @@
 """`hongyan serve --role api` and `--role worker`: the customer API in one
-process and delivery in another, on one SQLite file (issue 13)."""
+process and delivery in another, on one SQLite file; and plain `serve`, which
+runs them so by itself, the worker as its child (issue 13)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -83,3 +85,82 @@ def test_a_worker_is_one_process(tmp_path: Path) -> None:
 
 def httpx_get(url: str, params: dict[str, str]) -> bytes:
     return httpx.get(url, params=params, timeout=60).content
+
+
+def children(pid: int) -> list[int]:
+    """The pids of a process's children (Linux /proc)."""
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        found += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+    return found
+
+
+def worker_children(pid: int) -> list[int]:
+    out = []
+    for child in children(pid):
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:  # gone meanwhile
+            continue
+        if b"--role" in argv and argv[argv.index(b"--role") + 1] == b"worker":
+            out.append(child)
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"  # a zombie has ended
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc (Linux)")
+def test_plain_serve_runs_one_worker_child_and_restarts_it_when_it_fails(tmp_path: Path) -> None:
+    serve = Serve(tmp_path, "--demo", "--workers", "2")
+    try:
+        password = (tmp_path / "var" / "demo-password").read_text().strip()
+        auth = {"uid": "demo", "pwd": api_password(password, "demo")}
+        waiting.until(lambda: worker_children(serve.process.pid), "the worker child started")
+        # One worker whatever --workers says: it owns the channels.
+        (first,) = worker_children(serve.process.pid)
+
+        def delivered(number: str) -> bool:
+            answer = httpx_get(serve.url + "/mt/", {**auth, "mobile": number, "content": "hi"})
+            assert answer == SUCCESS
+            return True
+
+        delivered("13900002001")
+        waiting.until(lambda: states(tmp_path) == ["delivered"], "the child delivered")
+
+        os.kill(first, signal.SIGKILL)  # a crash of the worker alone
+        waiting.until(
+            lambda: [p for p in worker_children(serve.process.pid) if p != first],
+            "serve started another worker",
+        )
+        assert len(worker_children(serve.process.pid)) == 1
+        delivered("13900002002")
+        waiting.until(lambda: states(tmp_path) == ["delivered"] * 2, "the new worker delivered")
+        assert "delivery worker process failed; restarting it" in serve.output()
+
+        (second,) = worker_children(serve.process.pid)
+        serve.process.send_signal(signal.SIGTERM)
+        assert serve.process.wait(timeout=waiting.WAIT_S) == 0
+        assert not alive(second)
+        assert "delivery worker stopped" in serve.output()
+    finally:
+        serve.stop()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc (Linux)")
+def test_a_killed_serve_takes_its_worker_child_with_it(tmp_path: Path) -> None:
+    serve = Serve(tmp_path)
+    try:
+        waiting.until(lambda: worker_children(serve.process.pid), "the worker child started")
+        (worker,) = worker_children(serve.process.pid)
+        serve.process.kill()
+        serve.process.wait()
+        # A new serve must not find the old worker still running the channels.
+        waiting.until(lambda: not alive(worker), "the worker child died with serve")
+    finally:
+        serve.stop()

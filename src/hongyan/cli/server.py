@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import signal
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -39,16 +40,17 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="worker processes")] = None,
     demo: Annotated[bool, typer.Option(help="create and print a demo account")] = False,
     role: Annotated[
-        Role,
+        Role | None,
         typer.Option(
-            help="all: API and delivery in this process; api: the customer API and console"
-            " only; worker: delivery only (channels, dispatcher, push), no HTTP. One worker"
-            " per database, beside the API processes: it owns the channels."
+            help="By default the API runs here and one delivery worker process beside it,"
+            " so that both cores work. all: API and delivery in this one process; api: the"
+            " customer API and console only; worker: delivery only (channels, dispatcher,"
+            " push), no HTTP. One worker per database: it owns the channels.",
+            show_default=False,
         ),
-    ] = Role.ALL,
+    ] = None,
 ) -> None:
     """Run the platform: the customer API and everything behind it."""
-    import uvicorn
 
     from hongyan import logs
     from hongyan.api.door import raise_open_file_limit
@@ -71,6 +73,40 @@ def serve(
             fail("--role worker runs one process: channels must have one owner")
         _run_worker(current)
         return
+    child = None
+    if role is None:  # the API here, delivery in a child process (cli/worker_process.py)
+        from hongyan.cli.worker_process import WorkerChild
+
+        role = Role.API
+        child = WorkerChild(config_file())
+        child.start()
+    # uvicorn stops gracefully on SIGTERM or SIGINT, then raises the signal
+    # again for the handler it found: with the default one the process died
+    # there, before the worker child was stopped and the log's last lines
+    # written. This one ends serve as a clean stop instead.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop_requested)
+    try:
+        _run_api(current, role, overrides)
+    except _StopRequested:
+        pass
+    finally:
+        if child is not None:
+            child.stop()
+
+
+class _StopRequested(BaseException):
+    """SIGTERM or SIGINT reached serve outside uvicorn's own handlers."""
+
+
+def _stop_requested(signum: int, _frame: object) -> None:
+    raise _StopRequested(signum)
+
+
+def _run_api(current: Settings, role: Role, overrides: Mapping[str, object]) -> None:
+    """uvicorn, in this process or in `current.workers` processes, until stopped."""
+    import uvicorn
+
     options = uvicorn_options(current.host, current.port)
     options["loop"] = "uvloop"
     if current.workers > 1:
@@ -116,6 +152,9 @@ def _run_worker(current: Settings) -> None:
     import uvloop
 
     from hongyan.app import Platform, tune_gc
+    from hongyan.cli.worker_process import die_with_parent
+
+    die_with_parent()
 
     async def work() -> None:
         platform = Platform(current, role=Role.WORKER)
