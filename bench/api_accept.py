@@ -311,10 +311,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--roles",
-        choices=("all", "split"),
-        default="all",
-        help="all: one process accepts and delivers; split: `serve --role api` and a"
-        " `serve --role worker` beside it",
+        choices=("default", "all", "split"),
+        default="default",
+        help="default: plain `serve` (the API, and a delivery worker child beside it);"
+        " all: `serve --role all`, one process accepts and delivers; split: `serve --role"
+        " api` and a `serve --role worker` started beside it by the bench",
     )
     p.add_argument(
         "--drain-timeout", type=float, default=600.0, help="seconds for every message to end"

@@ -207,7 +207,10 @@ class Server:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
         argv = [self.hongyan, "serve", "--host", HOST, "--port", str(self.port)]
         argv += ["--workers", str(self.workers)]
-        if getattr(self.args, "roles", "all") == "split":
+        roles = getattr(self.args, "roles", "default")
+        if roles == "all":
+            argv += ["--role", "all"]
+        elif roles == "split":
             # The API here, delivery in a worker process of its own beside it.
             argv += ["--role", "api"]
             worker = [self.hongyan, "serve", "--role", "worker"]

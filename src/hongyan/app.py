@@ -60,7 +60,7 @@ class Platform:
     def __init__(self, settings: Settings, clock: Clock = now_ms, role: Role = Role.ALL) -> None:
         self.settings = settings
         self.role = role
-        self.db = Database(settings)
+        self.db = Database(settings, background=role == Role.WORKER)
         self.gates = Gatekeeper(settings, self.db, clock)
         self.service = CustomerService(settings, self.db, self.gates, clock)
         self.simulator = SimulatedCarrier(settings.simulator)

@@ -1,6 +1,7 @@
-"""Two processes' writers on one SQLite file (store/engine._take_write_lock):
-the second waits for the first's lock in short naps and then writes; it is
-never refused while the lock is only held for a while."""
+"""Two processes' writers on one SQLite file: the second waits for the first's
+lock in short naps and then writes, never refused while the lock is only held
+for a while (store/engine._take_write_lock); and the group-commit writers take
+turns before that, customers' first (store/engine.WriterTurn)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 
-from hongyan.store.engine import create_sqlite_writer_engine
+from hongyan.store.engine import WriterTurn, create_sqlite_writer_engine
+from tests import waiting
 
 
 def test_a_writer_waits_for_anothers_lock_then_writes(tmp_path: Path) -> None:
@@ -56,3 +58,51 @@ def test_a_writer_waits_for_anothers_lock_then_writes(tmp_path: Path) -> None:
         ]
     first.dispose()
     second.dispose()
+
+
+def test_writers_take_turns_and_background_work_waits_for_customers(tmp_path: Path) -> None:
+    """WriterTurn: separate instances are separate open files, as separate processes' are."""
+    database = tmp_path / "shared.db"
+    customer, other_customer = WriterTurn(database), WriterTurn(database)
+    background = WriterTurn(database, background=True)
+    order: list[str] = []
+    background_waits = threading.Event()
+
+    def run(turn: WriterTurn, name: str, ready: threading.Event | None = None) -> None:
+        if ready is not None:
+            ready.set()
+        with turn:
+            order.append(name)
+
+    # A customer write holds its turn; another customer queues behind it.
+    with customer:
+        queued = threading.Event()
+        second = threading.Thread(target=run, args=(other_customer, "customer 2", queued))
+        second.start()
+        queued.wait(timeout=60)
+        # The queued customer has its shared claim on "-customers" once it blocks
+        # on the turn: the background writer must now wait for it.
+        assert waiting_on(tmp_path / "shared.db-writer")
+        third = threading.Thread(target=run, args=(background, "background", background_waits))
+        third.start()
+        background_waits.wait(timeout=60)
+        # It waits for no customer to be waiting, before it even queues for the turn.
+        assert waiting_on(tmp_path / "shared.db-customers")
+        order.append("customer 1")
+    second.join(timeout=60)
+    third.join(timeout=60)
+    assert order == ["customer 1", "customer 2", "background"]
+    for turn in (customer, other_customer, background):
+        turn.close()
+
+
+def waiting_on(path: Path) -> bool:
+    """Until some process of ours blocks on a flock of this file (Linux /proc/locks)."""
+    inode = path.stat().st_ino
+
+    def blocked() -> bool:
+        with open("/proc/locks") as locks:
+            return any("->" in line and f":{inode} " in line for line in locks)
+
+    waiting.until(blocked, f"a writer blocked on {path.name}")
+    return True

@@ -15,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hongyan.config import Settings
 from hongyan.errors import StoreError
-from hongyan.store.engine import create_engine, create_sqlite_writer_engine
+from hongyan.store.engine import (
+    WriterTurn,
+    create_engine,
+    create_sqlite_writer_engine,
+    sqlite_path,
+)
 from hongyan.store.writer import GroupCommitWriter
 
 T = TypeVar("T")
@@ -23,7 +28,8 @@ I = TypeVar("I")  # noqa: E741
 
 
 class Database:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, background: bool = False) -> None:
+        """`background`: this process's writes are no customer's (the delivery worker)."""
         url = settings.database_url
         self.is_sqlite = settings.is_sqlite
         self.read_engine: AsyncEngine = create_engine(url, synchronous=settings.sqlite_synchronous)
@@ -42,6 +48,7 @@ class Database:
                 url, synchronous=settings.sqlite_synchronous
             )
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+            self._turn = WriterTurn(sqlite_path(url), background=background)
         self.writer = GroupCommitWriter(
             self._in_thread if self.is_sqlite else self._on_loop, settings.commit_batch_max
         )
@@ -57,7 +64,7 @@ class Database:
             conn = self._writer_connection
             if conn is None or conn.closed or conn.invalidated:
                 conn = self._writer_connection = engine.connect()
-            with conn.begin():
+            with self._turn, conn.begin():
                 return work(conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._thread, transaction)
@@ -80,6 +87,7 @@ class Database:
                 self._thread.submit(self._writer_connection.close).result()
                 self._writer_connection = None
             self._thread.shutdown(wait=True)
+            self._turn.close()
             self._thread_engine.dispose()
 
     @asynccontextmanager

@@ -12,6 +12,9 @@ its credential digests.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -125,9 +128,11 @@ def _take_write_lock(connection: Any) -> None:
     microseconds: p99 at 64 concurrent sends went from 60 ms to 1.2 s
     (issue 13). Python's sqlite3 cannot install another busy handler, so the
     group-commit writer's connection has none (busy_timeout 0) and waits here,
-    in short naps that give up the GIL, up to the same BUSY_TIMEOUT_MS. Once
-    BEGIN IMMEDIATE holds the lock, nothing in the transaction waits for it
-    again (WAL: readers never block a writer)."""
+    in short naps that give up the GIL, up to the same BUSY_TIMEOUT_MS. The
+    group-commit writers take their turns in WriterTurn first, so they nap
+    here only behind a transaction that took no turn (an operator command,
+    another program). Once BEGIN IMMEDIATE holds the lock, nothing in the
+    transaction waits for it again (WAL: readers never block a writer)."""
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     wait = _LOCK_WAIT_FIRST_S
     while True:
@@ -139,3 +144,61 @@ def _take_write_lock(connection: Any) -> None:
                 raise
         time.sleep(wait)
         wait = min(wait * 2, _LOCK_WAIT_MAX_S)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None: in memory)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+class WriterTurn:
+    """The group-commit writers of all processes on one SQLite file take turns
+    here, an exclusive flock on `<file>-writer`, before BEGIN IMMEDIATE.
+
+    The kernel wakes the next writer the moment the last one commits; waiting
+    in SQLite's lock instead means polling it. Customers come first: a
+    writer for customers (`background=False`: an API process's, or one doing
+    both) holds a shared flock on `<file>-customers` from before it queues
+    for its turn until it commits, and a background writer (the delivery
+    worker's) takes that one exclusively, and lets go, before it queues: it
+    goes only when no customer write waits, so a request waits for at most
+    the one background transaction already running. Transactions that take
+    no turn (operator commands) meet the writers at SQLite's own lock.
+    """
+
+    def __init__(self, database: Path | None, *, background: bool = False) -> None:
+        self._background = background
+        self._fds: tuple[int, int] | None = None
+        if database is not None:
+            self._fds = tuple(  # type: ignore[assignment]
+                os.open(database.with_name(database.name + suffix), os.O_RDWR | os.O_CREAT, 0o600)
+                for suffix in ("-writer", "-customers")
+            )
+
+    def __enter__(self) -> None:
+        if self._fds is None:
+            return
+        turn, customers = self._fds
+        if self._background:
+            fcntl.flock(customers, fcntl.LOCK_EX)  # no customer write waits now
+            fcntl.flock(customers, fcntl.LOCK_UN)
+        else:
+            fcntl.flock(customers, fcntl.LOCK_SH)
+        fcntl.flock(turn, fcntl.LOCK_EX)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._fds is None:
+            return
+        turn, customers = self._fds
+        fcntl.flock(turn, fcntl.LOCK_UN)
+        if not self._background:
+            fcntl.flock(customers, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        for fd in self._fds or ():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds = None
