@@ -6,10 +6,13 @@ turns before that, customers' first (store/engine.WriterTurn)."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import event, text
 
+from hongyan.store import engine
 from hongyan.store.engine import WriterTurn, create_sqlite_writer_engine
 from tests import waiting
 
@@ -60,44 +63,70 @@ def test_a_writer_waits_for_anothers_lock_then_writes(tmp_path: Path) -> None:
     second.dispose()
 
 
-def test_writers_take_turns_and_background_work_waits_for_customers(tmp_path: Path) -> None:
+def test_writers_take_turns_and_background_work_waits_for_customers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """WriterTurn: separate instances are separate open files, as separate processes' are."""
     database = tmp_path / "shared.db"
     customer, other_customer = WriterTurn(database), WriterTurn(database)
-    background = WriterTurn(database, background=True)
+    background = WriterTurn(database, background=True, customers_first_s=waiting.WAIT_S)
     order: list[str] = []
-    background_waits = threading.Event()
+    # Told when the background writer found a customer write waiting and stood back.
+    stood_back = threading.Event()
+    nap = time.sleep
 
-    def run(turn: WriterTurn, name: str, ready: threading.Event | None = None) -> None:
-        if ready is not None:
-            ready.set()
+    def noted_nap(seconds: float) -> None:
+        if threading.current_thread().name == "background":
+            stood_back.set()
+        nap(seconds)
+
+    monkeypatch.setattr(engine.time, "sleep", noted_nap)
+
+    def run(turn: WriterTurn, name: str) -> None:
         with turn:
             order.append(name)
 
     # A customer write holds its turn; another customer queues behind it.
     with customer:
-        queued = threading.Event()
-        second = threading.Thread(target=run, args=(other_customer, "customer 2", queued))
+        second = threading.Thread(target=run, args=(other_customer, "customer 2"))
         second.start()
-        queued.wait(timeout=60)
-        # The queued customer has its shared claim on "-customers" once it blocks
-        # on the turn: the background writer must now wait for it.
-        assert waiting_on(tmp_path / "shared.db-writer")
-        third = threading.Thread(target=run, args=(background, "background", background_waits))
+        waiting_on(database.with_name("shared.db-writer"))
+        third = threading.Thread(target=run, args=(background, "background"), name="background")
         third.start()
-        background_waits.wait(timeout=60)
-        # It waits for no customer to be waiting, before it even queues for the turn.
-        assert waiting_on(tmp_path / "shared.db-customers")
+        # It does not even queue for the turn while a customer write waits.
+        assert stood_back.wait(timeout=waiting.WAIT_S)
         order.append("customer 1")
-    second.join(timeout=60)
-    third.join(timeout=60)
+    second.join(timeout=waiting.WAIT_S)
+    third.join(timeout=waiting.WAIT_S)
     assert order == ["customer 1", "customer 2", "background"]
     for turn in (customer, other_customer, background):
         turn.close()
 
 
-def waiting_on(path: Path) -> bool:
-    """Until some process of ours blocks on a flock of this file (Linux /proc/locks)."""
+def test_background_work_goes_on_while_customers_keep_the_lock_busy(tmp_path: Path) -> None:
+    database = tmp_path / "shared.db"
+    customer = WriterTurn(database)
+    background = WriterTurn(database, background=True, customers_first_s=0.01)
+    entered = threading.Event()
+
+    def run() -> None:
+        with background:
+            entered.set()
+
+    with customer:  # customers' writes, as if without end
+        worker = threading.Thread(target=run)
+        worker.start()
+        # After its bound it queues for the turn anyway, and gets the next one.
+        waiting_on(database.with_name("shared.db-writer"))
+        assert not entered.is_set()
+    assert entered.wait(timeout=waiting.WAIT_S)
+    worker.join(timeout=waiting.WAIT_S)
+    customer.close()
+    background.close()
+
+
+def waiting_on(path: Path) -> None:
+    """Until some thread blocks on a flock of this file (Linux /proc/locks)."""
     inode = path.stat().st_ino
 
     def blocked() -> bool:
@@ -105,4 +134,3 @@ def waiting_on(path: Path) -> bool:
             return any("->" in line and f":{inode} " in line for line in locks)
 
     waiting.until(blocked, f"a writer blocked on {path.name}")
-    return True

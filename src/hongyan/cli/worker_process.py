@@ -51,11 +51,6 @@ class WorkerChild:
         self._proc: subprocess.Popen[bytes] | None = None
         self._watcher: threading.Thread | None = None
 
-    @property
-    def pid(self) -> int | None:
-        with self._lock:
-            return self._proc.pid if self._proc is not None else None
-
     def start(self) -> None:
         self._spawn()
         self._watcher = threading.Thread(target=self._watch, name="worker-watch", daemon=True)

@@ -154,6 +154,12 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
+# How long a background writer lets waiting customer writes go first, at
+# most: then it queues for its turn anyway, so that delivery never stops
+# under a sustained load of customers' writes.
+CUSTOMERS_FIRST_S = 0.05
+
+
 class WriterTurn:
     """The group-commit writers of all processes on one SQLite file take turns
     here, an exclusive flock on `<file>-writer`, before BEGIN IMMEDIATE.
@@ -162,43 +168,66 @@ class WriterTurn:
     in SQLite's lock instead means polling it. Customers come first: a
     writer for customers (`background=False`: an API process's, or one doing
     both) holds a shared flock on `<file>-customers` from before it queues
-    for its turn until it commits, and a background writer (the delivery
-    worker's) takes that one exclusively, and lets go, before it queues: it
-    goes only when no customer write waits, so a request waits for at most
-    the one background transaction already running. Transactions that take
-    no turn (operator commands) meet the writers at SQLite's own lock.
+    for its turn until it commits. A background writer (the delivery
+    worker's) queues only once it could take that one exclusively, that is
+    when no customer write waits or runs, or after `customers_first_s`: a
+    request waits for at most the one background transaction already
+    running, and delivery still moves while customers keep the lock busy.
+    (The background writer polls for that, in naps: flock has no timeout.)
+    Transactions that take no turn (operator commands) meet the writers at
+    SQLite's own lock.
     """
 
-    def __init__(self, database: Path | None, *, background: bool = False) -> None:
+    def __init__(
+        self,
+        database: Path | None,
+        *,
+        background: bool = False,
+        customers_first_s: float = CUSTOMERS_FIRST_S,
+    ) -> None:
         self._background = background
-        self._fds: tuple[int, int] | None = None
+        self._customers_first_s = customers_first_s
+        self._turn: int | None = None
+        self._customers: int | None = None
         if database is not None:
-            self._fds = tuple(  # type: ignore[assignment]
-                os.open(database.with_name(database.name + suffix), os.O_RDWR | os.O_CREAT, 0o600)
-                for suffix in ("-writer", "-customers")
-            )
+            flags, mode = os.O_RDWR | os.O_CREAT, 0o600
+            self._turn = os.open(database.with_name(database.name + "-writer"), flags, mode)
+            self._customers = os.open(database.with_name(database.name + "-customers"), flags, mode)
 
     def __enter__(self) -> None:
-        if self._fds is None:
+        if self._turn is None or self._customers is None:
             return
-        turn, customers = self._fds
         if self._background:
-            fcntl.flock(customers, fcntl.LOCK_EX)  # no customer write waits now
-            fcntl.flock(customers, fcntl.LOCK_UN)
+            self._let_customers_go_first(self._customers)
         else:
-            fcntl.flock(customers, fcntl.LOCK_SH)
-        fcntl.flock(turn, fcntl.LOCK_EX)
+            fcntl.flock(self._customers, fcntl.LOCK_SH)
+        fcntl.flock(self._turn, fcntl.LOCK_EX)
+
+    def _let_customers_go_first(self, customers: int) -> None:
+        deadline = time.monotonic() + self._customers_first_s
+        wait = _LOCK_WAIT_FIRST_S
+        while True:
+            try:
+                fcntl.flock(customers, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(wait)
+                wait = min(wait * 2, _LOCK_WAIT_MAX_S)
+                continue
+            fcntl.flock(customers, fcntl.LOCK_UN)
+            return
 
     def __exit__(self, *_exc: object) -> None:
-        if self._fds is None:
+        if self._turn is None or self._customers is None:
             return
-        turn, customers = self._fds
-        fcntl.flock(turn, fcntl.LOCK_UN)
+        fcntl.flock(self._turn, fcntl.LOCK_UN)
         if not self._background:
-            fcntl.flock(customers, fcntl.LOCK_UN)
+            fcntl.flock(self._customers, fcntl.LOCK_UN)
 
     def close(self) -> None:
-        for fd in self._fds or ():
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._fds = None
+        for fd in (self._turn, self._customers):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._turn = self._customers = None
