@@ -82,8 +82,8 @@ def create_sqlite_writer_engine(url: str, *, synchronous: str = "FULL") -> Engin
 def _private_sqlite_file(database: str | None) -> None:
     """SQLite gives its -wal and -shm files the database file's mode, so a
     file created 0600 before SQLite opens it keeps all three private."""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        private_file(Path(database))
+    if path := sqlite_path(database):
+        private_file(path)
 
 
 def _configure_sqlite(
@@ -146,9 +146,11 @@ def _take_write_lock(connection: Any) -> None:
         wait = min(wait * 2, _LOCK_WAIT_MAX_S)
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL (None: in memory)."""
-    database = make_url(url).database
+def sqlite_path(url_or_database: str | None) -> Path | None:
+    """The file of a SQLite URL, or of its database part (None: in memory)."""
+    if url_or_database is None:
+        return None
+    database = make_url(url_or_database).database if "://" in url_or_database else url_or_database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database)
