@@ -15,7 +15,7 @@ from hongyan.channels.smpp import codec, pdu
 from hongyan.channels.smpp.channel import SmppChannel
 from hongyan.channels.smpp.session import Session
 from hongyan.channels.smpp.settings import SmppSettings
-from hongyan.channels.smpp.windows import Windows
+from hongyan.channels.windows import Windows
 
 WITHIN_S = 5.0  # generous: nothing here waits on anything but the event loop
 

@@ -43,10 +43,8 @@ from hongyan.channels.base import (
     SentPart,
     SubmitOutcome,
 )
+from hongyan.channels.session import Unreadable
 from hongyan.channels.smpp import mapping, receipt, text
-from hongyan.channels.smpp.codec import (
-    PduError,
-)
 from hongyan.channels.smpp.constants import (
     CommandStatus,
     status_name,
@@ -66,7 +64,7 @@ from hongyan.channels.smpp.pdu import (
 )
 from hongyan.channels.smpp.session import Session
 from hongyan.channels.smpp.settings import SmppSettings
-from hongyan.channels.smpp.windows import Windows
+from hongyan.channels.windows import Windows
 from hongyan.core.retry import backoff_s
 from hongyan.core.states import BindState, ChannelState
 from hongyan.tasks import cancel
@@ -326,7 +324,7 @@ class SmppChannel:
             answer = await link.session.request(mapping.submit_sm(part, self._s))
         except TimeoutError:
             return SubmitOutcome(error=TIMEOUT, temporary=True)
-        except (ConnectionError, PduError) as exc:
+        except (ConnectionError, Unreadable) as exc:
             link.failed(_describe(exc))
             return SubmitOutcome(error=DOWN, temporary=True)
         finally:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import struct
 
+from hongyan.channels import framing
+from hongyan.channels.framing import FrameError
 from hongyan.channels.smpp.constants import (
     HEADER_SIZE,
     MAX_PDU_SIZE,
@@ -24,6 +26,8 @@ from hongyan.channels.smpp.constants import (
     CommandStatus,
 )
 from hongyan.channels.smpp.pdu import BY_COMMAND_ID, CSTR, U8, Pdu
+
+__all__ = ["FrameError", "Framer", "PduError", "decode", "encode"]
 
 _HEADER = struct.Struct(">IIII")
 _TLV_HEAD = struct.Struct(">HH")
@@ -42,10 +46,6 @@ class PduError(Exception):
     def answer_with_nack(self) -> bool:
         """Unknown commands get generic_nack; known requests their own response."""
         return self.command_id not in BY_COMMAND_ID or bool(self.command_id & RESPONSE_BIT)
-
-
-class FrameError(Exception):
-    """The stream announced an impossible length: it cannot be followed further."""
 
 
 # -- encoding -------------------------------------------------------------------
@@ -144,29 +144,8 @@ def decode(frame: bytes) -> Pdu:
     return cls(sequence=sequence, status=status, tlvs=tlvs, **values)
 
 
-class Framer:
+class Framer(framing.Framer):
     """Cuts a byte stream into whole frames (SMPP 3.4 §3.2)."""
 
     def __init__(self, max_size: int = MAX_PDU_SIZE) -> None:
-        self._buffer = bytearray()
-        self._max = max_size
-
-    def feed(self, data: bytes) -> None:
-        self._buffer += data
-
-    def frames(self) -> list[bytes]:
-        """Every whole frame received so far; FrameError on an impossible length."""
-        buffer = self._buffer
-        found: list[bytes] = []
-        pos = 0
-        while len(buffer) - pos >= 4:
-            length = int.from_bytes(buffer[pos : pos + 4], "big")
-            if length < HEADER_SIZE or length > self._max:
-                del buffer[:pos]
-                raise FrameError(f"command_length {length}")
-            if len(buffer) - pos < length:
-                break
-            found.append(bytes(buffer[pos : pos + length]))
-            pos += length
-        del buffer[:pos]
-        return found
+        super().__init__(HEADER_SIZE, max_size)

@@ -1,37 +1,13 @@
-"""One SMPP connection, either side: framing, sequence numbers, the window,
-response timeouts, enquire_link, unbind. All the I/O of the SMPP code is here;
-`pdu.py` only turns bytes into PDUs (STYLE.md item 2).
-
-A `Session` is an asyncio protocol. Requests it sends wait for a window slot
-(at most `window` outstanding, SMPP 3.4 §2.10 leaves the number to the
-parties), carry the next sequence number (§5.1.4: 1 to 0x7FFFFFFF, wrapping)
-and resolve with the peer's response, a `TimeoutError` past
-`response_timeout_s`, or `ConnectionLost`. Requests it receives go to the
-handler it was made with, each in its own task, and the handler's PDU is sent
-back as the response; a handler that fails answers ESME_RX_T_APPN (deliver_sm,
-data_sm: "try again later", §5.1.3) or ESME_RSYSERR. enquire_link and unbind
-are answered here. When nothing has come in for `enquire_link_s`, an
-enquire_link goes out; one left unanswered marks the link dead and the
-connection is dropped. Nothing is tied to the ESME role, so the SMSC
-simulator (and later CMPP's framing) uses the same machinery.
-"""
+"""The SMPP wire of the shared session (channels/session.py): enquire_link
+probes, unbind goodbyes, generic_nack for what cannot be read (§4.3)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import time
-from collections.abc import Awaitable, Callable
-from typing import cast
+from typing import Any
 
-from hongyan.channels.smpp.codec import (
-    FrameError,
-    Framer,
-    PduError,
-    decode,
-    encode,
-)
+from hongyan.channels import session
+from hongyan.channels.session import Handler, Unreadable
+from hongyan.channels.smpp.codec import Framer, PduError, decode, encode
 from hongyan.channels.smpp.constants import CommandId, CommandStatus
 from hongyan.channels.smpp.pdu import (
     EnquireLink,
@@ -42,242 +18,59 @@ from hongyan.channels.smpp.pdu import (
     response_to,
 )
 
-log = logging.getLogger(__name__)
-
-Handler = Callable[["Session", Pdu], Awaitable[Pdu | None]]
-_MAX_SEQUENCE = 0x7FFFFFFF
-_TICK_S = 0.5
+__all__ = ["Handler", "Session", "SmppWire"]
 
 
-class ConnectionLost(ConnectionError):
-    """The connection closed while a request waited for its response."""
+class SmppWire:
+    protocol = "smpp"
 
+    def framer(self) -> Framer:
+        return Framer()
 
-class Session(asyncio.Protocol):
-    def __init__(
-        self,
-        name: str,
-        handler: Handler,
-        *,
-        window: int = 32,
-        response_timeout_s: float = 10.0,
-        enquire_link_s: float = 30.0,
-    ) -> None:
-        self.name = name
-        self.bound = False
-        self.system_id = ""  # the peer's, once bound (the SMSC side fills it in)
-        self.last_error = ""
-        self._handler = handler
-        self._window = window
-        self._timeout = response_timeout_s
-        self._enquire_s = enquire_link_s
-        self._transport: asyncio.Transport | None = None
-        self._framer = Framer()
-        self._sequence = 0
-        self._pending: dict[int, tuple[asyncio.Future[Pdu], float]] = {}
-        self._slots = asyncio.Semaphore(window)
-        self._closed = asyncio.get_running_loop().create_future()
-        self._last_heard = time.monotonic()
-        self._hung_until = 0.0
-        self._keepalive: asyncio.Task[None] | None = None
-        self._serving: set[asyncio.Task[None]] = set()
-        self.received = 0
-        self.sent = 0
+    def encode(self, pdu: Pdu) -> bytes:
+        return encode(pdu)
 
-    # -- asyncio.Protocol --------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports are not asyncio.Transport subclasses, but are one.
-        self._transport = cast(asyncio.Transport, transport)
-        self._keepalive = asyncio.create_task(self._watch(), name=f"{self.name}-keepalive")
-
-    def data_received(self, data: bytes) -> None:
-        self._last_heard = time.monotonic()
-        self._framer.feed(data)
+    def decode(self, frame: bytes) -> Pdu:
         try:
-            frames = self._framer.frames()
-        except FrameError as exc:
-            # The stream cannot be followed past a bad length: say so and hang up.
-            self.last_error = f"bad frame: {exc}"
-            log.warning("smpp stream broken", extra={"session": self.name, "error": str(exc)})
-            self.send(GenericNack(status=CommandStatus.ESME_RINVCMDLEN))
-            self.close()
-            return
-        for frame in frames:
-            self._on_frame(frame)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.bound = False
-        if exc is not None and not self.last_error:
-            self.last_error = f"connection lost: {exc}"
-        pending, self._pending = self._pending, {}
-        for future, _ in pending.values():
-            if not future.done():
-                future.set_exception(ConnectionLost(f"{self.name}: connection closed"))
-        if self._keepalive is not None:
-            self._keepalive.cancel()
-        if not self._closed.done():
-            self._closed.set_result(None)
-
-    # -- what comes in -------------------------------------------------------------
-
-    def _on_frame(self, frame: bytes) -> None:
-        self.received += 1
-        try:
-            pdu = decode(frame)
+            return decode(frame)
         except PduError as exc:
-            log.warning(
-                "smpp pdu refused",
-                extra={"session": self.name, "error": str(exc), "status": exc.status},
-            )
-            entry = self._pending.pop(exc.sequence, None)
-            if exc.command_id & 0x80000000:
-                if entry is not None and not entry[0].done():
-                    entry[0].set_exception(exc)
-                return  # never answer a response
-            if exc.answer_with_nack:
-                self.send(GenericNack(sequence=exc.sequence, status=exc.status))
+            response = bool(exc.command_id & 0x80000000)
+            answer: Pdu | None = None
+            if response:
+                pass  # never answer a response
+            elif exc.answer_with_nack:
+                answer = GenericNack(sequence=exc.sequence, status=exc.status)
             else:
-                self.send(response_to(exc.command_id, exc.sequence, exc.status))
-            return
-        if pdu.is_response:
-            entry = self._pending.pop(pdu.sequence, None)
-            if entry is not None and not entry[0].done():
-                entry[0].set_result(pdu)
-            elif pdu.command_id != CommandId.GENERIC_NACK:
-                log.info("smpp response to nothing", extra={"session": self.name})
-        elif pdu.command_id == CommandId.ENQUIRE_LINK:
-            self.send(response_to(pdu.command_id, pdu.sequence))
-        elif pdu.command_id == CommandId.UNBIND:
-            self.send(UnbindResp(sequence=pdu.sequence))
-            self.bound = False
-            self.last_error = "peer unbound"
-            self.close()
-        else:
-            task = asyncio.create_task(self._serve(pdu))
-            self._serving.add(task)
-            task.add_done_callback(self._serving.discard)
+                answer = response_to(exc.command_id, exc.sequence, exc.status)
+            raise Unreadable(str(exc), exc.sequence, response, answer) from exc
 
-    async def _serve(self, pdu: Pdu) -> None:
-        try:
-            answer = await self._handler(self, pdu)
-        except Exception:
-            log.exception("smpp request handler failed", extra={"session": self.name})
-            temporary = pdu.command_id in (CommandId.DELIVER_SM, CommandId.DATA_SM)
-            status = CommandStatus.ESME_RX_T_APPN if temporary else CommandStatus.ESME_RSYSERR
-            answer = response_to(pdu.command_id, pdu.sequence, status)
-        if answer is not None:
-            answer.sequence = pdu.sequence
-            self.send(answer)
+    def broken_stream(self) -> Pdu:
+        return GenericNack(status=CommandStatus.ESME_RINVCMDLEN)
 
-    # -- what goes out ---------------------------------------------------------------
+    def answer_here(self, pdu: Pdu) -> tuple[Pdu, bool] | None:
+        if pdu.command_id == CommandId.ENQUIRE_LINK:
+            return response_to(pdu.command_id, pdu.sequence), False
+        if pdu.command_id == CommandId.UNBIND:
+            return UnbindResp(sequence=pdu.sequence), True
+        return None
 
-    @property
-    def connected(self) -> bool:
-        return self._transport is not None and not self._transport.is_closing()
+    def handler_failed(self, pdu: Pdu) -> Pdu:
+        temporary = pdu.command_id in (CommandId.DELIVER_SM, CommandId.DATA_SM)
+        status = CommandStatus.ESME_RX_T_APPN if temporary else CommandStatus.ESME_RSYSERR
+        return response_to(pdu.command_id, pdu.sequence, status)
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._pending)
+    def probe(self) -> Pdu:
+        return EnquireLink()
 
-    @property
-    def window(self) -> int:
-        return self._window
+    def goodbye(self) -> Pdu:
+        return Unbind()
 
-    def send(self, pdu: Pdu) -> None:
-        """Write a PDU that needs no answer (a response, generic_nack)."""
-        if self.connected:
-            assert self._transport is not None
-            self._transport.write(encode(pdu))
-            self.sent += 1
-
-    async def request(self, pdu: Pdu) -> Pdu:
-        """Send a request within the window; its response (any status)."""
-        async with self._slots:
-            if not self.connected:
-                raise ConnectionLost(f"{self.name}: not connected")
-            assert self._transport is not None
-            self._sequence = self._sequence % _MAX_SEQUENCE + 1
-            pdu.sequence = self._sequence
-            future: asyncio.Future[Pdu] = asyncio.get_running_loop().create_future()
-            self._pending[pdu.sequence] = (future, time.monotonic() + self._timeout)
-            self._transport.write(encode(pdu))
-            self.sent += 1
-            return await future
-
-    async def unbind(self, timeout_s: float = 2.0) -> None:
-        """Unbind and close (SMPP 3.4 §4.2); a peer that does not answer is cut off."""
-        if self.connected:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.request(Unbind()), timeout_s)
-        self.bound = False
-        self.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._closed), timeout_s)
-
-    def close(self) -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.close()
-
-    def abort(self) -> None:
-        if self._transport is not None:
-            self._transport.abort()
-
-    def hang(self, seconds: float) -> None:
-        """Read nothing for `seconds`, the connection left open: a peer that
-        has gone silent (the SMSC simulator's freeze; it sends nothing on a
-        session that `hung` meanwhile)."""
-        if self.connected:
-            assert self._transport is not None
-            self._transport.pause_reading()
-            self._hung_until = max(self._hung_until, time.monotonic() + seconds)
-            asyncio.get_running_loop().call_later(seconds, self._wake_up)
-
-    @property
-    def hung(self) -> bool:
-        return time.monotonic() < self._hung_until
-
-    @property
-    def hung_s(self) -> float:
-        """Seconds of silence left (0: not hung)."""
-        return max(0.0, self._hung_until - time.monotonic())
-
-    def _wake_up(self) -> None:
-        if self.connected and not self.hung:  # a later, longer hang still holds
-            assert self._transport is not None
-            self._transport.resume_reading()
-
-    async def wait_closed(self) -> None:
-        await asyncio.shield(self._closed)
-
-    # -- timers ------------------------------------------------------------------------
-
-    async def _watch(self) -> None:
-        """Expire requests past their deadline; enquire_link when quiet (§4.11)."""
-        probe: asyncio.Task[Pdu] | None = None
-        while self.connected:
-            await asyncio.sleep(_TICK_S)
-            if self.hung:
-                continue  # silent means silent: no probes, no timeouts of our own
-            now = time.monotonic()
-            expired = [seq for seq, (_, deadline) in self._pending.items() if deadline <= now]
-            for seq in expired:
-                future, _ = self._pending.pop(seq)
-                if not future.done():
-                    future.set_exception(TimeoutError(f"{self.name}: no response"))
-            if probe is not None and probe.done():
-                if probe.cancelled() or probe.exception() is not None:
-                    self.last_error = "link dead: enquire_link unanswered"
-                    log.warning("smpp link dead", extra={"session": self.name})
-                    self.abort()
-                    return
-                probe = None
-            if probe is None and self.bound and now - self._last_heard >= self._enquire_s:
-                probe = asyncio.create_task(self.request(EnquireLink()))
-                probe.add_done_callback(_retrieve)
+    def expected_stray(self, pdu: Pdu) -> bool:
+        return bool(pdu.command_id == CommandId.GENERIC_NACK)
 
 
-def _retrieve(task: asyncio.Task[Pdu]) -> None:
-    """Mark a probe's failure as seen (the watcher reads it, or the session is gone)."""
-    if not task.cancelled():
-        task.exception()
+class Session(session.Session):
+    """An SMPP connection."""
+
+    def __init__(self, name: str, handler: Handler, **options: Any) -> None:
+        super().__init__(name, handler, SmppWire(), **options)
