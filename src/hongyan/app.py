@@ -23,6 +23,8 @@ from hongyan.api.customer import ENDPOINTS, CustomerApi, forwarded_for
 from hongyan.api.door import Door
 from hongyan.channels.base import Channel
 from hongyan.channels.simulator import SimulatedCarrier
+from hongyan.channels.cmpp.channel import CmppChannel
+from hongyan.channels.cmpp.settings import CmppSettings
 from hongyan.channels.smpp.channel import SmppChannel
 from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.config import Role, Settings, load_settings
@@ -72,6 +74,11 @@ class Platform:
                 account = (extra.host, extra.port, extra.system_id)
                 smpp.receipt_scope = scopes.setdefault(account, extra.name)
                 self.channels[extra.name] = smpp
+            elif isinstance(extra, CmppSettings):
+                cmpp = CmppChannel(extra, settings.gateway_prefix)
+                account = (extra.host, extra.port, "cmpp:" + extra.sp_id)
+                cmpp.receipt_scope = scopes.setdefault(account, extra.name)
+                self.channels[extra.name] = cmpp
             else:
                 self.channels[extra.name] = SimulatedCarrier(extra)
         self.sink = DeliverySink(self.db, settings.gateway_prefix, settings.reply_parts_wait_s)

@@ -31,6 +31,7 @@ from pydantic_settings import (
 )
 
 from hongyan.api.limits import HttpSettings
+from hongyan.channels.cmpp.settings import CmppSettings
 from hongyan.channels.simulator import SimulatorSettings
 from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.console.settings import ConsoleSettings
@@ -48,9 +49,11 @@ def _channel_kind(value: Any) -> str:
     return str(getattr(value, "kind", "simulator"))
 
 
-# `[[channels]]` entries: `kind = "smpp"`, or a simulator when no kind is given.
+# `[[channels]]` entries: `kind = "smpp"` or `"cmpp"`, or a simulator when no kind is given.
 ChannelSettings = Annotated[
-    Annotated[SimulatorSettings, Tag("simulator")] | Annotated[SmppSettings, Tag("smpp")],
+    Annotated[SimulatorSettings, Tag("simulator")]
+    | Annotated[SmppSettings, Tag("smpp")]
+    | Annotated[CmppSettings, Tag("cmpp")],
     Discriminator(_channel_kind),
 ]
 _toml_file: ContextVar[Path | None] = ContextVar("_toml_file", default=None)

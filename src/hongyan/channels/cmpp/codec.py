@@ -34,6 +34,9 @@ from hongyan.channels.cmpp.pdu import (
     U8,
     U32,
     U64,
+    V2,
+    V3,
+    ConnectResp,
     Layout,
     Pdu,
     StatusReport,
@@ -41,6 +44,7 @@ from hongyan.channels.cmpp.pdu import (
 )
 
 _HEADER = struct.Struct(">III")
+_CONNECT_RESP_V3 = HEADER_SIZE + 4 + 16 + 1
 _INTS = {U8: struct.Struct(">B"), U32: struct.Struct(">I"), U64: struct.Struct(">Q")}
 
 
@@ -126,6 +130,10 @@ def decode(frame: bytes, version: int) -> Pdu:
     cls = BY_COMMAND_ID.get(command_id)
     if cls is None:
         raise PduError(command_id, sequence, f"unknown command 0x{command_id:08X}")
+    if cls is ConnectResp:
+        # Read in the layout its size tells: a gateway that speaks only 2.0
+        # answers a 3.0 CONNECT in 2.0, and the channel must say so.
+        version = V3 if length == _CONNECT_RESP_V3 else V2
     values, end = _unpack(frame, HEADER_SIZE, layout(cls, version), command_id, sequence)
     if end != len(frame):
         raise PduError(command_id, sequence, f"{len(frame) - end} octets past the last field")

@@ -18,7 +18,7 @@ accepted submit records `bind`, the number of the session it came over (1 for
 the first bind made), so a test can see how an ESME spreads its load.
 
 Controls, from tests in the same process (the methods below) or over the HTTP
-control port: see `smsc_control.py`.
+control port: see `channels/control_port.py`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from hongyan.channels.control_port import control_app
 from hongyan.channels.simulator import outcome_of
 from hongyan.channels.smpp.constants import (
     CommandId,
@@ -59,7 +60,6 @@ from hongyan.channels.smpp.pdu import (
     tlv_int,
 )
 from hongyan.channels.smpp.session import Session
-from hongyan.channels.smpp.smsc_control import control_app
 from hongyan.channels.smpp.smsc_pdus import WORD_STATES, mo_parts, receipt_for
 from hongyan.core.states import Status
 from hongyan.tasks import cancel

@@ -67,7 +67,11 @@ def segments(text: str, mode: SplitMode, gsm7: bool = True) -> list[str]:
     widths = [_width(ch, alphabet) for ch in text]
     if sum(widths) <= _SINGLE[alphabet] or mode == "payload":
         return [text]
-    room = _PART[mode][alphabet]
+    return cut(text, widths, _PART[mode][alphabet])
+
+
+def cut(text: str, widths: list[int], room: int) -> list[str]:
+    """`text` cut into the fewest pieces of at most `room`, by each character's width."""
     parts: list[str] = []
     start = used = 0
     for i, width in enumerate(widths):
