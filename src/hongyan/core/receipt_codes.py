@@ -131,6 +131,31 @@ _EXACT: dict[str, tuple[str, str]] = {
         "运营商报告投递失败。",
     ),
     "ESME_RUNKNOWNERR": ("The carrier gave an unknown error.", "运营商返回未知错误。"),
+    # CMPP SUBMIT_RESP results (CMPP 3.0 §7.4.3.2), as channels/cmpp/mapping.py names them.
+    "CMPP_DEST_TERMINAL": (
+        "China Mobile's gateway refused the destination number as invalid.",
+        "中国移动网关认为目标号码无效，拒绝发送。",
+    ),
+    "CMPP_SRC_ID": (
+        "China Mobile's gateway refused the sender number (access number and extension).",
+        "中国移动网关拒绝了发送号码（接入号及扩展号）。",
+    ),
+    "CMPP_SERVICE_ID": (
+        "China Mobile's gateway refused the service code this platform sends with.",
+        "中国移动网关拒绝了本平台使用的业务代码。",
+    ),
+    "CMPP_FEE_CODE": (
+        "China Mobile's gateway refused the fee settings this platform sends with.",
+        "中国移动网关拒绝了本平台使用的资费设置。",
+    ),
+    "CMPP_FLOW_CONTROL": (
+        "China Mobile's gateway asked us to slow down and the message could not go in time.",
+        "中国移动网关要求降低发送速度，短信未能及时发出。",
+    ),
+    "CMPP_TOO_LONG": (
+        "China Mobile's gateway refused the text's length.",
+        "中国移动网关拒绝了该短信的长度。",
+    ),
     # China Mobile gateway error tables: codes whose meaning is documented.
     "DB:0141": (
         "China Mobile: the number is on the carrier's blacklist.",
@@ -217,6 +242,13 @@ def explain(status: str) -> Explanation:
         en, zh = _FAMILIES[family.group(1)]
         return Explanation(
             status, f"China Mobile: {en} ({status}).", f"中国移动：{zh}（{status}）。", known=False
+        )
+    if code.startswith("CMPP_"):
+        return Explanation(
+            status,
+            f"China Mobile's gateway refused the submit ({status}, a CMPP result code).",
+            f"中国移动网关拒绝提交（{status}，CMPP 结果码）。",
+            known=False,
         )
     if code.startswith("ESME_R"):
         return Explanation(
