@@ -3,11 +3,11 @@ authenticators. No I/O.
 
 A CMPP header carries no version: the session knows which one the CONNECT
 agreed on and passes it to `encode` and `decode`. Octet strings are fixed
-size, left-aligned and NUL-padded (CMPP 3.0 §7.3); they are read up to the
+size, left-aligned and NUL-padded (CMPP 3.0 §8.1); they are read up to the
 first NUL as Latin-1, so no byte a gateway sends can make decoding fail, and
 written as ASCII (a field too long or not ASCII is our bug: ValueError).
 
-`Msg_Id` is one 64-bit number (§7.4.3.1): month (4 bits), day (5), hour (5),
+`Msg_Id` is one 64-bit number (CMPP 3.0 §8.4.3): month (4 bits), day (5), hour (5),
 minute (6), second (6), the ISMG's gateway code (22) and a sequence (16).
 We keep it as that number and store its decimal form, the one operators
 quote; `MsgId` gives the parts and the other forms carriers print.
@@ -84,7 +84,10 @@ def _pack(obj: Any, fields: Layout) -> bytearray:
     for name, kind, size in fields:
         value = getattr(obj, name)
         if kind in _INTS:
-            out += _INTS[kind].pack(value)
+            try:
+                out += _INTS[kind].pack(value)
+            except struct.error:
+                raise ValueError(f"{name} does not fit {size} octets: {value!r}") from None
         elif kind == STR:
             out += _fixed(name, value, size)
         elif kind == OCTETS:
@@ -97,8 +100,8 @@ def _pack(obj: Any, fields: Layout) -> bytearray:
             out.append(len(value))
             out += value
         else:  # TERMINALS
-            if not 1 <= len(value) <= 100:
-                raise ValueError(f"{name}: 1 to 100 numbers, not {len(value)}")
+            if not 1 <= len(value) < 100:  # DestUsr_tl: "fewer than 100 users"
+                raise ValueError(f"{name}: 1 to 99 numbers, not {len(value)}")
             out.append(len(value))
             for number in value:
                 out += _fixed(name, number, size)
@@ -141,7 +144,9 @@ def decode(frame: bytes, version: int) -> Pdu:
 
 
 def decode_report(content: bytes, version: int) -> StatusReport:
-    values, _ = _unpack(content, 0, layout(StatusReport, version), 0, 0)
+    values, end = _unpack(content, 0, layout(StatusReport, version), 0, 0)
+    if end != len(content):
+        raise PduError(0, 0, f"status report of {len(content)} octets, not {end}")
     return StatusReport(**values)
 
 
@@ -246,7 +251,7 @@ class MsgId:
         return f"{self.value:016X}"
 
 
-# -- authentication (§7.4.1) -----------------------------------------------------------
+# -- authentication (CMPP 3.0 §8.4.1) ----------------------------------------------
 
 
 def timestamp(at: datetime) -> int:

@@ -42,7 +42,7 @@ def result_word(result: int) -> str:
 
 
 def submit(part: Part, s: CmppSettings, gateway_prefix: str) -> Submit:
-    """The SUBMIT of one part (CMPP 3.0 §7.4.3.1)."""
+    """The SUBMIT of one part (CMPP 3.0 §8.4.3)."""
     kept = part.extension if s.append_extension else ""
     source = extensions.gateway_number(s.src_id or gateway_prefix, kept)
     pdu = Submit(

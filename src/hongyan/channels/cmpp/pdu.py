@@ -1,5 +1,5 @@
 """CMPP 2.0 and 3.0 PDUs as dataclasses, with each command's fields in the
-order and sizes of the specifications' tables (CMPP 2.0 §7.4, CMPP 3.0 §7.4).
+order and sizes of the specifications' tables (CMPP 3.0 §8.4, and CMPP 2.0 where it differs).
 No I/O; codec.py turns them into frames and back.
 
 The two versions share command ids and most fields; where they differ the
@@ -54,7 +54,7 @@ class ConnectStatus(IntEnum):
 
 
 class SubmitResult(IntEnum):
-    """CMPP_SUBMIT_RESP Result (3.0 §7.4.3.2; 2.0 stops at 9)."""
+    """CMPP_SUBMIT_RESP Result (CMPP 3.0 §8.4.3; 2.0 stops at 9)."""
 
     OK = 0
     BAD_STRUCTURE = 1
@@ -114,7 +114,7 @@ def _result(version_width: int) -> tuple[str, str, int]:
     return ("result", U8 if version_width == 1 else U32, version_width)
 
 
-# -- connection (§7.4.1, §7.4.2, §7.4.9) ------------------------------------------
+# -- connection (§8.4.1, §8.4.2, §8.4.7) ------------------------------------------
 
 
 @dataclass(slots=True)
@@ -164,7 +164,7 @@ class ActiveTestResp(Pdu):
     reserved: int = 0
 
 
-# -- messages (§7.4.3, §7.4.5) -----------------------------------------------------
+# -- messages (§8.4.3, §8.4.5) -----------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -306,7 +306,7 @@ class DeliverResp(Pdu):
 
 @dataclass(slots=True)
 class StatusReport:
-    """The Msg_Content of a status-report DELIVER (§7.4.5.1, table "状态报告")."""
+    """The Msg_Content of a status-report DELIVER (§8.4.5, table "状态报告")."""
 
     FIELDS: ClassVar[Layout] = (
         ("msg_id", U64, 8),
@@ -332,7 +332,7 @@ class StatusReport:
     smsc_sequence: int = 0
 
 
-# -- queries (§7.4.6, §7.4.7) --------------------------------------------------------
+# -- queries (§8.4.4, §8.4.6) --------------------------------------------------------
 
 
 @dataclass(slots=True)

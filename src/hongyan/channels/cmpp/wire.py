@@ -64,7 +64,7 @@ class CmppWire:
 
     def handler_failed(self, pdu: Pdu) -> Pdu | None:
         if pdu.command_id == CommandId.DELIVER:
-            # Not taken: the gateway offers the DELIVER again (CMPP 3.0 §7.4.5.2
+            # Not taken: the gateway offers the DELIVER again (CMPP 3.0 §8.4.5
             # leaves the codes past 8 to the parties; 9 is "other error").
             return DeliverResp(sequence=pdu.sequence, msg_id=getattr(pdu, "msg_id", 0), result=9)
         return _refusal(pdu.command_id, pdu.sequence)
