@@ -1,8 +1,10 @@
-"""SMPP benchmark: the platform submitting to `hongyan smsc` over loopback.
+"""SMPP (and CMPP) benchmark: the platform submitting to `hongyan smsc` over loopback.
 
     .venv/bin/python bench/smpp.py [--messages 50000] [--binds 1 4] [--window 32]
     .venv/bin/python bench/smpp.py --response-delay 0.3 --messages 4000 --binds 1 2 4
     .venv/bin/python bench/smpp.py --peer node ...   # the independent SMSC instead
+    .venv/bin/python bench/smpp.py --protocol cmpp3 ...  # a cmpp channel to `hongyan smsc
+                                                         # --protocol cmpp3` (bench/cmpp.py)
 
 For each bind count it starts `hongyan smsc` (receipts 50-100 ms after each
 submit, so receipts flow while submitting) and `hongyan serve` with one smpp
@@ -52,7 +54,9 @@ NODE_SMSC = Path(__file__).resolve().parent.parent / "tests" / "peers" / "smsc.j
 class Smsc:
     """`hongyan smsc` (or smsc.js) in its own process, read through its control port."""
 
-    def __init__(self, hongyan: str, directory: Path, peer: str, response_delay: float) -> None:
+    def __init__(
+        self, hongyan: str, directory: Path, peer: str, response_delay: float, protocol: str
+    ) -> None:
         self.port, self.control = free_port(), free_port()
         self.log = (directory / "smsc.log").open("wb")
         ports = ("--port", str(self.port), "--control-port", str(self.control))
@@ -60,6 +64,7 @@ class Smsc:
             argv = ["node", str(NODE_SMSC), *ports, "--receipt-delay-ms", "50"]
         else:
             argv = [hongyan, "smsc", "--quiet", *ports, "--receipt-delay", "0.05"]
+            argv += ["--protocol", protocol]
         self.proc = subprocess.Popen(argv, cwd=directory, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while True:
@@ -136,16 +141,20 @@ def final_count(db: Path) -> tuple[int, int]:
 def run(args: argparse.Namespace, binds: int) -> bool:
     figures = Figures(f"b{binds}_")
     server = Server(args, workers=1)
-    smsc = Smsc(server.hongyan, server.dir, args.peer, args.response_delay)
-    channel = {
+    smsc = Smsc(server.hongyan, server.dir, args.peer, args.response_delay, args.protocol)
+    channel: dict[str, object] = {
         "kind": "smpp",
         "name": "smpp",
         "port": smsc.port,
-        "system_id": "hongyan",
-        "password": "secret",
         "binds": binds,
         "window": args.window,
     }
+    if args.protocol == "smpp":
+        channel.update({"system_id": "hongyan", "password": "secret"})
+    else:  # the simulator's demo SP code and shared secret
+        version = "2.0" if args.protocol == "cmpp2" else "3.0"
+        channel.update({"kind": "cmpp", "version": version, "sp_id": "901234"})
+        channel.update({"secret": "secret", "service_id": "BENCH"})
     if args.peer == "node":  # hex ids in submit_sm_resp, decimal in the receipt text
         channel.update({"submit_id_base": "hex", "receipt_id_base": "dec"})
     server.env.update(
@@ -207,6 +216,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--response-delay", type=float, default=0.0, help="seconds before each submit_sm_resp"
     )
     p.add_argument("--peer", choices=["hongyan", "node"], default="hongyan", help="the SMSC")
+    p.add_argument(
+        "--protocol", choices=["smpp", "cmpp2", "cmpp3"], default="smpp", help="the channel's"
+    )
     p.add_argument("--timeout", type=float, default=120.0, help="seconds a run, at most")
     p.add_argument("--dir", help="parent of the temporary server directory")
     p.add_argument("--port", type=int, default=0, help="server port (0: a free one)")
@@ -218,6 +230,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.peer == "node" and args.protocol != "smpp":
+        note("# --peer node speaks SMPP only")
+        return 2
     start_quietly(args.wait_idle)
     passed = all([run(args, binds) for binds in args.binds])
     return 0 if passed else 1

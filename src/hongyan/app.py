@@ -22,9 +22,9 @@ from hongyan import metrics
 from hongyan.api.customer import ENDPOINTS, CustomerApi, forwarded_for
 from hongyan.api.door import Door
 from hongyan.channels.base import Channel
-from hongyan.channels.simulator import SimulatedCarrier
 from hongyan.channels.cmpp.channel import CmppChannel
 from hongyan.channels.cmpp.settings import CmppSettings
+from hongyan.channels.simulator import SimulatedCarrier
 from hongyan.channels.smpp.channel import SmppChannel
 from hongyan.channels.smpp.settings import SmppSettings
 from hongyan.config import Role, Settings, load_settings

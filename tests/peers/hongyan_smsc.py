@@ -1,4 +1,5 @@
-"""`hongyan smsc` in a process of its own, with the same controls as `NodeSmsc`.
+"""`hongyan smsc` in a process of its own (an SMPP SMSC, or with `protocol`
+"cmpp2" / "cmpp3" a CMPP gateway), with the same controls as `NodeSmsc`.
 
 Both peers answer the same HTTP control API (GET /counters, GET /submits,
 POST /mo, /throttle, /drop, /freeze, /delay), so one integration test runs
@@ -35,8 +36,10 @@ class HongyanSmsc(ControlledSmsc):
         *,
         tps: float = 0,
         response_delay_ms: int = 0,
+        protocol: str = "smpp",
     ) -> None:
         self.system_id = system_id
+        self.protocol = protocol
         self.response_delay_ms = response_delay_ms
         self.tps = tps
         self.password = password
@@ -61,6 +64,7 @@ class HongyanSmsc(ControlledSmsc):
                     *("--receipt-delay", str(delay)),
                     *("--id-base", "hex", "--receipt-id-base", "dec"),
                     *("--tps", str(self.tps)),
+                    *("--protocol", self.protocol),
                 ],
                 cwd=self._log_path.parent,  # the CLI's settings may create var/ there
                 stdin=subprocess.DEVNULL,

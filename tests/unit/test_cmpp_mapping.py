@@ -122,4 +122,6 @@ def test_result_words_fit_the_status_column() -> None:
     assert mapping.result_word(13) == "CMPP_DEST_TERMINAL"
     assert mapping.result_word(8) == "CMPP_FLOW_CONTROL"
     assert mapping.result_word(200) == "CMPP_RESULT_200"
+    assert mapping.result_word(13, V2) == "CMPP_RESULT_13"  # 2.0: "other error"
+    assert mapping.result_word(8, V2) == "CMPP_FLOW_CONTROL"
     assert all(len(mapping.result_word(n)) <= 20 for n in range(256))

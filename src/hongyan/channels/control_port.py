@@ -16,6 +16,7 @@ tests/peers/smsc.js answers the same routes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
@@ -93,6 +94,18 @@ def control_app(carrier: ControlledCarrier) -> web.Application:
     app.router.add_post("/freeze", _for_seconds("freeze", carrier.freeze))
     app.router.add_post("/delay", _for_seconds("delay", carrier.delay_responses))
     return app
+
+
+async def start_control(carrier: ControlledCarrier, port: int) -> tuple[web.AppRunner, int]:
+    """Serve the control port on 127.0.0.1:`port` (0: any free one); the
+    runner to clean up, and the port."""
+    runner = web.AppRunner(control_app(carrier), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    server = site._server
+    assert isinstance(server, asyncio.Server)
+    return runner, server.sockets[0].getsockname()[1]
 
 
 def _for_seconds(

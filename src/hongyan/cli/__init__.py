@@ -5,7 +5,7 @@ accounts   account create/show/password/unlock/dialect/limits/push/...
 secret     secret rotate/status/retire: the server keys
 ops        ops pause/resume/maintenance, keywords
 delivery   mo inject, channel list, push status
-smsc       the SMPP SMSC simulator
+smsc       the carrier simulators: SMPP SMSC, CMPP ISMG
 client     the Python SDK from the shell
 common     settings, running an operator action, failing, reading passwords
 """

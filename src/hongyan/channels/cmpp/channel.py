@@ -122,7 +122,7 @@ class CmppChannel(BoundChannel):
             return SubmitOutcome(error="CMPP_BAD_ANSWER", temporary=True)
         if answer.result == SubmitResult.OK:
             return SubmitOutcome(str(answer.msg_id))
-        word = mapping.result_word(answer.result)
+        word = mapping.result_word(answer.result, self._s.version_octet)
         if answer.result == SubmitResult.FLOW_CONTROL:
             self._slow_down()
             return SubmitOutcome(error=word, temporary=True)

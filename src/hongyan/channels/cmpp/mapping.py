@@ -37,7 +37,11 @@ _WORDS: dict[int, str] = {
 _REPORT_SIZES = {60: V2, 71: V3}  # a status report's size tells its version
 
 
-def result_word(result: int) -> str:
+def result_word(result: int, version: int = V3) -> str:
+    """The status of a part its SUBMIT_RESP refused. 2.0's table ends at 8
+    ("9 and up: other errors"), so its codes past 8 keep their number."""
+    if version < V3 and result > SubmitResult.FLOW_CONTROL:
+        return f"CMPP_RESULT_{result}"[:20]
     return _WORDS.get(result, f"CMPP_RESULT_{result}"[:20])
 
 

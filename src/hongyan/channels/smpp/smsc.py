@@ -36,7 +36,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from hongyan.channels.control_port import control_app
+from hongyan.channels.control_port import start_control
 from hongyan.channels.simulator import outcome_of
 from hongyan.channels.smpp.constants import (
     CommandId,
@@ -154,13 +154,7 @@ class Smsc:
         self.port = self._server.sockets[0].getsockname()[1]
         self._pump = asyncio.create_task(self._send_outbound(), name="smsc-outbound")
         if self.settings.control_port is not None:
-            self._control = web.AppRunner(control_app(self), access_log=None)
-            await self._control.setup()
-            site = web.TCPSite(self._control, "127.0.0.1", self.settings.control_port)
-            await site.start()
-            server = site._server
-            assert isinstance(server, asyncio.Server)
-            self.control_port = server.sockets[0].getsockname()[1]
+            self._control, self.control_port = await start_control(self, self.settings.control_port)
 
     async def stop(self) -> None:
         await cancel(self._pump)
