@@ -25,6 +25,7 @@ from tests.peers.hongyan_smsc import HongyanSmsc
 SP_ID, SECRET = "901234", "secret"
 VERSIONS = ["2.0", "3.0"]
 REFUSED = {"2.0": "CMPP_RESULT_9", "3.0": "CMPP_DEST_TERMINAL"}  # a number ending 9999
+GBK_UID = "cmpp_gbk"  # routed to a channel whose carrier asks for GBK (Msg_Fmt 15)
 
 
 def cmpp_channel(gateway: HongyanSmsc, version: str, name: str, **options: Any) -> dict[str, Any]:
@@ -67,8 +68,12 @@ def platform(
 ) -> Iterator[RunningServer]:
     server = live_server(
         tmp_path_factory,
-        channels=[cmpp_channel(gateway, version, "cmpp", active_test_s=0.5)],
+        channels=[
+            cmpp_channel(gateway, version, "cmpp", active_test_s=0.5),
+            cmpp_channel(gateway, version, "cmpp-gbk", coding="gbk"),
+        ],
         fallback_channel="cmpp",
+        routes=[{"channel": "cmpp-gbk", "accounts": [GBK_UID]}],
         dispatch_batch=500,
         lease_s=10,
     )
@@ -160,6 +165,19 @@ def test_long_ucs2_message_goes_in_udh_parts(platform: RunningServer, gateway: H
     _, status, written = finals(platform, c)["13920000011"]
     fates = [s["outcomes"][0] for s in parts]
     assert (status, written) == ("100" if set(fates) == {"DELIVRD"} else "UNDELIV", 1)
+
+
+def test_gbk_where_the_carrier_asks_for_it(platform: RunningServer, gateway: HongyanSmsc) -> None:
+    c = platform.customer(uid=GBK_UID)
+    send(platform, c, ["13920000021", "13920000022"], "验证码 2468，五分钟内有效")
+    send(platform, c, ["13920000023"], "不能用 GBK 写的 😀")
+    until(lambda: all_final(platform, c, 3), 30, "GBK messages final")
+    sent = {s["dest_ids"][0]: s for s in gateway.submits() if s["dest_ids"][0] > "1392000002"}
+    for number in ("13920000021", "13920000022"):
+        assert sent[number]["msg_fmt"] == 15
+        assert bytes.fromhex(sent[number]["content"]).decode("gbk") == "验证码 2468，五分钟内有效"
+    assert sent["13920000023"]["msg_fmt"] == 8  # what GBK cannot write goes as UCS2
+    assert bytes.fromhex(sent["13920000023"]["content"]).decode("utf-16-be") == "不能用 GBK 写的 😀"
 
 
 def test_replies_single_and_long_reach_the_account(
