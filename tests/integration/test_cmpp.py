@@ -19,6 +19,7 @@ from hongyan.channels.cmpp.codec import MsgId
 from tests.conftest import Customer, RunningServer
 from tests.integration.conftest import live_server
 from tests.integration.test_crash import until
+from tests.integration.test_serve import free_port
 from tests.integration.test_smpp import all_final, finals, mobiles, send
 from tests.peers.hongyan_smsc import HongyanSmsc
 
@@ -229,3 +230,32 @@ def test_a_dead_link_is_found_and_made_again(
     send(platform, c, numbers, "after a dead link")
     until(lambda: gateway.counters()["connect_total"] > before, 30, "connected again")
     each_ends_once_as_decided(platform, gateway, c, numbers, version)
+
+
+def test_china_mobile_numbers_route_to_cmpp_failing_over_while_it_is_down(
+    gateway: HongyanSmsc, version: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """China Mobile's numbers go to a cmpp channel whose gateway cannot be
+    reached, so to its failover, the cmpp channel that is up; the others to
+    the fallback (the embedded simulator)."""
+    unreachable = {"port": free_port(), "connect_timeout_s": 0.5}
+    server = live_server(
+        tmp_path_factory,
+        channels=[
+            {**cmpp_channel(gateway, version, "cmcc-primary"), **unreachable},
+            cmpp_channel(gateway, version, "cmcc-backup"),
+        ],
+        routes=[
+            {"channel": "cmcc-primary", "carriers": ["china_mobile"], "failover": ["cmcc-backup"]}
+        ],
+    )
+    try:
+        c = server.customer()
+        mobile, unicom = "13980000015", "13080000015"  # China Mobile's 139, China Unicom's 130
+        send(server, c, [mobile, unicom], "routed by carrier")
+        until(lambda: all_final(server, c, 2), 30, "both messages final")
+        to_gateway = {s["dest_ids"][0] for s in gateway.submits()}
+        assert mobile in to_gateway and unicom not in to_gateway
+        assert finals(server, c)[unicom][1] == "100"  # the simulator delivered it
+    finally:
+        server.stop()
