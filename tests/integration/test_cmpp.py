@@ -233,29 +233,35 @@ def test_a_dead_link_is_found_and_made_again(
 
 
 def test_china_mobile_numbers_route_to_cmpp_failing_over_while_it_is_down(
-    gateway: HongyanSmsc, version: str, tmp_path_factory: pytest.TempPathFactory
+    version: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """China Mobile's numbers go to a cmpp channel whose gateway cannot be
     reached, so to its failover, the cmpp channel that is up; the others to
-    the fallback (the embedded simulator)."""
+    the fallback (the embedded simulator). A gateway of its own: an ISMG
+    sends an SP's reports over any of the SP's connections, and the module's
+    platform is connected as the same SP."""
     unreachable = {"port": free_port(), "connect_timeout_s": 0.5}
-    server = live_server(
-        tmp_path_factory,
-        channels=[
-            {**cmpp_channel(gateway, version, "cmcc-primary"), **unreachable},
-            cmpp_channel(gateway, version, "cmcc-backup"),
-        ],
-        routes=[
-            {"channel": "cmcc-primary", "carriers": ["china_mobile"], "failover": ["cmcc-backup"]}
-        ],
-    )
-    try:
-        c = server.customer()
-        mobile, unicom = "13980000015", "13080000015"  # China Mobile's 139, China Unicom's 130
-        send(server, c, [mobile, unicom], "routed by carrier")
-        until(lambda: all_final(server, c, 2), 30, "both messages final")
-        to_gateway = {s["dest_ids"][0] for s in gateway.submits()}
-        assert mobile in to_gateway and unicom not in to_gateway
-        assert finals(server, c)[unicom][1] == "100"  # the simulator delivered it
-    finally:
-        server.stop()
+    with running_gateway(version, receipt_delay_ms=100) as gateway:
+        server = live_server(
+            tmp_path_factory,
+            channels=[
+                {**cmpp_channel(gateway, version, "cmcc-primary"), **unreachable},
+                cmpp_channel(gateway, version, "cmcc-backup"),
+            ],
+            routes=[
+                {
+                    "channel": "cmcc-primary",
+                    "carriers": ["china_mobile"],
+                    "failover": ["cmcc-backup"],
+                }
+            ],
+        )
+        try:
+            c = server.customer()
+            mobile, unicom = "13980000015", "13080000015"  # China Mobile's 139, Unicom's 130
+            send(server, c, [mobile, unicom], "routed by carrier")
+            until(lambda: all_final(server, c, 2), 30, "both messages final")
+            assert [s["dest_ids"] for s in gateway.submits()] == [[mobile]]
+            assert finals(server, c)[unicom][1] == "100"  # the simulator delivered it
+        finally:
+            server.stop()

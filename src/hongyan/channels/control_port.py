@@ -18,16 +18,51 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from aiohttp import web
 
+from hongyan.channels.session import Session
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 _MAX_SECONDS = {"throttle": 3600.0, "freeze": 3600.0, "delay": 60.0}
+
+
+class Misbehaviour:
+    """The controls both simulators have over the connections they hold:
+    throttling, dropping, freezing, slow answers. A simulator lists its
+    connections in `_held_sessions()` and reads `_throttled_until` and
+    `_response_delay_s` where it answers submits."""
+
+    _throttled_until: float = 0.0
+    _response_delay_s: float = 0.0
+
+    def _held_sessions(self) -> Sequence[Session]:
+        raise NotImplementedError
+
+    def throttle(self, seconds: float) -> None:
+        """Refuse submits as throttled (SMPP ESME_RTHROTTLED, CMPP Result 8) for `seconds`."""
+        self._throttled_until = time.monotonic() + seconds
+
+    def drop(self) -> None:
+        """Cut every connection at once, requests in flight and all."""
+        for session in list(self._held_sessions()):
+            session.abort()
+
+    def freeze(self, seconds: float) -> None:
+        """Go silent on the open connections, leaving them open: nothing is
+        read or answered for `seconds` (a link the client must find dead)."""
+        for session in list(self._held_sessions()):
+            session.hang(seconds)
+
+    def delay_responses(self, seconds: float) -> None:
+        """Answer each submit from now on `seconds` after it came in."""
+        self._response_delay_s = seconds
 
 
 class ControlledCarrier(Protocol):

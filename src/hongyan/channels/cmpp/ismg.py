@@ -67,7 +67,7 @@ from hongyan.channels.cmpp.pdu import (
     SubmitResult,
 )
 from hongyan.channels.cmpp.wire import Session
-from hongyan.channels.control_port import start_control
+from hongyan.channels.control_port import Misbehaviour, start_control
 from hongyan.channels.simulator import outcome_of
 from hongyan.core.states import Status
 from hongyan.tasks import cancel
@@ -106,7 +106,7 @@ class IsmgSettings(BaseModel):
         return accounts
 
 
-class Ismg:
+class Ismg(Misbehaviour):
     def __init__(self, settings: IsmgSettings) -> None:
         self.settings = settings
         self.port = settings.port
@@ -176,24 +176,8 @@ class Ismg:
 
     # -- controls ------------------------------------------------------------------------
 
-    def throttle(self, seconds: float) -> None:
-        """Answer submits Result 8 (flow control) for `seconds`."""
-        self._throttled_until = time.monotonic() + seconds
-
-    def drop(self) -> None:
-        """Cut every connection at once, requests in flight and all."""
-        for session in list(self._open):
-            session.abort()
-
-    def freeze(self, seconds: float) -> None:
-        """Go silent on the open connections, leaving them open: nothing is
-        read or answered for `seconds` (a link the SP must find dead)."""
-        for session in list(self._open):
-            session.hang(seconds)
-
-    def delay_responses(self, seconds: float) -> None:
-        """Answer each submit from now on `seconds` after it came in."""
-        self._response_delay_s = seconds
+    def _held_sessions(self) -> list[Session]:
+        return list(self._open)
 
     def inject_mo(
         self,

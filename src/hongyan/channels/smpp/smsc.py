@@ -36,7 +36,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from hongyan.channels.control_port import start_control
+from hongyan.channels.control_port import Misbehaviour, start_control
 from hongyan.channels.simulator import outcome_of
 from hongyan.channels.smpp.constants import (
     CommandId,
@@ -109,7 +109,7 @@ class _Outbound:
     kind: str  # "receipt" or "mo"
 
 
-class Smsc:
+class Smsc(Misbehaviour):
     def __init__(self, settings: SmscSettings) -> None:
         self.settings = settings
         self.port = settings.port
@@ -170,23 +170,8 @@ class Smsc:
 
     # -- controls ------------------------------------------------------------------------
 
-    def throttle(self, seconds: float) -> None:
-        self._throttled_until = time.monotonic() + seconds
-
-    def drop(self) -> None:
-        """Cut every connection at once, requests in flight and all."""
-        for session in list(self._sessions):
-            session.abort()
-
-    def freeze(self, seconds: float) -> None:
-        """Go silent on the open connections, leaving them open: nothing is
-        read or answered for `seconds` (a link the ESME must find dead)."""
-        for session in list(self._sessions):
-            session.hang(seconds)
-
-    def delay_responses(self, seconds: float) -> None:
-        """Answer each submit from now on `seconds` after it came in."""
-        self._response_delay_s = seconds
+    def _held_sessions(self) -> list[Session]:
+        return list(self._sessions)
 
     def inject_mo(
         self,
