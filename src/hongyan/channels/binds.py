@@ -27,7 +27,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from hongyan.channels.base import (
     BindStatus,
@@ -241,6 +241,24 @@ class BoundChannel:
             s = self._ls
             delay = backoff_s(failures, s.reconnect_min_s, s.reconnect_max_s, random.random())
             await asyncio.sleep(delay)
+
+    async def _connect(
+        self, link: Link, session: Session, host: str, port: int, timeout_s: float
+    ) -> None:
+        """Open `session`, the new connection of `link`, to the gateway."""
+        link.session = session
+        loop = asyncio.get_running_loop()
+        await asyncio.wait_for(loop.create_connection(lambda: session, host, port), timeout_s)
+
+    @staticmethod
+    async def _log_in(session: Session, request: Any, timeout_s: float) -> Any:
+        """The gateway's answer to the login `request`; no answer in time cuts
+        the connection."""
+        try:
+            return await asyncio.wait_for(session.request(request), timeout_s)
+        except BaseException:
+            session.abort()
+            raise
 
     def _up_changed(self) -> None:
         if any(link.ready for link in self._links):

@@ -29,7 +29,6 @@ connection is dropped and made again. TERMINATE is sent on shutdown.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import datetime
@@ -81,7 +80,6 @@ class CmppChannel(BoundChannel):
 
     async def _bind(self, link: Link) -> None:
         s = self._s
-        loop = asyncio.get_running_loop()
         session = Session(
             f"{self.name}-{link.label}",
             self._on_request,
@@ -90,10 +88,7 @@ class CmppChannel(BoundChannel):
             response_timeout_s=s.response_timeout_s,
             enquire_link_s=s.active_test_s,
         )
-        link.session = session
-        await asyncio.wait_for(
-            loop.create_connection(lambda: session, s.host, s.port), s.connect_timeout_s
-        )
+        await self._connect(link, session, s.host, s.port, s.connect_timeout_s)
         stamp = codec.timestamp(datetime.now())
         source = codec.authenticator_source(s.sp_id, s.secret, stamp)
         request = Connect(
@@ -102,11 +97,7 @@ class CmppChannel(BoundChannel):
             version=s.version_octet,
             timestamp=stamp,
         )
-        try:
-            answer = await asyncio.wait_for(session.request(request), s.response_timeout_s)
-        except BaseException:
-            session.abort()
-            raise
+        answer = await self._log_in(session, request, s.response_timeout_s)
         refusal = _refusal(answer, source, s)
         if refusal:
             session.close()

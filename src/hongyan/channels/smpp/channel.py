@@ -14,7 +14,6 @@ offers them again.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -85,7 +84,6 @@ class SmppChannel(BoundChannel):
 
     async def _bind(self, link: Link) -> None:
         s = self._s
-        loop = asyncio.get_running_loop()
         session = Session(
             f"{self.name}-{link.label}",
             self._on_request,
@@ -93,10 +91,7 @@ class SmppChannel(BoundChannel):
             response_timeout_s=s.response_timeout_s,
             enquire_link_s=s.enquire_link_s,
         )
-        link.session = session
-        await asyncio.wait_for(
-            loop.create_connection(lambda: session, s.host, s.port), s.connect_timeout_s
-        )
+        await self._connect(link, session, s.host, s.port, s.connect_timeout_s)
         request: Bind
         if link.transmits and link.receives:
             request = BindTransceiver()
@@ -106,11 +101,7 @@ class SmppChannel(BoundChannel):
             request = BindReceiver()
         request.system_id, request.password = s.system_id, s.password
         request.system_type, request.address_range = s.system_type, s.address_range
-        try:
-            answer = await asyncio.wait_for(session.request(request), s.response_timeout_s)
-        except BaseException:
-            session.abort()
-            raise
+        answer = await self._log_in(session, request, s.response_timeout_s)
         if answer.status:
             session.close()
             raise ConnectionError(f"bind refused: {status_name(answer.status)}")
