@@ -99,7 +99,8 @@ class Smsc:
     def submits_per_bind(self) -> Counter[int]:
         submits = self._get("/submits")
         assert isinstance(submits, list)
-        return Counter(int(s["bind"]) for s in submits)
+        # smsc.js and `hongyan smsc` name the connection "bind"; the CMPP gateway "connection".
+        return Counter(int(s.get("bind", s.get("connection", 0))) for s in submits)
 
     def stop(self) -> None:
         self.proc.terminate()
