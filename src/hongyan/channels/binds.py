@@ -34,7 +34,10 @@ from hongyan.channels.base import (
     ChannelSink,
     ChannelStatus,
     ChannelUnavailable,
+    InboundFragment,
+    InboundReply,
     Part,
+    Receipt,
     SentPart,
     SubmitOutcome,
 )
@@ -260,6 +263,22 @@ class BoundChannel:
             session.abort()
             raise
 
+    async def _hand_over(self, item: Receipt | InboundReply | InboundFragment | None) -> None:
+        """Commit a receipt or reply the gateway sent; returns once it is safe
+        to acknowledge upstream (the sink raises otherwise)."""
+        assert self._sink is not None
+        if isinstance(item, Receipt):
+            await self._sink.receipt(self.receipt_scope, item)
+            self.receipts += 1
+        elif isinstance(item, InboundFragment):
+            # Parts may come over any bind of the upstream account: they are
+            # gathered under its scope, not under this channel's name.
+            await self._sink.reply_part(self.receipt_scope, item)
+            self.replies += 1
+        elif isinstance(item, InboundReply):
+            await self._sink.reply(self.name, item)
+            self.replies += 1
+
     def _up_changed(self) -> None:
         if any(link.ready for link in self._links):
             self._up.set()
@@ -326,6 +345,10 @@ class BoundChannel:
             self._paused_until = now + self._pause
             self._pause = min(self._pause * 2, self._ls.throttle_pause_max_s)
             log.info(f"{self.kind} throttled", extra={"channel": self.name, "pause_s": self._pause})
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def describe(exc: BaseException) -> str:

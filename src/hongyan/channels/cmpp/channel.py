@@ -30,17 +30,13 @@ connection is dropped and made again. TERMINATE is sent on shutdown.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 
 from hongyan.channels.base import (
-    InboundFragment,
-    InboundReply,
     Part,
-    Receipt,
     SubmitOutcome,
 )
-from hongyan.channels.binds import BoundChannel, Link
+from hongyan.channels.binds import BoundChannel, Link, now_ms
 from hongyan.channels.cmpp import codec, mapping, text
 from hongyan.channels.cmpp.pdu import (
     Connect,
@@ -56,10 +52,6 @@ from hongyan.channels.cmpp.settings import CmppSettings
 from hongyan.channels.cmpp.wire import Session
 
 log = logging.getLogger(__name__)
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class CmppChannel(BoundChannel):
@@ -124,18 +116,7 @@ class CmppChannel(BoundChannel):
     async def _on_request(self, session: Session, pdu: Pdu) -> Pdu | None:
         if not isinstance(pdu, Deliver):
             return None  # QUERY, CANCEL, SUBMIT are an SP's to send, not ours to answer
-        assert self._sink is not None
-        item = mapping.inbound(pdu, self._s, self._gateway_prefix, _now_ms())
-        if isinstance(item, Receipt):
-            await self._sink.receipt(self.receipt_scope, item)
-            self.receipts += 1
-        elif isinstance(item, InboundFragment):
-            # Parts may come over any connection of the SP: gathered under its scope.
-            await self._sink.reply_part(self.receipt_scope, item)
-            self.replies += 1
-        elif isinstance(item, InboundReply):
-            await self._sink.reply(self.name, item)
-            self.replies += 1
+        await self._hand_over(mapping.inbound(pdu, self._s, self._gateway_prefix, now_ms()))
         return DeliverResp(msg_id=pdu.msg_id, result=0)
 
 

@@ -11,6 +11,7 @@ from hongyan.channels.base import InboundFragment, InboundReply, Part, Receipt
 from hongyan.channels.cmpp import codec, text
 from hongyan.channels.cmpp.pdu import V2, V3, Deliver, StatusReport, Submit, SubmitResult
 from hongyan.channels.cmpp.settings import CmppSettings
+from hongyan.channels.inbound import reply as inbound_reply
 from hongyan.core import extensions
 from hongyan.core.states import Status
 
@@ -89,18 +90,16 @@ def inbound(pdu: Deliver, s: CmppSettings, gateway_prefix: str, now: int) -> Inb
     if pdu.tp_udhi:
         concat, body, _ = text.split_udh(body)
     content = text.decode(pdu.msg_fmt, body)
-    mobile = pdu.src_terminal_id.removeprefix("+")
-    if s.dest_prefix:
-        mobile = mobile.removeprefix(s.dest_prefix)
-    gateway = pdu.dest_id
-    extension = extensions.extension_of(gateway, s.src_id) if s.src_id else None
-    if extension is not None:
-        gateway = extensions.gateway_number(gateway_prefix, extension)
-    if concat is not None and 1 <= concat.seq <= concat.total and concat.total > 1:
-        return InboundFragment(
-            mobile, gateway, concat.reference, concat.total, concat.seq, content, now
-        )
-    return InboundReply(mobile, gateway, content, now)
+    return inbound_reply(
+        pdu.src_terminal_id,
+        pdu.dest_id,
+        content,
+        concat,
+        dest_prefix=s.dest_prefix,
+        carrier_number=s.src_id,
+        gateway_prefix=gateway_prefix,
+        now=now,
+    )
 
 
 def _report(content: bytes) -> StatusReport | None:

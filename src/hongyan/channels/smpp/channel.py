@@ -15,16 +15,12 @@ offers them again.
 from __future__ import annotations
 
 import logging
-import time
 
 from hongyan.channels.base import (
-    InboundFragment,
-    InboundReply,
     Part,
-    Receipt,
     SubmitOutcome,
 )
-from hongyan.channels.binds import BoundChannel, Link
+from hongyan.channels.binds import BoundChannel, Link, now_ms
 from hongyan.channels.smpp import mapping, receipt, text
 from hongyan.channels.smpp.constants import (
     CommandStatus,
@@ -51,10 +47,6 @@ log = logging.getLogger(__name__)
 _SLOW_DOWN = {CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL}
 _TRY_LATER = {CommandStatus.ESME_RX_T_APPN, CommandStatus.ESME_RSYSERR}
 _STATUS_WIDTH = 20  # messages.status holds 20 characters
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def error_word(status: int) -> str:
@@ -133,16 +125,4 @@ class SmppChannel(BoundChannel):
 
     async def _take(self, pdu: DeliverSm) -> None:
         """Commit a receipt or reply; returns once it is safe to acknowledge."""
-        assert self._sink is not None
-        item = mapping.inbound(pdu, self._s, self._gateway_prefix, _now_ms())
-        if isinstance(item, Receipt):
-            await self._sink.receipt(self.receipt_scope, item)
-            self.receipts += 1
-        elif isinstance(item, InboundFragment):
-            # Parts may come over any bind of the upstream account: they are
-            # gathered under its scope, not under this channel's name.
-            await self._sink.reply_part(self.receipt_scope, item)
-            self.replies += 1
-        elif isinstance(item, InboundReply):
-            await self._sink.reply(self.name, item)
-            self.replies += 1
+        await self._hand_over(mapping.inbound(pdu, self._s, self._gateway_prefix, now_ms()))

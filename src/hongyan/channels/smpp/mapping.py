@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from hongyan.channels.base import InboundFragment, InboundReply, Part, Receipt
+from hongyan.channels.inbound import reply as inbound_reply
 from hongyan.channels.smpp import receipt, text
 from hongyan.channels.smpp.constants import ESM_UDHI, REGISTERED_DELIVERY_FINAL, Tag
 from hongyan.channels.smpp.pdu import DataSm, DeliverSm, SubmitSm, read_int, tlv_int
@@ -79,18 +80,16 @@ def inbound(pdu: DeliverSm, s: SmppSettings, gateway_prefix: str, now: int) -> I
             read_int(pdu.tlvs, Tag.SAR_SEGMENT_SEQNUM) or 1,
         )
     content = text.decode(pdu.data_coding, body, s.gsm7_packed, fill)
-    mobile = pdu.source_addr.removeprefix("+")
-    if s.dest_prefix:
-        mobile = mobile.removeprefix(s.dest_prefix)
-    gateway = pdu.destination_addr
-    extension = extensions.extension_of(gateway, s.source_addr) if s.source_addr else None
-    if extension is not None:
-        gateway = extensions.gateway_number(gateway_prefix, extension)
-    if concat is not None and 1 <= concat.seq <= concat.total and concat.total > 1:
-        return InboundFragment(
-            mobile, gateway, concat.reference, concat.total, concat.seq, content, now
-        )
-    return InboundReply(mobile, gateway, content, now)
+    return inbound_reply(
+        pdu.source_addr,
+        pdu.destination_addr,
+        content,
+        concat,
+        dest_prefix=s.dest_prefix,
+        carrier_number=s.source_addr,
+        gateway_prefix=gateway_prefix,
+        now=now,
+    )
 
 
 def as_deliver(pdu: DataSm) -> DeliverSm:
