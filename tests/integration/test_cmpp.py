@@ -210,7 +210,7 @@ def test_flow_control_slows_down_and_loses_nothing(
 ) -> None:
     c = platform.customer()
     before = gateway.counters()["throttled"]
-    gateway.throttle(1.0)
+    gateway.throttle(3.0)  # well past the first SUBMITs of the 300
     numbers = mobiles("13940", 300)
     send(platform, c, numbers, "throttled but delivered")
     each_ends_once_as_decided(platform, gateway, c, numbers, version)

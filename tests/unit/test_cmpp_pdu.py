@@ -811,6 +811,8 @@ def test_a_body_cut_short_anywhere(name: str, version: int, pdu: Pdu, fixture: b
     for cut in range(HEADER_SIZE, len(fixture)):
         if isinstance(pdu, ConnectResp) and cut == 30:
             continue  # a whole 2.0 CONNECT_RESP: read by its size (see below)
+        if isinstance(pdu, ActiveTestResp) and cut == HEADER_SIZE:
+            continue  # without Reserved, as some gateways send it: read (test_cmpp_channel.py)
         err = _decode_error(_refit(fixture[:cut]), version)
         assert (err.command_id, err.sequence) == _header_of(fixture), cut
 

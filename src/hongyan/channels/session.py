@@ -27,7 +27,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from hongyan.channels.framing import FrameError, Framer
@@ -39,18 +38,28 @@ Pdu = Any  # the wire's PDU: has `sequence`, `command_id` and `is_response`
 Handler = Callable[[Any, Pdu], Awaitable[Pdu | None]]
 
 
-@dataclass(slots=True)
 class Unreadable(Exception):
     """A frame the wire could not read: what to do about it."""
 
-    reason: str
-    sequence: int
-    response: bool  # it was a response: the request waiting for it fails
-    answer: Pdu | None = None  # what to send back, if anything
+    def __init__(
+        self,
+        reason: str,
+        sequence: int,
+        response: bool,
+        answer: Pdu | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.sequence = sequence
+        self.response = response  # it was a response: the request waiting for it fails
+        self.answer = answer  # what to send back, if anything
+        self.status = status  # the protocol's error code for it, where it has one
 
 
 class Wire(Protocol):
     protocol: str  # for the log: "smpp", "cmpp"
+    probe_name: str  # for a dead link's error: "enquire_link", "ACTIVE_TEST"
 
     def framer(self) -> Framer: ...
 
@@ -171,7 +180,7 @@ class Session(asyncio.Protocol):
         except Unreadable as exc:
             log.warning(
                 f"{self.wire.protocol} pdu refused",
-                extra={"session": self.name, "error": exc.reason},
+                extra={"session": self.name, "error": exc.reason, "status": exc.status},
             )
             entry = self._pending.pop(exc.sequence, None) if exc.response else None
             if entry is not None and not entry[0].done():
@@ -309,7 +318,7 @@ class Session(asyncio.Protocol):
                     future.set_exception(TimeoutError(f"{self.name}: no response"))
             if probe is not None and probe.done():
                 if probe.cancelled() or probe.exception() is not None:
-                    self.last_error = "link dead: keep-alive probe unanswered"
+                    self.last_error = f"link dead: {self.wire.probe_name} unanswered"
                     log.warning(f"{self.wire.protocol} link dead", extra={"session": self.name})
                     self.abort()
                     return

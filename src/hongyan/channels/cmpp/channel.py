@@ -39,6 +39,8 @@ from hongyan.channels.base import (
 from hongyan.channels.binds import BoundChannel, Link, now_ms
 from hongyan.channels.cmpp import codec, mapping, text
 from hongyan.channels.cmpp.pdu import (
+    V2,
+    V3,
     Connect,
     ConnectResp,
     ConnectStatus,
@@ -52,6 +54,8 @@ from hongyan.channels.cmpp.settings import CmppSettings
 from hongyan.channels.cmpp.wire import Session
 
 log = logging.getLogger(__name__)
+
+_STRUCTURE_ERROR = 1  # DELIVER_RESP Result 1: "message structure error"
 
 
 class CmppChannel(BoundChannel):
@@ -116,7 +120,16 @@ class CmppChannel(BoundChannel):
     async def _on_request(self, session: Session, pdu: Pdu) -> Pdu | None:
         if not isinstance(pdu, Deliver):
             return None  # QUERY, CANCEL, SUBMIT are an SP's to send, not ours to answer
-        await self._hand_over(mapping.inbound(pdu, self._s, self._gateway_prefix, now_ms()))
+        item = mapping.inbound(pdu, self._s, self._gateway_prefix, now_ms())
+        if item is None:
+            # Not taken, so not lost: the gateway keeps it, and an operator sees why.
+            self.last_error = "a status report too short to name a message"
+            log.warning(
+                "cmpp status report unreadable: refused, left with the gateway",
+                extra={"channel": self.name, "octets": len(pdu.msg_content)},
+            )
+            return DeliverResp(msg_id=pdu.msg_id, result=_STRUCTURE_ERROR)
+        await self._hand_over(item)
         return DeliverResp(msg_id=pdu.msg_id, result=0)
 
 
@@ -131,8 +144,9 @@ def _refusal(answer: Pdu, source: bytes, s: CmppSettings) -> str:
             name = "other error"
         hint = ' (set version = "2.0")' if answer.status == ConnectStatus.VERSION_TOO_HIGH else ""
         return f"connect refused: status {answer.status}, {name}{hint}"
-    if answer.version < s.version_octet:
-        return f"the gateway speaks CMPP {answer.version >> 4}.{answer.version & 0xF}: set version"
+    if answer.layout != (V3 if s.version_octet >= V3 else V2) or answer.version < s.version_octet:
+        spoken = "3.0" if answer.layout == V3 and answer.version >= V3 else "2.0"
+        return f'the gateway answers in CMPP {spoken}: set version = "{spoken}"'
     expected = codec.authenticator_ismg(answer.status, source, s.secret, s.version_octet)
     if s.verify_ismg and answer.authenticator_ismg != expected:
         return "connect refused by us: the gateway's AuthenticatorISMG does not match our secret"

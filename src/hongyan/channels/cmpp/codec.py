@@ -36,6 +36,7 @@ from hongyan.channels.cmpp.pdu import (
     U64,
     V2,
     V3,
+    ActiveTestResp,
     ConnectResp,
     Layout,
     Pdu,
@@ -137,10 +138,15 @@ def decode(frame: bytes, version: int) -> Pdu:
         # Read in the layout its size tells: a gateway that speaks only 2.0
         # answers a 3.0 CONNECT in 2.0, and the channel must say so.
         version = V3 if length == _CONNECT_RESP_V3 else V2
+    if cls is ActiveTestResp and length == HEADER_SIZE:
+        return ActiveTestResp(sequence=sequence)  # some gateways leave Reserved out
     values, end = _unpack(frame, HEADER_SIZE, layout(cls, version), command_id, sequence)
     if end != len(frame):
         raise PduError(command_id, sequence, f"{len(frame) - end} octets past the last field")
-    return cls(sequence=sequence, **values)
+    pdu = cls(sequence=sequence, **values)
+    if isinstance(pdu, ConnectResp):
+        pdu.layout = version
+    return pdu
 
 
 def decode_report(content: bytes, version: int) -> StatusReport:

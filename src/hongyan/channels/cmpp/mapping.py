@@ -36,6 +36,7 @@ _WORDS: dict[int, str] = {
     SubmitResult.BAD_DEST_TERMINAL: "CMPP_DEST_TERMINAL",
 }
 _REPORT_SIZES = {60: V2, 71: V3}  # a status report's size tells its version
+_ID_AND_STAT = 15  # Msg_Id (8 octets) and Stat (7), first in both layouts
 
 
 def result_word(result: int, version: int = V3) -> str:
@@ -76,11 +77,10 @@ def submit(part: Part, s: CmppSettings, gateway_prefix: str) -> Submit:
 
 def inbound(pdu: Deliver, s: CmppSettings, gateway_prefix: str, now: int) -> Inbound | None:
     """What a DELIVER carries: a receipt, a reply or a part of a long reply;
-    None for a status report that cannot be read (logged)."""
+    None for a status report too short to name a message."""
     if pdu.registered_delivery == 1:
         report = _report(pdu.msg_content)
         if report is None:
-            log.warning("cmpp status report unreadable", extra={"channel": s.name})
             return None
         stat = report.stat.strip().upper() or "UNKNOWN"
         status = Status.DELIVERED if stat == "DELIVRD" else stat
@@ -104,9 +104,13 @@ def inbound(pdu: Deliver, s: CmppSettings, gateway_prefix: str, now: int) -> Inb
 
 def _report(content: bytes) -> StatusReport | None:
     version = _REPORT_SIZES.get(len(content))
-    if version is None:
-        return None
-    try:
+    if version is not None:
         return codec.decode_report(content, version)
-    except codec.PduError:
-        return None
+    if len(content) >= _ID_AND_STAT:
+        # A size of neither layout (padding, a gateway's own variant): Msg_Id
+        # and Stat lead both layouts at the same offsets, and they are what
+        # the report is for.
+        log.warning("cmpp status report of an unusual size", extra={"octets": len(content)})
+        stat = content[8:_ID_AND_STAT].split(b"\0", 1)[0].decode("latin-1")
+        return StatusReport(msg_id=int.from_bytes(content[:8], "big"), stat=stat)
+    return None

@@ -140,6 +140,9 @@ class ConnectResp(Pdu):
     status: int = 0
     authenticator_ismg: bytes = field(default=bytes(16), repr=False)
     version: int = V3
+    # Not on the wire: the layout a decoded answer came in, told by its size
+    # (codec.decode): a 2.0-only gateway answers a 3.0 login in 2.0.
+    layout: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(slots=True)

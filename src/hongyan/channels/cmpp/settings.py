@@ -27,6 +27,11 @@ from pydantic import BaseModel, Field
 
 from hongyan.channels.cmpp.pdu import V2, V3
 
+# Octet strings are ASCII on the wire (codec.py); a setting that is not could
+# only fail each SUBMIT or login later.
+_ASCII = r"^[\x20-\x7e]*$"
+_DIGITS = r"^[0-9]*$"
+
 
 class CmppSettings(BaseModel):
     model_config = {"frozen": True, "extra": "forbid"}
@@ -37,23 +42,24 @@ class CmppSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=7890, ge=1, le=65535)
     sp_id: str = Field(min_length=1, max_length=6, pattern=r"^[\x21-\x7e]+$")
-    secret: str = Field(default="", max_length=64, repr=False)
+    secret: str = Field(default="", max_length=64, pattern=_ASCII, repr=False)
     binds: int = Field(default=1, ge=1, le=64)
     window: int = Field(default=16, ge=1, le=1024)
     tps: float | None = Field(default=None, gt=0)
 
     # What each SUBMIT says about the sender and the fee.
-    src_id: str = Field(default="", max_length=21)  # empty: the platform's gateway prefix
+    src_id: str = Field(default="", max_length=21, pattern=_DIGITS)  # empty: gateway_prefix
     append_extension: bool = True  # the account's extension code after src_id
-    service_id: str = Field(default="", max_length=10)
-    msg_src: str = Field(default="", max_length=6)  # empty: sp_id
+    service_id: str = Field(default="", max_length=10, pattern=_ASCII)
+    msg_src: str = Field(default="", max_length=6, pattern=_ASCII)  # empty: sp_id
     fee_user_type: int = Field(default=2, ge=0, le=3)
-    fee_terminal_id: str = Field(default="", max_length=21)
-    fee_type: str = Field(default="01", min_length=2, max_length=2)
-    fee_code: str = Field(default="000000", max_length=6)
-    link_id: str = Field(default="", max_length=20)  # 3.0: for on-demand services
+    fee_terminal_id: str = Field(default="", max_length=21, pattern=_DIGITS)
+    fee_type: str = Field(default="01", min_length=2, max_length=2, pattern=_DIGITS)
+    fee_code: str = Field(default="000000", max_length=6, pattern=_DIGITS)
+    link_id: str = Field(default="", max_length=20, pattern=_ASCII)  # 3.0: on-demand services
     msg_level: int = Field(default=0, ge=0, le=9)
-    dest_prefix: str = ""  # put before each number, e.g. "86"; taken off replies' numbers
+    dest_prefix: str = Field(default="", max_length=4, pattern=_DIGITS)  # e.g. "86"; taken
+    # off replies' numbers
 
     # Text: "ucs2" for all but pure ASCII (Msg_Fmt 0), "gbk" (Msg_Fmt 15) where
     # the gateway asks for it, falling back to UCS2 for what GBK cannot write.

@@ -33,6 +33,7 @@ _STRUCTURE_ERROR = 1  # Result / Status 1 in every response that has one
 
 class CmppWire:
     protocol = "cmpp"
+    probe_name = "ACTIVE_TEST"
 
     def __init__(self, version: int = V3) -> None:
         self.version = version  # the gateway side sets it from the CONNECT it reads

@@ -23,6 +23,7 @@ __all__ = ["Handler", "Session", "SmppWire"]
 
 class SmppWire:
     protocol = "smpp"
+    probe_name = "enquire_link"
 
     def framer(self) -> Framer:
         return Framer()
@@ -42,7 +43,7 @@ class SmppWire:
                 answer = GenericNack(sequence=exc.sequence, status=exc.status)
             else:
                 answer = response_to(exc.command_id, exc.sequence, exc.status)
-            raise Unreadable(str(exc), exc.sequence, response, answer) from exc
+            raise Unreadable(str(exc), exc.sequence, response, answer, exc.status) from exc
 
     def broken_stream(self) -> Pdu:
         return GenericNack(status=CommandStatus.ESME_RINVCMDLEN)
