@@ -172,8 +172,9 @@ class BoundChannel:
 
     async def submit(self, parts: Sequence[Part]) -> list[SubmitOutcome]:
         if not any(link.ready for link in self._links):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._up.wait(), self._ls.bind_wait_s)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: see simulator.py
+                async with asyncio.timeout(self._ls.bind_wait_s):
+                    await self._up.wait()
             if not any(link.ready for link in self._links):
                 raise ChannelUnavailable(f"{self.name}: no bind up ({self.last_error})")
         groups: list[list[Part]] = []

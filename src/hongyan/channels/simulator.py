@@ -175,8 +175,11 @@ class SimulatedCarrier:
             wait_ms = self._pending[0][0] - _now_ms()
             if wait_ms > 0:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can lose a
+                # cancellation that comes as the event is set, and stop() hangs.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait_ms / 1000)
+                    async with asyncio.timeout(wait_ms / 1000):
+                        await self._wake.wait()
                 continue
             now = _now_ms()
             due: list[tuple[int, str, str]] = []

@@ -346,8 +346,9 @@ class Smsc(Misbehaviour):
             timeout = _RETRY_S
             if self._queue and not waiting:
                 timeout = max(0.0, min(_RETRY_S, self._queue[0][0] - time.monotonic()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: see simulator.py
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     def _receiver(self, system_id: str) -> Session | None:
         """A bound receiver of this system_id with room in its window."""
