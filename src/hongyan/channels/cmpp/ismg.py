@@ -21,7 +21,7 @@ error") or 9 (2.0, whose table stops at 8 and calls 9 and up "other error").
 
 Status reports and replies wait, in memory, until a connection of the same
 SP is up and answers DELIVER_RESP Result 0; otherwise they are offered again
-a little later, as a real ISMG redelivers (ismg_outbox.py). Each goes over
+a little later, as a real ISMG redelivers (channels/outbox.py). Each goes over
 the connection with the most room in its window.
 
 Controls, from tests in the same process (the methods below) or over the HTTP
@@ -38,15 +38,15 @@ import logging
 import random
 import time
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 
 from hongyan.channels.cmpp import ismg_pdus
 from hongyan.channels.cmpp.codec import MsgId, authenticator_ismg, authenticator_source
-from hongyan.channels.cmpp.ismg_outbox import Outbox, Waiting
 from hongyan.channels.cmpp.ismg_records import DELIVERED, SubmitLog, Submitted
 from hongyan.channels.cmpp.pdu import (
     V2,
@@ -66,8 +66,10 @@ from hongyan.channels.cmpp.pdu import (
     SubmitResp,
     SubmitResult,
 )
-from hongyan.channels.cmpp.wire import Session
+from hongyan.channels.cmpp.wire import CmppWire, Session
 from hongyan.channels.control_port import Misbehaviour, start_control
+from hongyan.channels.outbox import Outbox
+from hongyan.channels.session import Session as BaseSession
 from hongyan.channels.simulator import outcome_of
 from hongyan.core.states import Status
 from hongyan.tasks import cancel
@@ -76,6 +78,24 @@ log = logging.getLogger(__name__)
 
 _OTHER_ERROR = 5  # CONNECT_RESP Status "5~: other error" (CMPP 3.0 §7.4.2)
 _NOT_SUPPORTED = 2  # DELIVER_RESP Result "command word error": an SP sends no DELIVER
+
+
+@dataclass(slots=True)
+class Waiting:
+    """A status report or reply in the outbox."""
+
+    account: str  # the SP's Source_Addr
+    deliver: Deliver  # in its 3.0 form; ismg_pdus.fitted makes each offer
+    kind: str  # "receipt" or "mo"
+    report: StatusReport | None = None
+    about: int = 0  # a receipt's: the Msg_Id of its SUBMIT
+
+
+async def _offer(session: BaseSession, item: Waiting) -> bool:
+    """One DELIVER, in the session's version; True once answered Result 0."""
+    version = cast(CmppWire, session.wire).version
+    answer = await session.request(ismg_pdus.fitted(item.deliver, item.report, version))
+    return isinstance(answer, DeliverResp) and answer.result == 0
 
 
 class IsmgSettings(BaseModel):
@@ -128,7 +148,7 @@ class Ismg(Misbehaviour):
         self._references = itertools.count(1)
         self._log = SubmitLog()
         self._response_delay_s = settings.response_delay_s
-        self._outbox = Outbox(lambda: self._connections, self._spawn)
+        self._outbox: Outbox[Waiting] = Outbox(lambda: self._connections, _offer, self._spawn)
         self._server: asyncio.Server | None = None
         self._control: web.AppRunner | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -378,7 +398,7 @@ class Ismg(Misbehaviour):
         """Success_Id 0 if the message was still on its way, else 1."""
         if not self._log.cancel(session.system_id, msg_id, time.monotonic()):
             return 1
-        self._outbox.withdraw(msg_id)  # its status reports
+        self._outbox.withdraw(lambda w: w.about == msg_id)  # its status reports
         self.counters["cancelled"] += 1
         return 0
 

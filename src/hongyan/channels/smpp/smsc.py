@@ -25,18 +25,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import itertools
 import logging
 import random
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from hongyan.channels.control_port import Misbehaviour, start_control
+from hongyan.channels.outbox import Outbox
+from hongyan.channels.session import Session as BaseSession
 from hongyan.channels.simulator import outcome_of
 from hongyan.channels.smpp.constants import (
     CommandId,
@@ -65,8 +67,6 @@ from hongyan.core.states import Status
 from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
-
-_RETRY_S = 0.5
 
 
 class SmscSettings(BaseModel):
@@ -104,9 +104,15 @@ class Submitted:
 
 @dataclass(slots=True)
 class _Outbound:
-    system_id: str
+    account: str  # the system_id it is for
     pdu: DeliverSm
     kind: str  # "receipt" or "mo"
+
+
+async def _offer(session: BaseSession, item: _Outbound) -> bool:
+    """One deliver_sm; True once answered without error."""
+    answer = await session.request(item.pdu)
+    return bool(answer.command_id == CommandId.DELIVER_SM_RESP and answer.status == 0)
 
 
 class Smsc(Misbehaviour):
@@ -121,18 +127,13 @@ class Smsc(Misbehaviour):
             "submits": 0,
             "throttled": 0,
             "rejected": 0,
-            "receipts_acked": 0,
-            "mo_acked": 0,
-            "redelivered": 0,
         }
         self._ids = itertools.count(1)
         self._sessions: dict[Session, str] = {}  # bound session: "trx" | "tx" | "rx"
         self._bind_numbers: dict[Session, int] = {}
         self._binds_made = itertools.count(1)
         self._response_delay_s = settings.response_delay_s
-        self._queue: list[tuple[float, int, _Outbound]] = []
-        self._order = itertools.count()
-        self._wake = asyncio.Event()
+        self._outbox: Outbox[_Outbound] = Outbox(self._receivers, _offer, self._spawn)
         self._server: asyncio.Server | None = None
         self._control: web.AppRunner | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -152,7 +153,7 @@ class Smsc(Misbehaviour):
             self.settings.port,
         )
         self.port = self._server.sockets[0].getsockname()[1]
-        self._pump = asyncio.create_task(self._send_outbound(), name="smsc-outbound")
+        self._pump = asyncio.create_task(self._outbox.run(), name="smsc-outbound")
         if self.settings.control_port is not None:
             self._control, self.control_port = await start_control(self, self.settings.control_port)
 
@@ -186,14 +187,17 @@ class Smsc(Misbehaviour):
         system_id = system_id or next(iter(self.settings.accounts))
         reference = next(self._references) & 0xFF
         for pdu in mo_parts(source, destination, content, parts, split, reference):
-            self._enqueue(_Outbound(system_id, pdu, "mo"), 0.0)
+            self._outbox.put(_Outbound(system_id, pdu, "mo"))
 
     def stats(self) -> dict[str, int]:
         return {
             **self.counters,
             "binds": len(self._sessions),
-            "receipts_pending": sum(1 for *_, o in self._queue if o.kind == "receipt"),
-            "mo_pending": sum(1 for *_, o in self._queue if o.kind == "mo"),
+            "receipts_acked": self._outbox.count("receipt_acked"),
+            "mo_acked": self._outbox.count("mo_acked"),
+            "redelivered": self._outbox.count("receipt_refused") + self._outbox.count("mo_refused"),
+            "receipts_pending": self._outbox.pending("receipt"),
+            "mo_pending": self._outbox.pending("mo"),
         }
 
     # -- requests from ESMEs ----------------------------------------------------------------
@@ -244,13 +248,11 @@ class Smsc(Misbehaviour):
         self._bind_numbers[session] = next(self._binds_made)
         session.bound = True
         session.system_id = pdu.system_id
-        watcher = asyncio.create_task(self._forget_when_closed(session))
-        self._sending.add(watcher)  # a reference, so the task is not collected
-        watcher.add_done_callback(self._sending.discard)
+        self._spawn(self._forget_when_closed(session))
         self.counters["bind_total"] += 1
         answer.tlvs[Tag.SC_INTERFACE_VERSION] = tlv_int(0x34, 1)
         answer.system_id = "hongyan-smsc"  # type: ignore[attr-defined]
-        self._wake.set()
+        self._outbox.wake()
         return answer
 
     async def _forget_when_closed(self, session: Session) -> None:
@@ -316,65 +318,21 @@ class Smsc(Misbehaviour):
                 word,
                 tlvs=s.receipt_tlvs,
             )
-            self._enqueue(_Outbound(session.system_id, receipt, "receipt"), delay)
+            self._outbox.put(_Outbound(session.system_id, receipt, "receipt"), delay)
         if isinstance(pdu, DataSm):
             return DataSmResp(message_id=message_id)
         return SubmitSmResp(message_id=message_id)
 
     # -- receipts and replies out ----------------------------------------------------------
 
-    def _enqueue(self, item: _Outbound, delay_s: float) -> None:
-        heapq.heappush(self._queue, (time.monotonic() + delay_s, next(self._order), item))
-        self._wake.set()
+    def _receivers(self) -> list[Session]:
+        """The bound sessions that take deliver_sm (not transmitters)."""
+        return [session for session, mode in self._sessions.items() if mode != "tx"]
 
-    async def _send_outbound(self) -> None:
-        while True:
-            self._wake.clear()
-            now = time.monotonic()
-            waiting: list[tuple[float, int, _Outbound]] = []
-            while self._queue and self._queue[0][0] <= now:
-                entry = heapq.heappop(self._queue)
-                session = self._receiver(entry[2].system_id)
-                if session is None:
-                    waiting.append(entry)
-                    continue
-                task = asyncio.create_task(self._offer(session, entry[2]))
-                self._sending.add(task)
-                task.add_done_callback(self._sending.discard)
-            for entry in waiting:
-                heapq.heappush(self._queue, entry)
-            timeout = _RETRY_S
-            if self._queue and not waiting:
-                timeout = max(0.0, min(_RETRY_S, self._queue[0][0] - time.monotonic()))
-            with contextlib.suppress(TimeoutError):  # asyncio.timeout: see simulator.py
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
-
-    def _receiver(self, system_id: str) -> Session | None:
-        """A bound receiver of this system_id with room in its window."""
-        best: Session | None = None
-        for session, mode in self._sessions.items():
-            if mode == "tx" or session.system_id != system_id or not session.connected:
-                continue
-            if session.hung:
-                continue
-            if session.in_flight >= session.window:
-                continue
-            if best is None or session.in_flight < best.in_flight:
-                best = session
-        return best
-
-    async def _offer(self, session: Session, item: _Outbound) -> None:
-        try:
-            answer = await session.request(item.pdu)
-            ok = answer.command_id == CommandId.DELIVER_SM_RESP and answer.status == 0
-        except Exception:
-            ok = False
-        if ok:
-            self.counters["receipts_acked" if item.kind == "receipt" else "mo_acked"] += 1
-        else:
-            self.counters["redelivered"] += 1
-            self._enqueue(item, _RETRY_S)
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._sending.add(task)  # a reference, so the task is not collected
+        task.add_done_callback(self._sending.discard)
 
 
 def _format_id(number: int, base: str) -> str:
