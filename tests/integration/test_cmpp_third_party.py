@@ -39,7 +39,7 @@ from hongyan.channels.cmpp.pdu import V2, V3, ConnectStatus, MsgFmt
 from tests.waiting import WAIT_S, until_async
 
 # pycmpp writes Source_Addr and Msg_src as the sp_id it is given, unpadded:
-# anything but exactly 6 characters shifts every later field (CMPP 2.0 §7.4.1).
+# anything but exactly 6 characters shifts every later field (CMPP_CONNECT).
 SP_ID, SECRET, GATEWAY = "901234", "s3cret", 4321
 DEST = "13800138000"
 TEXTS = ["Hello CMPP", "你好，世界！验证码123456"]  # each under 70 characters: one SUBMIT
@@ -227,7 +227,7 @@ async def test_pycmpp_in_january_sends_a_9_digit_timestamp_and_is_accepted(
     gateway: Gateway, pycmpp_sp: Callable[..., PycmppSp], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # pycmpp sends MMDDHHMMSS as a number: January to September is 9 digits on
-    # the wire, and the gateway must pad it to 10 again for the MD5 (§7.4.1).
+    # the wire, and the gateway must pad it to 10 again for the MD5 (CMPP_CONNECT).
     monkeypatch.setattr(pycmpp.request, "get_string_time", lambda: "0105083000")
     ismg = await gateway(protocol="cmpp2")
 

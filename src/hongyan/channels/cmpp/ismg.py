@@ -6,7 +6,7 @@ of the SMPP simulator in smpp/smsc.py, with the same controls.
 A `cmpp3` gateway accepts CONNECT versions 2.0 and 3.0 and then speaks the
 client's; a `cmpp2` gateway accepts 2.0 and answers a higher version with
 Status 4, in its own 2.0 layout. A CONNECT is checked against `accounts`
-(Source_Addr: shared secret, CMPP 3.0 §7.4.1): an unknown Source_Addr is
+(Source_Addr: shared secret, CMPP 3.0 §8.4.1): an unknown Source_Addr is
 Status 2, a wrong AuthenticatorSource Status 3, and the connection closes
 after a refusal. Any other request before a successful CONNECT closes it too.
 
@@ -76,7 +76,7 @@ from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
 
-_OTHER_ERROR = 5  # CONNECT_RESP Status "5~: other error" (CMPP 3.0 §7.4.2)
+_OTHER_ERROR = 5  # CONNECT_RESP Status "5~: other error" (CMPP 3.0 §8.4.1)
 _NOT_SUPPORTED = 2  # DELIVER_RESP Result "command word error": an SP sends no DELIVER
 
 
@@ -302,7 +302,7 @@ class Ismg(Misbehaviour):
 
     def _agree(self, requested: int) -> tuple[int, int]:
         """The version to speak and a CONNECT_RESP Status for the client's
-        Version (the major number in the high nibble; 3.0 §7.4.1)."""
+        Version (the major number in the high nibble; 3.0 §8.4.1)."""
         major = requested & 0xF0
         if major > self._top:
             return self._top, ConnectStatus.VERSION_TOO_HIGH
@@ -366,7 +366,7 @@ class Ismg(Misbehaviour):
             if self._window_count > self.settings.tps:
                 return SubmitResult.FLOW_CONTROL
         if not pdu.dest_terminal_ids or any(d.endswith("9999") for d in pdu.dest_terminal_ids):
-            # 3.0 §7.4.3.2 has "Dest_terminal_Id error"; 2.0's table ends at 8,
+            # 3.0 §8.4.3 has "Dest_terminal_Id error"; 2.0's table ends at 8,
             # "9 and up: other error".
             return SubmitResult.BAD_DEST_TERMINAL if version >= V3 else 9
         return 0

@@ -4,7 +4,7 @@ replies, as CMPP_DELIVER. No I/O; ismg.py queues and offers them.
 A DELIVER waiting in the queue is kept in its 3.0 form and fitted to the
 version of the connection that carries it when it is offered (`fitted`): an
 SP may have a 2.0 and a 3.0 connection up, and the report's layout and the
-terminal ids' width differ between the two (CMPP 3.0 §7.4.5).
+terminal ids' width differ between the two (CMPP 3.0 §8.4.5).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hongyan.channels.smpp.text import concat_udh
 # The user data of one short message (3GPP TS 23.040 §9.2.3.24): CMPP's
 # Msg_Length allows 255, no handset sends more than this.
 MAX_USER_DATA = 140
-_TERMINAL_WIDTH = {V3: 32}  # 2.0: 21 (CMPP 2.0 §7.4.5)
+_TERMINAL_WIDTH = {V3: 32}  # 2.0: 21
 
 
 def stamp(at: datetime) -> str:

@@ -3,7 +3,7 @@ lists (GET /submits), and what QUERY and CANCEL read. No I/O.
 
 A message is "on its way" until its receipt is due (the moment its handset
 has it, whether or not the status report has reached the SP yet): CANCEL
-succeeds only meanwhile, and QUERY counts it as waiting (CMPP 3.0 §7.4.6-7).
+succeeds only meanwhile, and QUERY counts it as waiting (CMPP 3.0 §8.4.4, §8.4.6).
 """
 
 from __future__ import annotations
