@@ -7,7 +7,8 @@
     ├── Rejected             a customer request refused with a protocol stat code
     └── OperatorError        an operator command with bad input
         ├── NotFound         unknown account, keyword, address
-        └── InvalidInput     a value out of range or malformed
+        ├── InvalidInput     a value out of range or malformed
+        └── Forbidden        the operator's role does not allow the action
 
 Errors become wire codes in one place per protocol: `Rejected.stat` is the
 sms.cn stat code (rendered by `hongyan.protocol.render`), `OperatorError` is a
@@ -63,3 +64,7 @@ class NotFound(OperatorError):
 
 class InvalidInput(OperatorError):
     """A value that is malformed or out of range."""
+
+
+class Forbidden(OperatorError):
+    """The operator's role does not allow this action (core/roles.py)."""

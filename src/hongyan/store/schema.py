@@ -382,3 +382,67 @@ console_drafts = Table(
     Column("created_at", BigInteger, nullable=False),
     Index(None, "created_at"),
 )
+
+# The people who run the platform (core/operators.py): sign in to /admin/.
+# `role` is one of core/roles.ROLES; `totp_secret` is "" until a second
+# factor is set up (base32, kept to check codes; never logged or shown again).
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("totp_secret", String(64), nullable=False, server_default=""),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", BigInteger, nullable=False, server_default=text("0")),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("signed_in_at", BigInteger, nullable=True),
+)
+
+# Signed-in operator browsers; as console_sessions, only the token's SHA-256.
+operator_sessions = Table(
+    "operator_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("seen_at", BigInteger, nullable=False),
+    Column("address", String(64), nullable=False, server_default=""),
+    Index(None, "operator_id"),
+    Index(None, "seen_at"),
+)
+
+# Every operator action, from the console or the CLI (core/audit.py), written
+# in the transaction of the change it records. `before`/`after` are JSON.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    # "console" or "cli"
+    Column("via", String(10), nullable=False),
+    Column("address", String(64), nullable=False, server_default=""),
+    Column("action", String(40), nullable=False),
+    # What it acted on: "account:demo", "channel:cm", "keyword:x", "system", ...
+    Column("target", String(120), nullable=False, server_default=""),
+    Column("before", Text, nullable=False, server_default=""),
+    Column("after", Text, nullable=False, server_default=""),
+    Column("note", String(200), nullable=False, server_default=""),
+    Index(None, "at"),
+    Index(None, "target", "id"),
+)
+
+# Channels an operator paused: the worker sends nothing on them until resumed
+# (a row here, read by the dispatcher; no restart).
+channel_controls = Table(
+    "channel_controls",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("paused", Boolean, nullable=False, server_default=text("false")),
+    Column("updated_at", BigInteger, nullable=False),
+)

@@ -1,0 +1,104 @@
+"""Who acts, and the audit entry every operator action leaves.
+
+An `Actor` is the operator behind a change: a signed-in console operator
+(name, role, address) or the CLI (the machine's user, as admin: whoever runs
+`hongyan` on the server can open the database anyway). Operations in core/
+call `actor.require(action)` before they change anything and `record(...)`
+inside the same transaction as the change, so that nothing that changes
+money or access happens without its entry, and a change that rolls back
+leaves none. `before` and `after` are what the change replaced and what it
+set, as small JSON objects; secrets (passwords, keys, TOTP seeds) are never
+put in them, only the fact that they changed.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hongyan.core.roles import ADMIN, allows
+from hongyan.errors import Forbidden
+from hongyan.store import audit as audit_store
+from hongyan.store.engine import now_ms
+
+CONSOLE = "console"
+CLI = "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    name: str
+    role: str
+    via: str
+    address: str = ""
+    operator_id: int | None = None
+
+    @classmethod
+    def cli(cls) -> Actor:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "unknown"
+        return cls(name=user, role=ADMIN, via=CLI, address="local")
+
+    def may(self, action: str) -> bool:
+        return allows(self.role, action)
+
+    def require(self, action: str) -> None:
+        if not self.may(action):
+            raise Forbidden(f"the {self.role} role does not allow {action}")
+
+
+def _json(value: Any) -> str:
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _entry(
+    actor: Actor, action: str, target: str, before: Any, after: Any, note: str
+) -> dict[str, object]:
+    return {
+        "at": now_ms(),
+        "actor": actor.name,
+        "via": actor.via,
+        "address": actor.address,
+        "action": action,
+        "target": target,
+        "before": _json(before),
+        "after": _json(after),
+        "note": note,
+    }
+
+
+async def record(
+    conn: AsyncConnection,
+    actor: Actor,
+    action: str,
+    target: str,
+    *,
+    before: Any = None,
+    after: Any = None,
+    note: str = "",
+) -> None:
+    """Write the entry of `action` in the transaction `conn` is in."""
+    await audit_store.add(conn, _entry(actor, action, target, before, after, note))
+
+
+def record_sync(
+    conn: Connection,
+    actor: Actor,
+    action: str,
+    target: str,
+    *,
+    before: Any = None,
+    after: Any = None,
+    note: str = "",
+) -> None:
+    """`record` for code running inside `run_sync`."""
+    audit_store.add_sync(conn, _entry(actor, action, target, before, after, note))

@@ -1,0 +1,67 @@
+"""Who may do what: the operators' roles and the actions each allows.
+
+Every operator action has a name here; the console and the CLI go through
+the same operations in core/, which check the actor's role against this
+table before changing anything, so a page or a command cannot grant more
+than its role. Reading is open to every role; changing is not.
+
+- admin: everything, operators included.
+- support: reads everything; freezes and unfreezes, unlocks 114 locks,
+  sends a test push.
+- finance: reads everything; tops up, deducts, and the ledger and reports.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+ADMIN: Final = "admin"
+SUPPORT: Final = "support"
+FINANCE: Final = "finance"
+ROLES: Final = (ADMIN, SUPPORT, FINANCE)
+
+_SUPPORT_ACTIONS = frozenset({"account.freeze", "account.unfreeze", "account.unlock", "push.test"})
+_FINANCE_ACTIONS = frozenset({"account.topup", "account.deduct", "finance.export"})
+
+# Every action an operator can take, in the audit log's words.
+ACTIONS: Final = frozenset(
+    {
+        "account.create",
+        "account.limits",
+        "account.extension",
+        "account.refund",
+        "account.dialect",
+        "account.push",
+        "account.bind",
+        "account.unbind",
+        "account.api_send",
+        "account.password",
+        "account.rekey",
+        "operator.create",
+        "operator.disable",
+        "operator.enable",
+        "operator.role",
+        "operator.password",
+        "operator.totp",
+        "channel.pause",
+        "channel.resume",
+        "system.switch",
+        "keyword.add",
+        "keyword.remove",
+    }
+    | _SUPPORT_ACTIONS
+    | _FINANCE_ACTIONS
+)
+
+
+def allows(role: str, action: str) -> bool:
+    """Whether `role` may take `action` (an unknown action is nobody's)."""
+    if action not in ACTIONS:
+        return False
+    if role == ADMIN:
+        return True
+    if role == SUPPORT:
+        return action in _SUPPORT_ACTIONS
+    if role == FINANCE:
+        return action in _FINANCE_ACTIONS
+    return False
