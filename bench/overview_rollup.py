@@ -24,6 +24,7 @@ from pathlib import Path
 
 from hongyan.config import load_settings
 from hongyan.core.admin import Operator
+from hongyan.core.audit import Actor
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.overview import ChartRange
 from hongyan.core.service import CustomerService
@@ -104,7 +105,9 @@ async def main() -> None:
         await migrate.upgrade(url, "0010")
         db = Database(settings)
         await db.start()
-        await Operator(settings, db).create_account("bench", "bench-password", 10**9)
+        await Operator(settings, db, actor=Actor.cli()).create_account(
+            "bench", "bench-password", 10**9
+        )
         await db.close()
         now = now_ms()
         fill(path, 1, args.messages, now)

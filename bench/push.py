@@ -39,6 +39,7 @@ from hongyan.app import tune_gc
 from hongyan.config import Settings, load_settings
 from hongyan.core import credentials
 from hongyan.core.admin import Operator
+from hongyan.core.audit import Actor
 from hongyan.core.states import OutboxKind
 from hongyan.push.pusher import Pusher
 from hongyan.store import push as outbox
@@ -131,7 +132,7 @@ async def phase(
     """Push `args.items` items per group; pushes/s of the first group's accounts."""
     db = Database(settings)
     await db.start()
-    op = Operator(settings, db)
+    op = Operator(settings, db, actor=Actor.cli())
     try:
         per_group = []
         for prefix, url in groups:

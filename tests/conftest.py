@@ -33,6 +33,7 @@ from hongyan.app import App, Platform
 from hongyan.config import Settings, load_settings
 from hongyan.core import credentials
 from hongyan.core.admin import Operator
+from hongyan.core.audit import Actor
 from hongyan.core.credentials import api_password
 from hongyan.store.database import Database
 from hongyan.store.migrate import upgrade
@@ -220,7 +221,9 @@ class RunningServer:
 
     def operate(self, action: Callable[[Operator], Awaitable[T]]) -> T:
         """An operator action, as the CLI would do it; the server sees it at once."""
-        result = self.on_server(action(Operator(self.settings, self.platform.db)))
+        result = self.on_server(
+            action(Operator(self.settings, self.platform.db, actor=Actor.cli()))
+        )
         self.on_server(self.platform.gates.refresh())
         return result
 
@@ -300,4 +303,4 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 @pytest_asyncio.fixture
 async def operator(settings: Settings, db: Database) -> Operator:
-    return Operator(settings, db)
+    return Operator(settings, db, actor=Actor.cli())

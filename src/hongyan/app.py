@@ -19,6 +19,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from hongyan import metrics
+from hongyan.admin.app import AdminListener
+from hongyan.admin.app import mounted as admin_routes
 from hongyan.api.customer import ENDPOINTS, CustomerApi, forwarded_for
 from hongyan.api.door import Door
 from hongyan.channels.base import Channel
@@ -36,6 +38,7 @@ from hongyan.core.gates import Gatekeeper
 from hongyan.core.metrics_access import may_read_metrics
 from hongyan.core.service import CustomerService
 from hongyan.core.sessions import ConsoleSessions
+from hongyan.core.throughput import ThroughputFlusher
 from hongyan.dispatch.dispatcher import Dispatcher
 from hongyan.dispatch.routing import Router
 from hongyan.protocol import render
@@ -44,6 +47,7 @@ from hongyan.push.pusher import Pusher
 from hongyan.store.database import Database
 from hongyan.store.engine import Clock, now_ms
 from hongyan.tasks import cancel
+from hongyan.throughput import counts_for_url
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,7 @@ class Platform:
     def __init__(self, settings: Settings, clock: Clock = now_ms, role: Role = Role.ALL) -> None:
         self.settings = settings
         self.role = role
+        self.clock = clock
         self.db = Database(settings, background=role == Role.WORKER)
         self.gates = Gatekeeper(settings, self.db, clock)
         self.service = CustomerService(settings, self.db, self.gates, clock)
@@ -92,6 +97,8 @@ class Platform:
         self.service.on_accepted = self.dispatcher.notify
         self.pusher = Pusher(settings, self.db)
         self.sessions = ConsoleSessions(settings, self.db, self.gates, clock)
+        # Messages a second of this process, to the store once a second (live page).
+        self.throughput = ThroughputFlusher(self.db, counts_for_url(settings.database_url))
         self._refresher: asyncio.Task[None] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -100,6 +107,7 @@ class Platform:
         await self.db.start()
         await self.gates.refresh()
         self._refresher = asyncio.create_task(self.gates.keep_fresh(), name="gates-refresh")
+        await self.throughput.start()
         if self.role == Role.API:
             return
         for channel in self.channels.values():
@@ -117,6 +125,7 @@ class Platform:
         for channel in self.channels.values():
             await channel.stop()
         await cancel(self._refresher)
+        await self.throughput.stop()
         await self.db.close()
 
 
@@ -147,6 +156,11 @@ class App:
         if self.console_on:
             console = Console(settings, platform.service, platform.gates, platform.sessions)
             routes += console_routes(console)
+        # The operator console: /admin/ here, or a listener of its own (never both).
+        self.admin_on = settings.admin.enabled and not settings.admin.own_listener
+        if self.admin_on:
+            routes += admin_routes(platform)
+        self.admin_listener = AdminListener(platform) if settings.admin.own_listener else None
         self.web = Starlette(routes=routes, lifespan=self._lifespan)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -160,6 +174,8 @@ class App:
     def _is_web_path(self, scope: Scope) -> bool:
         path: str = scope["path"]
         if path in ("/healthz", "/metrics"):
+            return True
+        if self.admin_on and (path == "/admin" or path.startswith("/admin/")):
             return True
         if not self.console_on:
             return False

@@ -30,6 +30,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hongyan.admin.settings import AdminSettings
 from hongyan.api.limits import HttpSettings
 from hongyan.channels.cmpp.settings import CmppSettings
 from hongyan.channels.simulator import SimulatorSettings
@@ -142,6 +143,8 @@ class Settings(BaseSettings):
 
     # The web console (console/).
     console: ConsoleSettings = ConsoleSettings()
+    # The operator console (admin/): /admin/, or a listener of its own.
+    admin: AdminSettings = AdminSettings()
 
     # How often a running server picks up operator changes made elsewhere.
     reload_interval_s: float = 0.5

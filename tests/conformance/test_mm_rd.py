@@ -41,7 +41,7 @@ def test_mm_remain_and_sent(server: RunningServer, method: str) -> None:
 def test_mm_follows_topups(server: RunningServer) -> None:
     customer = server.customer(balance=0)
     assert server.get("/mm/", customer.auth()).content == b"sms&stat=100&remain=0"
-    server.operate(lambda op: op.topup(customer.uid, 250))
+    server.operate(lambda op: op.topup(customer.uid, 250, "conformance"))
     assert server.get("/mm/", customer.auth()).content == b"sms&stat=100&remain=250"
 
 

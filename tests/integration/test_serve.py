@@ -213,7 +213,7 @@ def test_cli_commands_say_what_they_did_and_fail_clearly(tmp_path: Path) -> None
     created = cli(tmp_path, "account", "create", "alice", "--password", "123123", "--balance", "5")
     assert created.returncode == 0 and "created account alice: balance 5" in created.stdout
     assert "extension 0001" in cli(tmp_path, "account", "show", "alice").stdout
-    topped = cli(tmp_path, "account", "topup", "alice", "10")
+    topped = cli(tmp_path, "account", "topup", "alice", "10", "--note", "first")
     assert topped.stdout.strip() == "topped up alice by 10 parts: balance 15"
     limits = cli(tmp_path, "account", "limits", "alice", "--rate", "5", "--per-number", "2/h")
     assert limits.stdout.strip() == "limits of alice: rate 5/s, per number 2/h"
@@ -221,7 +221,8 @@ def test_cli_commands_say_what_they_did_and_fail_clearly(tmp_path: Path) -> None
     assert cli(tmp_path, "keywords", "list").stdout.strip() == "no blocked keywords"
     for args, message in [
         (("account", "show", "bob"), "no account 'bob'"),
-        (("account", "topup", "alice", "-5"), "positive"),
+        (("account", "topup", "alice", "-5", "--note", "x"), "positive"),
+        (("account", "topup", "alice", "5", "--note", " "), "give a note"),
         (("account", "bind-ip", "alice", "300.1.1.1"), "not an IP address"),
         (("account", "api-send", "alice", "maybe"), "on or off"),
         (("account", "create", "alice", "--password", "x"), "already exists"),

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from hongyan.config import Settings
 from hongyan.core.admin import Operator
+from hongyan.core.audit import Actor
 from hongyan.core.credentials import (
     api_key_digest,
     api_password,
@@ -106,8 +107,8 @@ async def test_a_ring_with_a_newer_key_authenticates_old_digests_and_rekeys_them
     moves to key 2 at the first success; a failed attempt moves nothing."""
     old = settings.model_copy(update={"secret": "1:first-key"})
     rotated = settings.model_copy(update={"secret": "1:first-key,2:second-key"})
-    made_before = await create_customer(Operator(old, db))
-    other = await create_customer(Operator(old, db))
+    made_before = await create_customer(Operator(old, db, actor=Actor.cli()))
+    other = await create_customer(Operator(old, db, actor=Actor.cli()))
     gates = await gates_for(rotated, db)
 
     assert await stat_of(gates, other.uid, api_password("wrong", other.uid)) == Stat.AUTH_FAILED
@@ -124,7 +125,7 @@ async def test_a_ring_with_a_newer_key_authenticates_old_digests_and_rekeys_them
     # Still in, on the new key, in this process and in a fresh one.
     assert await stat_of(gates, made_before.uid, made_before.pwd) == Stat.OK
     assert await stat_of(await gates_for(rotated, db), made_before.uid, made_before.pwd) == Stat.OK
-    status = await Operator(rotated, db).access.key_status()
+    status = await Operator(rotated, db, actor=Actor.cli()).access.key_status()
     assert (status.current, status.on_older, status.digests) == (2, 1, {1: 1, 2: 1})
 
 
@@ -140,7 +141,7 @@ async def test_rotating_the_kept_key_reaches_a_running_gatekeeper(
     db = Database(settings)
     await db.start()
     try:
-        operator = Operator(settings, db)
+        operator = Operator(settings, db, actor=Actor.cli())
         before = await create_customer(operator)
         gates = await gates_for(settings, db)
         status = await operator.access.rotate_key()
@@ -175,7 +176,7 @@ async def test_an_old_key_in_use_cannot_be_retired(tmp_path: Path, database_url:
     db = Database(settings)
     await db.start()
     try:
-        operator = Operator(settings, db)
+        operator = Operator(settings, db, actor=Actor.cli())
         await create_customer(operator)
         await operator.access.rotate_key()
         with pytest.raises(InvalidInput, match="still on key version 1"):
@@ -363,7 +364,7 @@ async def test_migration_0008_keeps_existing_accounts_working(
     try:
         gates = await gates_for(settings, db)
         assert await stat_of(gates, "old", pwd) == Stat.OK
-        summary = await Operator(settings, db).show("old")
+        summary = await Operator(settings, db, actor=Actor.cli()).show("old")
         assert (summary.dialect, summary.bare_md5) == (Dialect.STANDARD, False)
         assert await key_versions(db, "old") == (1, None)
         async with db.read() as conn:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from hongyan.channels.base import InboundReply
 from hongyan.config import Settings
 from hongyan.core.admin import Operator
+from hongyan.core.audit import Actor
 from hongyan.core.models import Account
 from hongyan.core.service import CustomerService, SendForm
 from hongyan.core.states import PushResult
@@ -94,7 +95,7 @@ async def test_a_claim_is_leased_and_taken_again_only_after_the_lease(
 
 
 async def record_reply(db: Database, settings: Settings, account: Account, text: str) -> None:
-    summary = await Operator(settings, db).show(account.uid)
+    summary = await Operator(settings, db, actor=Actor.cli()).show(account.uid)
     gateway = settings.gateway_prefix + summary.ext_code
     incoming = reply_store.IncomingReply(
         "sim", InboundReply("13900008888", gateway, text, now_ms()), settings.gateway_prefix

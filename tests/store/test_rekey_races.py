@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from hongyan.config import Settings
 from hongyan.core.admin import Operator
+from hongyan.core.audit import Actor
 from hongyan.core.credentials import api_key_digest, api_password, bare_md5
 from hongyan.core.gates import Gatekeeper
 from hongyan.errors import Rejected
@@ -57,7 +58,7 @@ async def test_many_requests_rekeying_at_once_in_two_processes_leave_a_sound_dig
 ) -> None:
     old = settings.model_copy(update={"secret": "1:first-key"})
     rotated = settings.model_copy(update={"secret": "1:first-key,2:second-key"})
-    operator = Operator(old, db)
+    operator = Operator(old, db, actor=Actor.cli())
     customer = await create_customer(operator, password="pass-1")
     await operator.access.set_dialect(customer.uid, "legacy")
     await operator.access.set_bare_md5(customer.uid, True, "pass-1")
@@ -83,7 +84,7 @@ async def test_many_requests_rekeying_at_once_in_two_processes_leave_a_sound_dig
         await gates.refresh()
         assert await stat_of(gates, customer.uid, customer.pwd) == Stat.OK
         assert await stat_of(gates, customer.uid, bare) == Stat.OK
-    status = await Operator(rotated, db).access.key_status()
+    status = await Operator(rotated, db, actor=Actor.cli()).access.key_status()
     assert (status.on_older, status.retirable) == (0, (1,))
 
 
@@ -92,11 +93,11 @@ async def test_a_rekey_never_brings_back_a_password_changed_meanwhile(
 ) -> None:
     old = settings.model_copy(update={"secret": "1:first-key"})
     rotated = settings.model_copy(update={"secret": "1:first-key,2:second-key"})
-    customer = await create_customer(Operator(old, db), password="before")
+    customer = await create_customer(Operator(old, db, actor=Actor.cli()), password="before")
     gates = await gates_for(rotated, db)
     assert await gates.account(customer.uid) is not None  # cached, on key 1
 
-    await Operator(rotated, db).access.set_password(customer.uid, "after")
+    await Operator(rotated, db, actor=Actor.cli()).access.set_password(customer.uid, "after")
     new_pwd = api_password("after", customer.uid)
     # Until its next poll this process still knows the old digest: the old pwd
     # gets in once more, and its re-key finds the digest changed and writes nothing.

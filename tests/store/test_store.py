@@ -265,9 +265,9 @@ async def test_operator_changes_reach_a_running_process_on_refresh(
 async def test_operator_input_is_checked(operator: Operator) -> None:
     customer = await create_customer(operator)
     with pytest.raises(NotFound):
-        await operator.topup("nobody", 5)
+        await operator.topup("nobody", 5, "test")
     with pytest.raises(InvalidInput):
-        await operator.topup(customer.uid, -5)
+        await operator.topup(customer.uid, -5, "test")
     with pytest.raises(InvalidInput):
         await operator.bind_address(customer.uid, "999.1.1.1")
     with pytest.raises(InvalidInput):
@@ -278,7 +278,7 @@ async def test_operator_input_is_checked(operator: Operator) -> None:
         await operator.bind_address(customer.uid, f"10.0.{i}.0/24")
     with pytest.raises(InvalidInput):
         await operator.bind_address(customer.uid, "10.1.0.1")
-    assert await operator.topup(customer.uid, 5) == 1005
+    assert await operator.topup(customer.uid, 5, "test") == 1005
 
 
 async def test_forwarded_for_is_believed_only_from_trusted_proxies(

@@ -87,12 +87,14 @@ class Link:
         self.last_error_at = 0  # wall clock, ms: when it happened
         self.submitted = 0
         self.failures = 0
+        self.errors = 0  # every error noted, for the operators' channel page
         self.held = 0  # window slots handed to submits (windows.py)
 
     def failed(self, error: str) -> str:
         """Note what went wrong (kept until something else does); returns it."""
         self.last_error = error
         self.last_error_at = int(time.time() * 1000)
+        self.errors += 1
         return error
 
     @property
@@ -108,6 +110,7 @@ class Link:
             submitted=self.submitted,
             last_error=self.last_error,
             last_error_at=self.last_error_at,
+            errors=self.errors,
         )
 
 

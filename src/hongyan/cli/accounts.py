@@ -139,11 +139,30 @@ def account_refund(uid: str, state: str) -> None:
     typer.echo(f"refund on failure for {uid} is {state}")
 
 
+NoteOption = Annotated[
+    str, typer.Option("--note", help="why (kept in the ledger and the audit log)")
+]
+
+
 @account_app.command("topup", context_settings={"ignore_unknown_options": True})
-def account_topup(uid: str, amount: int) -> None:
-    """Add parts to an account's balance (recorded in its ledger)."""
-    balance = run(lambda op: op.topup(uid, amount))
+def account_topup(uid: str, amount: int, note: NoteOption) -> None:
+    """Add parts to an account's balance, with a note (recorded in its ledger)."""
+    balance = run(lambda op: op.topup(uid, amount, note))
     typer.echo(f"topped up {uid} by {amount} parts: balance {balance}")
+
+
+@account_app.command("deduct", context_settings={"ignore_unknown_options": True})
+def account_deduct(uid: str, amount: int, note: NoteOption) -> None:
+    """Take parts off an account's balance (never below zero), with a note (in its ledger)."""
+    balance = run(lambda op: op.deduct(uid, amount, note))
+    typer.echo(f"deducted {amount} parts from {uid}: balance {balance}")
+
+
+@account_app.command("extension")
+def account_extension(uid: str, code: str) -> None:
+    """Give an account another extension code; replies to the old number stop reaching it."""
+    summary = run(lambda op: op.set_extension(uid, code))
+    typer.echo(f"extension of {uid} is {summary.ext_code}")
 
 
 @account_app.command("freeze")

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hongyan.config import Settings, load_settings
 from hongyan.core.admin import Operator
+from hongyan.core.audit import Actor
 from hongyan.errors import HongyanError
 from hongyan.keyfile import configured_ring
 from hongyan.store.database import Database
@@ -78,8 +79,10 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def run(action: Callable[[Operator], Awaitable[T]]) -> T:
-    """Run an operator action against a migrated database; errors become exit 1."""
+def run(action: Callable[[Operator], Awaitable[T]], actor: Actor | None = None) -> T:
+    """Run an operator action, as `actor` (default the CLI's, `Actor.cli()`: admin),
+    against a migrated database; errors (a role's `Forbidden` too) become exit 1
+    with their message."""
 
     async def go() -> T:
         current = settings()
@@ -87,7 +90,7 @@ def run(action: Callable[[Operator], Awaitable[T]]) -> T:
         db = Database(current)
         await db.start()
         try:
-            return await action(Operator(current, db))
+            return await action(Operator(current, db, actor=actor or Actor.cli()))
         finally:
             await db.close()
 

@@ -9,17 +9,21 @@ import os
 import shutil
 import signal
 from collections.abc import Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hongyan.api.server import uvicorn_options
 from hongyan.cli.common import config_file, fail, run, safe_url, settings, use_settings
 from hongyan.config import Role, Settings
+from hongyan.core.audit import Actor
 from hongyan.core.credentials import api_password
 from hongyan.core.limits import parse_windows
 from hongyan.paths import private_file
 from hongyan.store.migrate import upgrade
+
+if TYPE_CHECKING:
+    from hongyan.app import App
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +113,11 @@ def _run_api(current: Settings, role: Role, overrides: Mapping[str, object]) -> 
 
     options = uvicorn_options(current.host, current.port)
     options["loop"] = "uvloop"
+    if current.workers > 1 and current.admin.own_listener:
+        fail(
+            "the operator console's own listener ([admin] port) runs in one API process: "
+            "use --workers 1, or serve it under /admin/ (no [admin] port)"
+        )
     if current.workers > 1:
         from hongyan.app import WORKER_SOURCES_ENV
 
@@ -143,7 +152,43 @@ def _run_api(current: Settings, role: Role, overrides: Mapping[str, object]) -> 
 
         app = create_app(current, role)
         tune_gc()
-        uvicorn.run(app, **options)
+        if app.admin_listener is None:
+            uvicorn.run(app, **options)
+        else:
+            _serve_with_admin_listener(current, app, options)
+
+
+def _serve_with_admin_listener(current: Settings, app: App, options: dict[str, Any]) -> None:
+    """The customer listener and the operator console's own ([admin] host:port),
+    in this one process and event loop, sharing the platform: the customer
+    listener's lifespan starts it, so the console's listener opens after it
+    has started, and either stopping stops both."""
+    import uvicorn
+
+    assert app.admin_listener is not None and current.admin.port is not None
+    main = uvicorn.Server(uvicorn.Config(app, **options))
+    admin_options = uvicorn_options(current.admin.host, current.admin.port)
+    admin_options.update(loop=options["loop"], lifespan="off")
+    admin = uvicorn.Server(uvicorn.Config(app.admin_listener, **admin_options))
+
+    async def both() -> None:
+        serving = [asyncio.create_task(main.serve())]
+        # uvicorn has no event for "started"; a start takes a few of these polls.
+        while not main.started and not serving[0].done():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if main.started:
+            serving.append(asyncio.create_task(admin.serve()))
+            log.info(
+                "operator console listening",
+                extra={"host": current.admin.host, "port": current.admin.port},
+            )
+        await asyncio.wait(serving, return_when=asyncio.FIRST_COMPLETED)
+        main.should_exit = admin.should_exit = True
+        await asyncio.gather(*serving)
+
+    import uvloop
+
+    uvloop.run(both())
 
 
 def _run_worker(current: Settings) -> None:
@@ -178,7 +223,7 @@ def _demo_account(current: Settings) -> tuple[str, str, int, str]:
     """The demo account, created on first run; its password kept in var/ to print again."""
     kept = current.var_dir / "demo-password"
     known = kept.read_text().strip() if kept.exists() else None
-    summary, password = run(lambda op: op.ensure_demo_account(known))
+    summary, password = run(lambda op: op.ensure_demo_account(known), Actor.system())
     if password != known:
         private_file(kept)
         kept.write_text(password + "\n")

@@ -1,9 +1,10 @@
 """The operator's use cases of access: passwords, server keys, lockouts, answer dialect.
 
-Reached as `Operator.access` (core/admin.py); the CLI (and later the console)
-calls these. Each validates its input and raises `InvalidInput` / `NotFound`
-with a message fit to show the operator; none returns or logs a key, a
-password or a digest.
+Reached as `Operator.access` (core/admin.py); the CLI and the consoles call
+these, for an `Actor`. Each checks the actor's role, validates its input and
+raises `InvalidInput` / `NotFound` with a message fit to show the operator,
+and makes its change with its one audit entry in one transaction; none
+returns, logs or audits a key, a password or a digest.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from hongyan import keyfile
 from hongyan.config import Settings
+from hongyan.core.admin_base import OperatorBase, account_target
+from hongyan.core.audit import Actor
 from hongyan.core.credentials import (
     api_password,
     bare_md5,
@@ -23,13 +26,16 @@ from hongyan.core.credentials import (
 from hongyan.core.lockout import operator_lockout_key
 from hongyan.core.models import AccountSummary
 from hongyan.core.schedule import format_local
-from hongyan.errors import InvalidInput, NotFound
+from hongyan.errors import InvalidInput
 from hongyan.protocol.dialect import Dialect
 from hongyan.store import accounts as account_store
 from hongyan.store import sessions as session_store
 from hongyan.store import system
 from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
+
+# The audit log's target of a server key change: the keys are the platform's.
+KEYS_TARGET = "system:server_keys"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,31 +66,20 @@ class KeyStatus:
         return tuple(v for v in self.versions if v != self.current and not self.digests.get(v, 0))
 
 
-class AccessOperator:
-    def __init__(self, settings: Settings, db: Database) -> None:
-        self._settings = settings
-        self._db = db
+class AccessOperator(OperatorBase):
+    def __init__(self, settings: Settings, db: Database, *, actor: Actor) -> None:
+        super().__init__(settings, db, actor=actor)
         self._zone = ZoneInfo(settings.timezone)
-
-    async def _summary(self, uid: str) -> AccountSummary:
-        async with self._db.read() as conn:
-            summary = await account_store.load_summary(conn, uid)
-        if summary is None:
-            raise NotFound(f"no account {uid!r}")
-        return summary
-
-    async def _update(self, account_id: int, **values: object) -> None:
-        async with self._db.transaction() as conn:
-            await account_store.update_account(conn, account_id, now_ms(), **values)
 
     # -- passwords -----------------------------------------------------------------
 
     async def set_password(self, uid: str, password: str) -> AccountSummary:
         """A new login password: the console hash, and so the API `pwd` too
         (md5(password + uid)); the bare-md5 digest, if allowed, follows it."""
+        self._require("account.password", uid)
         if not password:
             raise InvalidInput("password must not be empty")
-        summary = await self._summary(uid)
+        summary = await self.show(uid)
         ring = keyfile.load_keyring(self._settings)
         api = ring.digest(api_password(password, uid))
         values: dict[str, object] = {
@@ -97,34 +92,45 @@ class AccessOperator:
             bare = ring.digest(bare_md5(password))
             values |= {"bare_md5_digest": bare.digest, "bare_md5_key_version": bare.version}
         async with self._db.transaction() as conn:
-            await account_store.update_account(conn, summary.id, now_ms(), **values)
+            locked = await self._locked(conn, uid)
+            await account_store.update_account(conn, locked.id, now_ms(), **values)
             # Whoever was signed in with the old password is signed out.
-            await session_store.end_all_of(conn, summary.id)
-        return await self._summary(uid)
+            await session_store.end_all_of(conn, locked.id)
+            # The fact, never the password nor a digest of it.
+            await self._record(
+                conn, "account.password", account_target(uid), after={"password changed": True}
+            )
+        return await self.show(uid)
 
     # -- answer dialect (PROTOCOL.md "Legacy dialect") -----------------------------------
 
     async def set_dialect(self, uid: str, dialect: str) -> AccountSummary:
         """`legacy` or `standard`; back to standard also stops md5(password) as `pwd`."""
+        self._require("account.dialect", uid)
         try:
             chosen = Dialect(dialect.strip().lower())
         except ValueError:
             raise InvalidInput("dialect must be legacy or standard") from None
-        summary = await self._summary(uid)
         values: dict[str, object] = {"dialect": chosen.value}
         if chosen is Dialect.STANDARD:
             values |= {"bare_md5_digest": None, "bare_md5_key_version": None}
-        await self._update(summary.id, **values)
-        return await self._summary(uid)
+        return await self._set("account.dialect", uid, ("dialect", "bare_md5"), **values)
 
     async def set_bare_md5(self, uid: str, on: bool, password: str | None = None) -> None:
         """Let a legacy account send `pwd` = md5(login_password), without the uid.
 
         Only hashes are stored, so turning it on needs the login password,
         checked against the account's Argon2 hash."""
-        summary = await self._summary(uid)
+        self._require("account.bare_md5", uid)
+        summary = await self.show(uid)
         if not on:
-            await self._update(summary.id, bare_md5_digest=None, bare_md5_key_version=None)
+            await self._set(
+                "account.bare_md5",
+                uid,
+                ("bare_md5",),
+                bare_md5_digest=None,
+                bare_md5_key_version=None,
+            )
             return
         if summary.dialect is not Dialect.LEGACY:
             raise InvalidInput(
@@ -135,8 +141,12 @@ class AccessOperator:
         if not password or not console_password_matches(stored_hash, password):
             raise InvalidInput(f"that is not the login password of {uid!r}")
         bare = keyfile.load_keyring(self._settings).digest(bare_md5(password))
-        await self._update(
-            summary.id, bare_md5_digest=bare.digest, bare_md5_key_version=bare.version
+        await self._set(
+            "account.bare_md5",
+            uid,
+            ("bare_md5",),
+            bare_md5_digest=bare.digest,
+            bare_md5_key_version=bare.version,
         )
 
     # -- lockouts (PROTOCOL.md gate 3) ---------------------------------------------------
@@ -151,14 +161,26 @@ class AccessOperator:
         """Lift the uid's locks from one client (its address, or the IPv6 /64), or all.
 
         Its failure counts go too. A running server stops applying a lifted
-        lock at its next poll."""
+        lock at its next poll. The entry shows the locked clients before and after."""
+        self._require("account.unlock", uid)
         client = None
         if address is not None:
             client = operator_lockout_key(address)
             if client is None:
                 raise InvalidInput(f"not an IP address or IPv6 /64: {address!r}")
         async with self._db.transaction() as conn:
-            lifted = await system.lift_locks(conn, uid, client, now_ms())
+            now = now_ms()
+            before = await system.locks_of(conn, uid, now)
+            lifted = await system.lift_locks(conn, uid, client, now)
+            after = await system.locks_of(conn, uid, now)
+            await self._record(
+                conn,
+                "account.unlock",
+                account_target(uid),
+                before={"locked": [c for c, _ in before]},
+                after={"locked": [c for c, _ in after]},
+                note=f"client {client}" if client else "",
+            )
         return [Lock(c, format_local(until, self._zone)) for c, until in lifted]
 
     # -- server keys (issue 11 item 7) -----------------------------------------------------
@@ -176,18 +198,29 @@ class AccessOperator:
             kept_in_file=keyfile.kept_in_file(self._settings),
         )
 
+    def _keys(self) -> dict[str, object]:
+        """The key versions as the audit log shows them (never a key)."""
+        ring = keyfile.load_keyring(self._settings)
+        return {"current": ring.current, "versions": list(ring.versions)}
+
     async def rotate_key(self) -> KeyStatus:
         """A new current key; the old ones stay, so every account still authenticates,
         and each moves to the new key at its next successful request."""
-        ring = keyfile.rotate(self._settings)
+        self._require("account.rekey")
         async with self._db.transaction() as conn:
+            before = self._keys()
+            ring = keyfile.rotate(self._settings)
             # Running servers read the key file again at their next poll.
             await system.announce_key_version(conn, ring.current)
+            await self._record(
+                conn, "account.rekey", KEYS_TARGET, before=before, after=self._keys()
+            )
         return await self.key_status()
 
     async def retire_key(self, version: int) -> KeyStatus:
         """Drop an old key once no stored digest is on it (else those accounts would
         answer 101 until `account password`)."""
+        self._require("account.rekey")
         status = await self.key_status()
         if version not in status.versions:
             raise InvalidInput(f"there is no server key version {version}")
@@ -200,5 +233,10 @@ class AccessOperator:
                 "the current key at its account's next successful request, or at "
                 "`hongyan account password UID`"
             )
-        keyfile.retire(self._settings, version)
+        async with self._db.transaction() as conn:
+            before = self._keys()
+            keyfile.retire(self._settings, version)
+            await self._record(
+                conn, "account.rekey", KEYS_TARGET, before=before, after=self._keys()
+            )
         return await self.key_status()

@@ -1,7 +1,11 @@
-"""The operator's use cases: accounts, limits, switches, keywords.
+"""The operator's use cases: accounts, their money, limits and addresses.
 
-The CLI (and later the console) calls these; each validates its input and
-raises `InvalidInput` / `NotFound` with a message fit to show the operator.
+The CLI and the console call these, for an `Actor` (core/audit.py): each
+checks the actor's role first (`Forbidden`), validates its input
+(`InvalidInput` / `NotFound`, with a message fit to show the operator), and
+makes its change and its one audit entry in one transaction. Push settings
+are in core/admin_push.py, switches, keywords and the simulated carrier in
+core/admin_system.py, passwords, keys and lockouts in core/access.py.
 """
 
 from __future__ import annotations
@@ -9,56 +13,42 @@ from __future__ import annotations
 import re
 import secrets
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from hongyan.config import Settings
 from hongyan.core import extensions
 from hongyan.core.access import AccessOperator
+from hongyan.core.admin_base import account_target, fields, required_note
+from hongyan.core.admin_push import PushSettings
+from hongyan.core.admin_system import SystemSettings
+from hongyan.core.audit import Actor
 from hongyan.core.bindings import check_bind, parse_network
 from hongyan.core.credentials import api_password, console_hash
-from hongyan.core.delivery import DeliverySink
 from hongyan.core.limits import format_windows, parse_windows
-from hongyan.core.models import UID_MAX_LENGTH, AccountSummary, InboundReply, ReportedChannel
-from hongyan.core.numbers import normalise
+from hongyan.core.models import UID_MAX_LENGTH, AccountSummary
 from hongyan.errors import InvalidInput, NotFound
 from hongyan.keyfile import load_keyring
-from hongyan.push.targets import approved_addresses
 from hongyan.store import accounts as account_store
-from hongyan.store import channels as channel_store
-from hongyan.store import push as push_store
-from hongyan.store import system
 from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
-from hongyan.store.replies import owner_uid as reply_owner
+from hongyan.store.system import bump_generation
 
 DEMO_UID = "demo"
 _UID = re.compile(rf"[A-Za-z0-9_.@-]{{1,{UID_MAX_LENGTH}}}")
+# SMPP 3.4 §4.4.1: source_addr holds at most 20 digits; an extension code an
+# operator chooses leaves room for the gateway prefix and a whole `mid`.
+_GATEWAY_DIGITS = 20
+_CREATED = ("balance", "ext_code", "rate_limit", "per_number")
 
 
-class Operator:
-    def __init__(self, settings: Settings, db: Database) -> None:
-        self._settings = settings
-        self._db = db
+class Operator(PushSettings, SystemSettings):
+    def __init__(self, settings: Settings, db: Database, *, actor: Actor) -> None:
+        super().__init__(settings, db, actor=actor)
         # Passwords, server keys, lockouts, answer dialect.
-        self.access = AccessOperator(settings, db)
-
-    async def _account_id(self, uid: str) -> int:
-        async with self._db.read() as conn:
-            summary = await account_store.load_summary(conn, uid)
-        if summary is None:
-            raise NotFound(f"no account {uid!r}")
-        return summary.id
-
-    async def show(self, uid: str) -> AccountSummary:
-        async with self._db.read() as conn:
-            summary = await account_store.load_summary(conn, uid)
-        if summary is None:
-            raise NotFound(f"no account {uid!r}")
-        return summary
-
-    async def exists(self, uid: str) -> bool:
-        async with self._db.read() as conn:
-            return await account_store.load_summary(conn, uid) is not None
+        self.access = AccessOperator(settings, db, actor=actor)
 
     async def create_account(self, uid: str, password: str, balance: int = 0) -> AccountSummary:
+        self._require("account.create")
         if not _UID.fullmatch(uid):
             raise InvalidInput(f"uid must be 1-{UID_MAX_LENGTH} of letters, digits and _.@-")
         if not password:
@@ -81,64 +71,79 @@ class Operator:
                 rate_limit=s.default_rate,
                 now=now_ms(),
             )
-        return await self.show(uid)
+            made = await self._locked(conn, uid)
+            await self._record(
+                conn, "account.create", account_target(uid), after=fields(made, _CREATED)
+            )
+        return made
 
-    async def topup(self, uid: str, amount: int, note: str = "") -> int:
+    # -- money (the ledger) -------------------------------------------------------
+
+    async def topup(self, uid: str, amount: int, note: str) -> int:
+        """Add parts to the balance, with a note kept in the ledger; the new balance."""
+        self._require("account.topup", uid)
         if amount <= 0:
             raise InvalidInput("a top-up must be a positive number of parts")
-        account_id = await self._account_id(uid)
+        note = required_note(note)
         async with self._db.transaction() as conn:
-            return await account_store.topup(conn, account_id, amount, note or "top-up", now_ms())
+            summary = await self._locked(conn, uid)
+            balance = await account_store.topup(conn, summary.id, amount, note, now_ms())
+            await self._record(
+                conn,
+                "account.topup",
+                account_target(uid),
+                before={"balance": balance - amount},
+                after={"balance": balance, "amount": amount},
+                note=note,
+            )
+        return balance
+
+    async def deduct(self, uid: str, amount: int, note: str) -> int:
+        """Take parts off the balance (never below zero), with a note kept in the
+        ledger; the new balance."""
+        self._require("account.deduct", uid)
+        if amount <= 0:
+            raise InvalidInput("a deduction must be a positive number of parts")
+        note = required_note(note)
+        async with self._db.transaction() as conn:
+            summary = await self._locked(conn, uid)
+            balance = await account_store.deduct(conn, summary.id, amount, note, now_ms())
+            if balance is None:
+                raise InvalidInput(f"{uid!r} has {summary.balance} parts: cannot deduct {amount}")
+            await self._record(
+                conn,
+                "account.deduct",
+                account_target(uid),
+                before={"balance": balance + amount},
+                after={"balance": balance, "amount": amount},
+                note=note,
+            )
+        return balance
+
+    # -- account switches and limits ------------------------------------------------
 
     async def set_frozen(self, uid: str, frozen: bool) -> None:
-        await self._update(uid, frozen=frozen)
+        action = "account.freeze" if frozen else "account.unfreeze"
+        self._require(action, uid)
+        await self._set(action, uid, ("frozen",), frozen=frozen)
 
     async def set_api_send(self, uid: str, enabled: bool) -> None:
-        await self._update(uid, api_send=enabled)
+        self._require("account.api_send", uid)
+        await self._set("account.api_send", uid, ("api_send",), api_send=enabled)
 
     async def set_refund(self, uid: str, enabled: bool) -> None:
         """Refund a message's parts when it ends failed (PROTOCOL.md: an account setting)."""
-        await self._update(uid, refund_on_failure=enabled)
-
-    def gateway_number(self, summary: AccountSummary, mid: str = "") -> str:
-        """The number replies to this account (and sub-extension `mid`) arrive on."""
-        return extensions.gateway_number(
-            self._settings.gateway_prefix, extensions.extension(summary.ext_code, mid)
-        )
-
-    async def inject_reply(
-        self, mobile: str, text: str, *, to: str = "", uid: str = "", mid: str = ""
-    ) -> tuple[str, str | None]:
-        """A handset's reply through the simulated carrier: (gateway number, owner uid or None)."""
-        if not normalise(mobile):
-            raise InvalidInput(f"not a valid mobile number: {mobile!r}")
-        if not text:
-            raise InvalidInput("the reply text must not be empty")
-        if bool(to) == bool(uid):
-            raise InvalidInput("give either --to GATEWAY or --uid UID")
-        if not extensions.is_mid(mid):
-            raise InvalidInput("mid is up to 6 digits")
-        gateway = to or self.gateway_number(await self.show(uid), mid)
-        if not gateway.isascii() or not gateway.isdigit():
-            raise InvalidInput(f"not a gateway number: {gateway!r}")
-        sink = DeliverySink(self._db, self._settings.gateway_prefix)
-        await sink.reply(
-            self._settings.simulator.name, InboundReply(mobile, gateway, text, now_ms())
-        )
-        async with self._db.read() as conn:
-            owner = await conn.run_sync(
-                lambda sync: reply_owner(sync, gateway, self._settings.gateway_prefix)
-            )
-        return gateway, owner
-
-    async def channels(self) -> tuple[list[ReportedChannel], int]:
-        return await self._db.read_sync(channel_store.list_status)
+        self._require("account.refund", uid)
+        await self._set("account.refund", uid, ("refund_on_failure",), refund_on_failure=enabled)
 
     async def set_limits(
         self, uid: str, *, rate: str | None = None, per_number: str | None = None
     ) -> AccountSummary:
+        self._require("account.limits", uid)
         values: dict[str, object] = {}
+        shown: tuple[str, ...] = ()
         if rate is not None:
+            shown += ("rate_limit",)
             if rate.strip().lower() == "off":
                 values["rate_limit"] = None
             elif rate.strip().isdigit() and int(rate) > 0:
@@ -147,114 +152,84 @@ class Operator:
             else:
                 raise InvalidInput("rate must be a positive number of requests a second, or off")
         if per_number is not None:
+            shown += ("per_number",)
             try:
                 values["per_number"] = format_windows(parse_windows(per_number.lower()))
             except ValueError as exc:
                 raise InvalidInput(str(exc)) from None
         if not values:
             raise InvalidInput("give --rate and/or --per-number")
-        await self._update(uid, **values)
+        return await self._set("account.limits", uid, shown, **values)
+
+    async def set_extension(self, uid: str, code: str) -> AccountSummary:
+        """Give the account another extension code: replies to the old gateway
+        number no longer reach it. Codes stay prefix-free (core/extensions.py)."""
+        self._require("account.extension", uid)
+        code = code.strip()
+        room = _GATEWAY_DIGITS - len(self._settings.gateway_prefix) - extensions.MID_DIGITS
+        longest = min(extensions.LONGEST, room)
+        if not (code.isascii() and code.isdigit() and 1 <= len(code) <= longest):
+            raise InvalidInput(f"an extension code is 1 to {longest} digits")
+        async with self._db.transaction() as conn:
+            # First, as creating an account does: concurrent code changes and
+            # creations wait for each other here, and see each other's codes.
+            await bump_generation(conn)
+            summary = await self._locked(conn, uid)
+            in_the_way = await account_store.codes_in_the_way(conn, code, summary.id)
+            if not extensions.allowed(code, in_the_way):
+                raise InvalidInput(
+                    f"extension {code} collides with {', '.join(sorted(in_the_way))} in use: "
+                    "no code may begin another"
+                )
+            await account_store.update_account(conn, summary.id, now_ms(), ext_code=code)
+            await self._record(
+                conn,
+                "account.extension",
+                account_target(uid),
+                before={"ext_code": summary.ext_code},
+                after={"ext_code": code},
+            )
         return await self.show(uid)
 
+    def gateway_number(self, summary: AccountSummary, mid: str = "") -> str:
+        """The number replies to this account (and sub-extension `mid`) arrive on."""
+        return extensions.gateway_number(
+            self._settings.gateway_prefix, extensions.extension(summary.ext_code, mid)
+        )
+
+    # -- IP binding (PROTOCOL.md "IP binding") -----------------------------------------
+
     async def bind_address(self, uid: str, address: str) -> str:
+        self._require("account.bind", uid)
         network = parse_network(address)
-        summary = await self.show(uid)
-        check_bind(summary.networks, network, uid, self._settings.max_bound_addresses)
         async with self._db.transaction() as conn:
+            summary = await self._locked(conn, uid)
+            check_bind(summary.networks, network, uid, self._settings.max_bound_addresses)
             await account_store.add_network(conn, summary.id, network)
+            await self._record_networks(conn, "account.bind", uid, summary)
         return network
 
     async def unbind_address(self, uid: str, address: str) -> str:
+        self._require("account.unbind", uid)
         network = parse_network(address)
-        account_id = await self._account_id(uid)
         async with self._db.transaction() as conn:
-            removed = await account_store.remove_network(conn, account_id, network)
-        if not removed:
-            raise NotFound(f"{network} is not bound to {uid!r}")
+            summary = await self._locked(conn, uid)
+            if not await account_store.remove_network(conn, summary.id, network):
+                raise NotFound(f"{network} is not bound to {uid!r}")
+            await self._record_networks(conn, "account.unbind", uid, summary)
         return network
 
-    async def push_target(self, uid: str) -> push_store.Target | None:
-        account_id = await self._account_id(uid)
-        return await self._db.read_sync(lambda conn: push_store.target(conn, account_id))
-
-    async def set_push(
-        self,
-        uid: str,
-        *,
-        replies: str | None = None,
-        reports: str | None = None,
-        method: str | None = None,
-        secret: str | None = None,
-        batch: bool | None = None,
-    ) -> push_store.Target | None:
-        """Change where an account's replies and reports are pushed; None leaves a field as is.
-
-        An empty URL turns that kind's push off: what was queued for it goes
-        back to `/rx/` or `/st/`. A URL must pass the SSRF check now (and is
-        checked again before every push).
-        """
-        account_id = await self._account_id(uid)
-        current = await self._db.read_sync(lambda conn: push_store.target(conn, account_id))
-        old = current or push_store.Target("", "", "GET", "", False)
-        new = push_store.Target(
-            replies_url=old.replies_url if replies is None else replies.strip(),
-            reports_url=old.reports_url if reports is None else reports.strip(),
-            method=old.method if method is None else method.strip().upper(),
-            secret=old.secret if secret is None else secret,
-            batch_reports=old.batch_reports if batch is None else batch,
+    async def _record_networks(
+        self, conn: AsyncConnection, action: str, uid: str, before: AccountSummary
+    ) -> None:
+        after = await self._locked(conn, uid)
+        await self._record(
+            conn,
+            action,
+            account_target(uid),
+            before=fields(before, ("networks",)),
+            after=fields(after, ("networks",)),
         )
-        if new.method not in ("GET", "POST"):
-            raise InvalidInput("method must be GET or POST")
-        if new.batch_reports and new.method != "POST":
-            raise InvalidInput("batched reports are sent by POST: give --method POST")
-        if len(new.secret) > 128 or (new.secret and len(new.secret) < 16):
-            raise InvalidInput("a push secret is 16 to 128 characters")
-        allowed = self._settings.push.networks()
-        for url in (new.replies_url, new.reports_url):
-            if len(url) > 500:
-                raise InvalidInput("a callback URL is at most 500 characters")
-            if url:
-                await approved_addresses(url, allowed)
-        async with self._db.transaction() as conn:
-            await conn.run_sync(lambda sync: push_store.set_target(sync, account_id, new, now_ms()))
-        return new if new.replies_url or new.reports_url else None
-
-    async def push_off(self, uid: str) -> None:
-        """Stop pushing for an account; what was queued goes back to `/st/` and `/rx/`."""
-        account_id = await self._account_id(uid)
-        async with self._db.transaction() as conn:
-            await conn.run_sync(
-                lambda sync: push_store.set_target(sync, account_id, None, now_ms())
-            )
-
-    async def push_status(self, uid: str | None = None) -> list[push_store.StreamStatus]:
-        account_id = None if uid is None else await self._account_id(uid)
-        return await self._db.read_sync(lambda conn: push_store.status(conn, account_id))
-
-    async def set_switch(self, name: str, on: bool) -> None:
-        async with self._db.transaction() as conn:
-            await system.set_switch(conn, name, on)
-
-    async def switches(self) -> dict[str, bool]:
-        async with self._db.read() as conn:
-            state = await system.read_state(conn)
-        return {name: bool(state.get(name, 0)) for name in system.SWITCHES}
-
-    async def add_keyword(self, word: str) -> bool:
-        word = word.strip()
-        if not word:
-            raise InvalidInput("a keyword must not be empty")
-        async with self._db.transaction() as conn:
-            return await system.add_keyword(conn, word, now_ms())
-
-    async def remove_keyword(self, word: str) -> None:
-        async with self._db.transaction() as conn:
-            if not await system.remove_keyword(conn, word.strip()):
-                raise NotFound(f"no keyword {word!r}")
-
-    async def keywords(self) -> list[str]:
-        async with self._db.read() as conn:
-            return await system.list_keywords(conn)
 
     async def ensure_demo_account(self, known_password: str | None) -> tuple[AccountSummary, str]:
         """The demo account of `make run`: created once, with a new password if it is new."""
@@ -264,8 +239,3 @@ class Operator:
             return await self.show(DEMO_UID), known_password
         password = secrets.token_urlsafe(9)
         return await self.create_account(DEMO_UID, password, balance=10_000), password
-
-    async def _update(self, uid: str, **values: object) -> None:
-        account_id = await self._account_id(uid)
-        async with self._db.transaction() as conn:
-            await account_store.update_account(conn, account_id, now_ms(), **values)

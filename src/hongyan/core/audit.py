@@ -2,7 +2,10 @@
 
 An `Actor` is the operator behind a change: a signed-in console operator
 (name, role, address) or the CLI (the machine's user, as admin: whoever runs
-`hongyan` on the server can open the database anyway). Operations in core/
+`hongyan` on the server can open the database anyway); also the platform
+itself (`Actor.system()`: the demo account of `make run`) and a customer
+changing its own account from the customer console (`Actor.customer()`:
+its bindings, push and password, which change access too). Operations in core/
 call `actor.require(action)` before they change anything and `record(...)`
 inside the same transaction as the change, so that nothing that changes
 money or access happens without its entry, and a change that rolls back
@@ -21,13 +24,17 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hongyan.core.roles import ADMIN, allows
+from hongyan.core.roles import ADMIN, CUSTOMER, allows
 from hongyan.errors import Forbidden
 from hongyan.store import audit as audit_store
 from hongyan.store.engine import now_ms
 
 CONSOLE = "console"
 CLI = "cli"
+# The platform itself (the demo account of `make run`, start-up).
+SYSTEM = "system"
+# A customer on its own account, from the customer console.
+CUSTOMER_CONSOLE = "customer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +53,25 @@ class Actor:
             user = "unknown"
         return cls(name=user, role=ADMIN, via=CLI, address="local")
 
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(name="hongyan", role=ADMIN, via=SYSTEM, address="local")
+
+    @classmethod
+    def customer(cls, uid: str, address: str = "") -> Actor:
+        """A signed-in customer, on its own account `uid` only."""
+        return cls(name=uid, role=CUSTOMER, via=CUSTOMER_CONSOLE, address=address)
+
     def may(self, action: str) -> bool:
         return allows(self.role, action)
 
-    def require(self, action: str) -> None:
+    def require(self, action: str, *, account: str | None = None) -> None:
+        """Forbidden unless the role allows `action`; a customer acts on its own
+        account only (`account`: the uid acted on, when it is an account's)."""
         if not self.may(action):
             raise Forbidden(f"the {self.role} role does not allow {action}")
+        if self.role == CUSTOMER and account != self.name:
+            raise Forbidden(f"{self.name!r} may act on its own account only")
 
 
 def _json(value: Any) -> str:

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from hongyan.config import Settings
 from hongyan.core.admin import Operator
+from hongyan.core.audit import Actor
 from hongyan.core.bindings import parse_network, refused_after
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.limits import Window, parse_windows
@@ -73,7 +74,13 @@ class CustomerSettings:
         self._gates = gates
         self._clock = clock
         self._resolve = resolve
-        self._operator = Operator(settings, db)
+        # For reading; a change goes through `_as(uid, address)`.
+        self._operator = Operator(settings, db, actor=Actor.system())
+
+    def _as(self, uid: str, address: str) -> Operator:
+        """The operator's use cases for the customer `uid` on its own account:
+        the audit log says who (the uid) and from where."""
+        return Operator(self._settings, self._db, actor=Actor.customer(uid, address))
 
     async def summary(self, uid: str) -> AccountSummary:
         return await self._operator.show(uid)
@@ -111,15 +118,16 @@ class CustomerSettings:
         refused = refused_after(bound, after, self.recent_clients(summary))
         return BindingChange(network, adding, refused)
 
-    async def bind(self, uid: str, text: str) -> str:
-        """Bind an address or range (`BindingRefused`: invalid, duplicate, full)."""
-        network = await self._operator.bind_address(uid, text)
+    async def bind(self, uid: str, text: str, address: str = "") -> str:
+        """Bind an address or range (`BindingRefused`: invalid, duplicate, full);
+        `address`: where the customer asks from."""
+        network = await self._as(uid, address).bind_address(uid, text)
         await self._gates.refresh()  # this process's gates apply it to the next request
         return network
 
-    async def unbind(self, uid: str, text: str) -> str:
+    async def unbind(self, uid: str, text: str, address: str = "") -> str:
         """Remove a binding (`NotFound` when it is not bound)."""
-        network = await self._operator.unbind_address(uid, text)
+        network = await self._as(uid, address).unbind_address(uid, text)
         await self._gates.refresh()
         return network
 
@@ -137,14 +145,15 @@ class CustomerSettings:
         method: str,
         secret: str | None,
         batch: bool,
+        address: str = "",
     ) -> push_store.Target | None:
         """Push settings as the form gives them; `secret` None keeps the stored one."""
-        return await self._operator.set_push(
+        return await self._as(uid, address).set_push(
             uid, replies=replies, reports=reports, method=method, secret=secret, batch=batch
         )
 
-    async def push_off(self, uid: str) -> None:
-        await self._operator.push_off(uid)
+    async def push_off(self, uid: str, address: str = "") -> None:
+        await self._as(uid, address).push_off(uid)
 
     async def test_push(self, uid: str, kind: OutboxKind) -> ProbeResult:
         """One signed test request to the account's URL of that kind, and its answer."""

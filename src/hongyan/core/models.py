@@ -221,6 +221,7 @@ class BindStatus:
     last_error: str = ""
     last_error_at: int = 0  # wall clock ms; 0: none yet
     rate: float = 0.0  # submits a second, as last reported
+    errors: int = 0  # errors noted on it since the worker started
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +238,14 @@ class ReportedChannel:
     last_error: str
     updated_at: int  # wall clock ms
     binds: tuple[BindStatus, ...] = ()
+    errors: int = 0  # submits not taken (temporary or refused) since the worker started
+    queued: int = 0  # messages waiting for it: retrying, or held while it is paused
+    # Receipts of about the last hour: delivered of all final; receipt time
+    # minus submit time of the recent ones (None: no receipt yet).
+    receipts_delivered: int = 0
+    receipts_final: int = 0
+    latency_p50_ms: int | None = None
+    latency_p95_ms: int | None = None
 
 
 # -- what carriers send back ------------------------------------------------------------

@@ -9,6 +9,11 @@ than its role. Reading is open to every role; changing is not.
 - support: reads everything; freezes and unfreezes, unlocks 114 locks,
   sends a test push.
 - finance: reads everything; tops up, deducts, and the ledger and reports.
+
+A customer, signed in to the customer console, is no operator but goes
+through some of the same operations on its own account (its bindings, its
+push, its password): the `customer` role allows those, and `Actor.require`
+limits it to the account it is signed in as.
 """
 
 from __future__ import annotations
@@ -19,9 +24,14 @@ ADMIN: Final = "admin"
 SUPPORT: Final = "support"
 FINANCE: Final = "finance"
 ROLES: Final = (ADMIN, SUPPORT, FINANCE)
+# Not an operator's role: a customer acting on its own account.
+CUSTOMER: Final = "customer"
 
 _SUPPORT_ACTIONS = frozenset({"account.freeze", "account.unfreeze", "account.unlock", "push.test"})
 _FINANCE_ACTIONS = frozenset({"account.topup", "account.deduct", "finance.export"})
+_CUSTOMER_ACTIONS = frozenset(
+    {"account.bind", "account.unbind", "account.push", "account.password"}
+)
 
 # Every action an operator can take, in the audit log's words.
 ACTIONS: Final = frozenset(
@@ -36,7 +46,9 @@ ACTIONS: Final = frozenset(
         "account.unbind",
         "account.api_send",
         "account.password",
+        "account.bare_md5",
         "account.rekey",
+        "mo.inject",
         "operator.create",
         "operator.disable",
         "operator.enable",
@@ -64,4 +76,6 @@ def allows(role: str, action: str) -> bool:
         return action in _SUPPORT_ACTIONS
     if role == FINANCE:
         return action in _FINANCE_ACTIONS
+    if role == CUSTOMER:
+        return action in _CUSTOMER_ACTIONS
     return False

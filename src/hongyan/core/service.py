@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from hongyan import metrics
+from hongyan import metrics, throughput
 from hongyan.config import Settings
 from hongyan.core import extensions
 from hongyan.core import ledger as ledger_rules
@@ -59,6 +59,8 @@ class CustomerService:
         self.on_accepted: Callable[[], None] = lambda: None
         # The console's records, replies and exports (scoped by account like the rest).
         self.history = History(db)
+        # Messages accepted a second, for the operators' live page (core/throughput.py).
+        self._live = throughput.counts_for_url(settings.database_url)
 
     @property
     def db(self) -> Database:
@@ -89,6 +91,7 @@ class CustomerService:
         accepted = await self._db.write(message_store.accept, submission)
         self.on_accepted()
         metrics.MESSAGES_ACCEPTED.inc(accepted.sent)
+        self._live.add(throughput.ACCEPTED, accepted.sent)
         metrics.PARTS_CHARGED.inc(accepted.charged)
         if accepted.refused:
             metrics.MESSAGES_REFUSED.labels("acceptance").inc(accepted.refused)

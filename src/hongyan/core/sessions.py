@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from hongyan.config import Settings
 from hongyan.core.access import AccessOperator
+from hongyan.core.audit import Actor
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.models import Account
 from hongyan.errors import InvalidInput
@@ -107,6 +108,9 @@ class ConsoleSessions:
         # so a borrowed session cannot try passwords without limit.
         await self._gates.sign_in(session.uid, current, address)
         check_new_password(new, session.uid)
-        await AccessOperator(self._settings, self._db).set_password(session.uid, new)
+        customer = Actor.customer(session.uid, address)
+        await AccessOperator(self._settings, self._db, actor=customer).set_password(
+            session.uid, new
+        )
         await self._gates.refresh()  # this process answers with the new pwd at once
         return await self._start(session.account_id, session.uid, address)

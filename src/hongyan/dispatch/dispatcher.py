@@ -8,7 +8,9 @@ limit), and records every outcome in the group-commit writer. Temporary
 errors come back after an exponential backoff with jitter until the
 message's time to live runs out (then EXPIRED); permanent ones end the
 message with the upstream's code. While the operator has paused sending,
-nothing is claimed. Claiming, submitting and recording run as a pipeline
+nothing is claimed; while a channel is paused, routing passes it over (to
+the route's failover) and what only it could take is given back to wait
+(`PAUSE_HOLD_S`), not failed. Claiming, submitting and recording run as a pipeline
 (see `_run`).
 """
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import random
 import time
@@ -24,18 +25,19 @@ from collections import defaultdict
 from collections.abc import Mapping
 from functools import partial
 
-from hongyan import metrics
+from hongyan import metrics, throughput
 from hongyan.channels.base import Channel, ChannelUnavailable, Part, SubmitOutcome
 from hongyan.config import Settings
-from hongyan.core import extensions
+from hongyan.core import channel_figures, extensions
+from hongyan.core.channel_control import PausedChannels
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.limits import Pacer
-from hongyan.core.models import Claimed, MessageOutcome, PartOutcome, ReportedChannel
+from hongyan.core.models import Claimed, MessageOutcome, PartOutcome
 from hongyan.core.retry import backoff_ms
 from hongyan.core.states import ChannelState
 from hongyan.dispatch.routing import Router
-from hongyan.store import channels as channel_store
-from hongyan.store import delivery
+from hongyan.dispatch.status import StatusReporter
+from hongyan.store import channel_controls, delivery
 from hongyan.store.database import Database
 from hongyan.store.delivery import ClaimRequest
 from hongyan.store.engine import Clock, now_ms
@@ -44,11 +46,13 @@ from hongyan.tasks import cancel
 log = logging.getLogger(__name__)
 
 DOWN = "DOWN"
-STATUS_INTERVAL_S = 2.0
 # On stop, how long the rounds in flight get to finish submitting and record
 # what they submitted (a part accepted upstream but not recorded would be
 # submitted again once its lease expires).
 STOP_GRACE_S = 10.0
+# How long messages for a paused channel wait before they are claimed again
+# (and how soon after a resume they go).
+PAUSE_HOLD_S = 2.0
 
 
 class _Round:
@@ -90,6 +94,14 @@ class Dispatcher:
         self._held: set[int] = set()
         self._lease_task: asyncio.Task[None] | None = None
         self.submitted = 0
+        # The channels an operator paused (core/channel_control.py), polled.
+        self.paused = PausedChannels(db, settings.reload_interval_s)
+        self._paused_task: asyncio.Task[None] | None = None
+        # For the channel page: submits not taken, per channel; receipts' figures.
+        self._errors: dict[str, int] = defaultdict(int)
+        figures = channel_figures.figures_for_url(settings.database_url)
+        self.reporter = StatusReporter(db, channels, self._errors, figures, clock)
+        self._live = throughput.counts_for_url(settings.database_url)
 
     def notify(self) -> None:
         """New messages were accepted: look now rather than at the next poll."""
@@ -100,8 +112,10 @@ class Dispatcher:
             parts = await self._db.read_sync(partial(delivery.sent_parts, channel=name))
             if parts:
                 await channel.resume(parts)
+        await self.paused.refresh()
+        self._paused_task = asyncio.create_task(self.paused.keep_fresh(), name="channel-pauses")
         self._task = asyncio.create_task(self._run(), name="dispatcher")
-        self._status_task = asyncio.create_task(self._report_status(), name="channel-status")
+        self._status_task = asyncio.create_task(self.reporter.run(), name="channel-status")
         self._lease_task = asyncio.create_task(self._renew_leases(), name="dispatch-leases")
 
     async def stop(self) -> None:
@@ -116,8 +130,8 @@ class Dispatcher:
             await asyncio.gather(*late, return_exceptions=True)
             for task in done:
                 await self._settle(task)
-        await cancel(self._lease_task)
-        self._lease_task = None
+        await cancel(self._lease_task, self._paused_task)
+        self._lease_task = self._paused_task = None
 
     async def _renew_leases(self) -> None:
         lease_ms = int(self._settings.lease_s * 1000)
@@ -130,49 +144,6 @@ class Dispatcher:
                 await self._db.write(delivery.renew_leases, renewal)
             except Exception:
                 log.exception("renewing dispatch leases failed")
-
-    async def _report_status(self) -> None:
-        """Every few seconds: channel state to the store (for `channel list`), queue gauges."""
-        last: dict[tuple[str, ...], tuple[float, int]] = {}
-
-        def rate(key: tuple[str, ...], count: int, now: float) -> float:
-            """Per second since the last report (channels and their binds)."""
-            before_at, before = last.get(key, (now, count))
-            last[key] = (now, count)
-            return round((count - before) / (now - before_at), 1) if now > before_at else 0.0
-
-        while True:
-            try:
-                depth = await self._db.read_sync(delivery.queue_depth)
-                for state, count in depth.items():
-                    metrics.QUEUE_DEPTH.labels(state).set(count)
-                waiting = await self._db.read_sync(channel_store.awaiting_receipts)
-                rows = []
-                now = time.monotonic()
-                for name, channel in self._channels.items():
-                    status = channel.status()
-                    binds = tuple(
-                        dataclasses.replace(b, rate=rate((name, b.bind), b.submitted, now))
-                        for b in status.binds
-                    )
-                    rows.append(
-                        ReportedChannel(
-                            name=name,
-                            kind=status.kind,
-                            state=status.state,
-                            tps=status.tps,
-                            rate=rate((name,), status.submitted, now),
-                            submitted=status.submitted,
-                            awaiting_receipts=waiting.get(name, 0),
-                            last_error=status.last_error,
-                            updated_at=self._clock(),
-                            binds=binds,
-                        )
-                    )
-                await self._db.write(channel_store.save_status, rows)
-            except Exception:
-                log.exception("reporting channel status failed")
-            await asyncio.sleep(STATUS_INTERVAL_S)
 
     async def _run(self) -> None:
         """Rounds in a pipeline: while one round's parts are on the wire, the
@@ -211,8 +182,14 @@ class Dispatcher:
         lease to expire)."""
         claimed: list[Claimed] = []
         try:
-            claimed = await self._claim()
-            return self._route(claimed) if claimed else {}
+            while True:
+                claimed = await self._claim()
+                if not claimed:
+                    return {}
+                groups = await self._route_or_hold(claimed)
+                if groups:
+                    return groups
+                # All for paused channels: held back; the next due ones may go.
         except Exception:
             log.exception("dispatch round failed")
             self._held.difference_update(m.id for m in claimed)
@@ -233,7 +210,7 @@ class Dispatcher:
         claimed = await self._claim()
         if not claimed:
             return False
-        await self._submit_groups(self._route(claimed))
+        await self._submit_groups(await self._route_or_hold(claimed))
         return True
 
     async def _claim(self) -> list[Claimed]:
@@ -246,9 +223,31 @@ class Dispatcher:
         self._held.update(m.id for m in claimed)
         return claimed
 
+    async def _route_or_hold(self, claimed: list[Claimed]) -> dict[str, list[Claimed]]:
+        """The claimed messages by channel; those whose channel is paused are
+        given back to wait (their claims released, due again in PAUSE_HOLD_S)."""
+        by_channel = self._route(claimed)
+        paused = {name: by_channel.pop(name) for name in self.paused.names & set(by_channel)}
+        if paused:
+            due_at = self._clock() + int(PAUSE_HOLD_S * 1000)
+            holds = [
+                channel_controls.Hold(tuple(m.id for m in group), name, due_at)
+                for name, group in paused.items()
+            ]
+            try:
+                await asyncio.gather(*(self._db.write(channel_controls.hold, h) for h in holds))
+            finally:
+                # Given back, or left for their leases to expire.
+                for group in paused.values():
+                    self._held.difference_update(m.id for m in group)
+        return by_channel
+
     def _route(self, claimed: list[Claimed]) -> dict[str, list[Claimed]]:
+        paused = self.paused.names
         up_now = {
-            name for name, c in self._channels.items() if c.status().state != ChannelState.DOWN
+            name
+            for name, c in self._channels.items()
+            if c.status().state != ChannelState.DOWN and name not in paused
         }
         by_channel: dict[str, list[Claimed]] = defaultdict(list)
         for message in claimed:
@@ -329,12 +328,14 @@ class Dispatcher:
                 )
             )
             self.submitted += outcome.accepted
+            self._errors[name] += not outcome.accepted
             kind = (
                 "accepted" if outcome.accepted else "temporary" if outcome.temporary else "refused"
             )
             counted[kind] += 1
         for kind, count in counted.items():
             metrics.SUBMITS.labels(name, kind).inc(count)
+        self._live.add(throughput.SUBMITTED, counted["accepted"])
         return list(results.values())
 
     async def _paced_submit(

@@ -11,6 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from yarl import URL
 
 from hongyan.core.addresses import check_networks
 
@@ -56,6 +57,18 @@ class PushSettings(BaseModel):
         return [ipaddress.ip_network(n, strict=False) for n in self.allowed_networks]
 
 
+def host_key(url: str) -> str:
+    """The host a callback URL's breaker and request slots belong to; raises
+    ValueError for a URL that cannot be read."""
+    parsed = URL(url)
+    return f"{parsed.scheme}://{parsed.host}:{parsed.port}"
+
+
+CLOSED = "closed"
+OPEN = "open"
+PROBING = "probing"
+
+
 @dataclass
 class Breaker:
     """One host's circuit breaker: closed, open until a time, then one probe at a time."""
@@ -79,6 +92,12 @@ class Breaker:
 
     def is_open(self, now: float) -> bool:
         return self.trips > 0 and (now < self.open_until or self.probing)
+
+    def state(self, now: float) -> str:
+        """closed; open (no request goes); probing (one request may, or one is on its way)."""
+        if self.trips == 0:
+            return CLOSED
+        return OPEN if now < self.open_until else PROBING
 
     def succeeded(self) -> bool:
         """Record a success; True when this closed a breaker that was open."""

@@ -39,13 +39,14 @@ from hongyan import metrics
 from hongyan.config import Settings
 from hongyan.core.retry import backoff_ms
 from hongyan.core.states import OutboxKind, PushResult
-from hongyan.push.policy import Breaker
+from hongyan.push.policy import Breaker, host_key
 from hongyan.push.sender import Answer, PushFailure, Sender
 from hongyan.push.targets import (
     Resolver,
     system_resolver,
 )
 from hongyan.store import push as outbox
+from hongyan.store import push_breakers
 from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
 from hongyan.store.push import attempts as attempt_log
@@ -307,8 +308,7 @@ class Pusher:
     # -- hosts -------------------------------------------------------------------
 
     def _host_of(self, item: outbox.Claimed) -> _Host:
-        url = URL(item.url)
-        key = f"{url.scheme}://{url.host}:{url.port}"
+        key = host_key(item.url)
         host = self._hosts.get(key)
         if host is None:
             s = self._settings
@@ -357,6 +357,21 @@ class Pusher:
             await self._db.write(outbox.reschedule, request)
         except Exception:
             log.exception("rescheduling push items failed")
+
+    async def _save_breakers(self) -> None:
+        """Each host's breaker to the store, for the operators' system page
+        (another process): it lives only in this process's memory."""
+        if not self._hosts:
+            return
+        mono, wall = time.monotonic(), now_ms()
+        rows = []
+        for key, host in self._hosts.items():
+            b = host.breaker
+            open_until = wall + int((b.open_until - mono) * 1000) if b.open_until > mono else 0
+            rows.append(
+                push_breakers.BreakerRow(key, b.state(mono), b.failures, b.trips, open_until, wall)
+            )
+        await self._db.write(push_breakers.save, rows)
 
     # -- bookkeeping -------------------------------------------------------------
 
@@ -412,4 +427,8 @@ class Pusher:
                 metrics.PUSH_HELD.set(len(self._held))
             except Exception:
                 log.exception("reading the push outbox's age failed")
+            try:
+                await self._save_breakers()
+            except Exception:
+                log.exception("saving the push hosts' breakers failed")
             await asyncio.sleep(_STATUS_EVERY_S)

@@ -25,8 +25,13 @@ async def _networks(conn: AsyncConnection, account_id: int) -> list[str]:
     return [row[0] for row in rows]
 
 
-async def _row(conn: AsyncConnection, uid: str) -> Any:
-    return (await conn.execute(select(accounts).where(accounts.c.uid == uid))).mappings().first()
+async def _row(conn: AsyncConnection, uid: str, lock: bool = False) -> Any:
+    query = select(accounts).where(accounts.c.uid == uid)
+    if lock:
+        # PostgreSQL: held until the transaction ends, so that what an operator
+        # action records as "before" is what it changed (SQLite: one writer anyway).
+        query = query.with_for_update()
+    return (await conn.execute(query)).mappings().first()
 
 
 async def load_account(conn: AsyncConnection, uid: str) -> Account | None:
@@ -42,8 +47,11 @@ async def uids_with_dialect(conn: AsyncConnection, dialect: str) -> frozenset[st
     return frozenset(row[0] for row in rows)
 
 
-async def load_summary(conn: AsyncConnection, uid: str) -> AccountSummary | None:
-    row = await _row(conn, uid)
+async def load_summary(
+    conn: AsyncConnection, uid: str, *, lock: bool = False
+) -> AccountSummary | None:
+    """`lock`: in a write transaction, lock the account's row until it ends."""
+    row = await _row(conn, uid, lock)
     if row is None:
         return None
     return AccountSummary.from_row(row, await _networks(conn, row["id"]))
@@ -92,6 +100,15 @@ async def next_ext_code(conn: AsyncConnection) -> str:
                 return candidate
             candidate = extensions.next_candidate(tier, candidate, in_the_way)
     raise InvalidInput("no extension code is left: every tier of 4, 6 and 8 digits is in use")
+
+
+async def codes_in_the_way(conn: AsyncConnection, candidate: str, account_id: int) -> list[str]:
+    """The codes of other accounts that `candidate` begins or that begin it."""
+    code = accounts.c.ext_code
+    begun = code.between(candidate, candidate.ljust(extensions.LONGEST, "9"))
+    related = or_(code.in_(extensions.prefixes(candidate)), begun)
+    rows = await conn.execute(select(code).where(related, accounts.c.id != account_id))
+    return [str(row[0]) for row in rows]
 
 
 async def create_account(
@@ -173,6 +190,34 @@ async def topup(conn: AsyncConnection, account_id: int, amount: int, note: str, 
         )
     )
     return balance
+
+
+async def deduct(
+    conn: AsyncConnection, account_id: int, amount: int, note: str, now: int
+) -> int | None:
+    """Take `amount` parts off and write the ledger entry; the new balance, or
+    None (and nothing changed) when the balance holds fewer than `amount`."""
+    balance = (
+        await conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id, accounts.c.balance >= amount)
+            .values(balance=accounts.c.balance - amount, updated_at=now)
+            .returning(accounts.c.balance)
+        )
+    ).scalar_one_or_none()
+    if balance is None:
+        return None
+    await conn.execute(
+        insert(ledger).values(
+            account_id=account_id,
+            delta=-amount,
+            balance_after=balance,
+            kind=LedgerKind.DEBIT,
+            note=note,
+            created_at=now,
+        )
+    )
+    return int(balance)
 
 
 async def add_network(conn: AsyncConnection, account_id: int, network: str) -> None:

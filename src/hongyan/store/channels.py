@@ -48,6 +48,12 @@ def _reported(row: Any) -> ReportedChannel:
         last_error=row.last_error,
         updated_at=row.updated_at,
         binds=binds,
+        errors=row.errors,
+        queued=row.queued,
+        receipts_delivered=row.receipts_delivered,
+        receipts_final=row.receipts_final,
+        latency_p50_ms=row.latency_p50_ms,
+        latency_p95_ms=row.latency_p95_ms,
     )
 
 
@@ -62,6 +68,29 @@ def awaiting_receipts(conn: Connection) -> dict[str, int]:
         .group_by(messages.c.channel)
     )
     return {channel: int(count) for channel, count in rows if channel}
+
+
+def waiting_by_channel(conn: Connection) -> dict[str, tuple[int, int]]:
+    """Per channel: (messages queued for it, messages awaiting its receipts).
+
+    A queued message names a channel once routed: one retrying there, or held
+    while it is paused; those not routed yet are under "". One read of the
+    state index, as `awaiting_receipts`."""
+    waiting: dict[str, tuple[int, int]] = {}
+    rows = conn.execute(
+        select(messages.c.channel, messages.c.state, func.count())
+        .where(messages.c.state.in_((MessageState.QUEUED, MessageState.SENT)))
+        .group_by(messages.c.channel, messages.c.state)
+    )
+    for name, state, count in rows:
+        channel = name or ""
+        queued, sent = waiting.get(channel, (0, 0))
+        if state == MessageState.QUEUED:
+            queued = int(count)
+        else:
+            sent = int(count)
+        waiting[channel] = (queued, sent)
+    return waiting
 
 
 def list_status(conn: Connection) -> tuple[list[ReportedChannel], int]:

@@ -131,6 +131,19 @@ messages = Table(
         postgresql_where=text(FAILED_ONLY),
     ),
     Index(None, "state", "due_at"),
+    # The operator console's search across accounts (core/message_search.py),
+    # newest first: by number, by channel, or by time alone.
+    Index(None, "mobile", "created_at", "id"),
+    Index(None, "channel", "created_at", "id"),
+    Index(None, "created_at", "id"),
+    # ... and failed messages of every account, as ix_messages_failed for one.
+    Index(
+        "ix_messages_failed_all",
+        "created_at",
+        "id",
+        sqlite_where=text(FAILED_ONLY),
+        postgresql_where=text(FAILED_ONLY),
+    ),
 )
 
 # Status reports waiting for (or already given to) the customer, in arrival order.
@@ -167,6 +180,8 @@ ledger = Table(
     Index(None, "account_id", "id"),
     # A message's charge and refunds, for its detail page.
     Index(None, "submission_id"),
+    # Finance reports over a period, every account (store/finance.py).
+    Index(None, "created_at"),
 )
 
 keywords = Table(
@@ -260,6 +275,16 @@ channel_status = Table(
     Column("updated_at", BigInteger, nullable=False),
     # JSON list, one object per connection (SMPP binds); "" for channels without.
     Column("binds", Text, nullable=False, server_default=""),
+    # Submits the upstream did not take (temporary or refused) since the worker started.
+    Column("errors", BigInteger, nullable=False, server_default=text("0")),
+    # Messages waiting for this channel: retrying, or held while it is paused.
+    Column("queued", BigInteger, nullable=False, server_default=text("0")),
+    # Receipts of about the last hour: delivered ones of all final ones, and
+    # the 50th and 95th percentiles of receipt time minus submit time (recent).
+    Column("receipts_delivered", BigInteger, nullable=False, server_default=text("0")),
+    Column("receipts_final", BigInteger, nullable=False, server_default=text("0")),
+    Column("latency_p50_ms", BigInteger, nullable=True),
+    Column("latency_p95_ms", BigInteger, nullable=True),
 )
 
 # Parts of a long reply (UDH or SAR) until the last one arrives; the whole
@@ -444,5 +469,32 @@ channel_controls = Table(
     metadata,
     Column("name", String(40), primary_key=True),
     Column("paused", Boolean, nullable=False, server_default=text("false")),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Messages a second, counted in each process and flushed once a second
+# (hongyan/throughput.py): the operators' live page sums the last minute.
+# Pruned by the process that writes; kept a few minutes.
+throughput = Table(
+    "throughput",
+    metadata,
+    Column("second", BigInteger, primary_key=True),  # epoch seconds
+    Column("process", String(64), primary_key=True),  # host:pid
+    Column("accepted", BigInteger, nullable=False, server_default=text("0")),
+    Column("submitted", BigInteger, nullable=False, server_default=text("0")),
+    Column("delivered", BigInteger, nullable=False, server_default=text("0")),
+    Column("failed", BigInteger, nullable=False, server_default=text("0")),
+)
+
+# Each push host's circuit breaker as the pusher last saw it (it lives in the
+# worker's memory; written every few seconds so another process can show it).
+push_breakers = Table(
+    "push_breakers",
+    metadata,
+    Column("host", String(300), primary_key=True),  # scheme://host:port, as the pusher keys it
+    Column("state", String(10), nullable=False),  # closed, open, probing
+    Column("failures", Integer, nullable=False),
+    Column("trips", Integer, nullable=False),
+    Column("open_until", BigInteger, nullable=False),  # wall clock ms; 0: not open
     Column("updated_at", BigInteger, nullable=False),
 )

@@ -37,6 +37,7 @@ async def save_push(page: Page) -> Response:
             method=page.field("method", "GET"),
             secret=new_secret,
             batch=page.field("batch") == "1",
+            address=page.console.client_address(page.request),
         )
     except InvalidInput as exc:
         # The operator's own words say which value and why (an address that is
@@ -47,7 +48,8 @@ async def save_push(page: Page) -> Response:
 
 
 async def push_off(page: Page) -> Response:
-    await customer_settings(page.console).push_off(page.uid)
+    address = page.console.client_address(page.request)
+    await customer_settings(page.console).push_off(page.uid, address)
     return page.redirect(SETTINGS, ok="push_off")
 
 

@@ -136,10 +136,11 @@ async def change_binding(page: Page) -> Response:
         change = await service.preview(page.uid, text, adding=adding)
         if change.refused and page.field("confirm") != "1":
             return await render_settings(page, pending=change, typed=text)
+        address = page.console.client_address(page.request)
         if adding:
-            await service.bind(page.uid, change.network)
+            await service.bind(page.uid, change.network, address)
             return page.redirect(SETTINGS, ok="binding_added")
-        await service.unbind(page.uid, change.network)
+        await service.unbind(page.uid, change.network, address)
         return page.redirect(SETTINGS, ok="binding_removed")
     except BindingRefused as exc:
         message = page.gettext(

@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from hongyan import throughput
 from hongyan.core import finals
+from hongyan.core.states import Status
 from hongyan.store import message_stats, push, refunds
 from hongyan.store.schema import accounts, message_parts, messages
 from hongyan.store.sql import chunks
@@ -70,6 +72,12 @@ def finalise(conn: Connection, ends: list[tuple[int, str]], now: int) -> None:
     rows = [row for row in rows if finals.may_become_final(row.state)]
     if not rows:
         return
+    # For the live page; counted before the commit (a batch that fails and is
+    # retried item by item may count its finals twice: a gauge, not a ledger).
+    delivered = sum(1 for row in rows if wanted[row.id] == Status.DELIVERED)
+    live = throughput.counts_of(conn.engine.url.database)
+    live.add(throughput.DELIVERED, delivered)
+    live.add(throughput.FAILED, len(rows) - delivered)
     conn.execute(
         update(messages)
         .where(messages.c.id == bindparam("b_id"))

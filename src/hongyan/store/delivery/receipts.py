@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
-from hongyan.core import finals
+from hongyan.core import channel_figures, finals
 from hongyan.core.models import Receipt
-from hongyan.core.states import PartState
+from hongyan.core.states import PartState, Status
 from hongyan.store.delivery.finals import finalise_complete
 from hongyan.store.schema import early_receipts, message_parts
 from hongyan.store.sql import chunks
@@ -39,6 +39,8 @@ def record_receipts(conn: Connection, items: list[tuple[str, Receipt]]) -> list[
             ):
                 parts[(channel, row.upstream_id)] = row
     results: list[int | None] = []
+    # The channel page's delivery rate and latency (core/channel_figures.py).
+    figures = channel_figures.figures_of(conn.engine.url.database)
     done: set[tuple[str, str]] = set()
     early: dict[tuple[str, str], Receipt] = {}
     updates: list[dict[str, object]] = []
@@ -64,6 +66,11 @@ def record_receipts(conn: Connection, items: list[tuple[str, Receipt]]) -> list[
             )
             touched.add(part.message_id)
             results.append(int(receipt.at - part.submitted_at))
+            figures.receipt(
+                channel,
+                delivered=receipt.status == Status.DELIVERED,
+                latency_ms=int(receipt.at - part.submitted_at),
+            )
     if updates:
         conn.execute(
             update(message_parts)
