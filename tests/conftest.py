@@ -172,9 +172,9 @@ async def _empty_postgres(url: str) -> None:
         async with engine.connect() as conn:
             seeds: dict[str, list[dict[str, Any]]] = {}
             for name in data_tables(await conn.run_sync(_table_names)):
-                rows = (await conn.execute(text(f'SELECT * FROM "{name}"'))).mappings().all()
-                if rows:
-                    seeds[name] = [dict(row) for row in rows]
+                found = (await conn.execute(text(f'SELECT * FROM "{name}"'))).mappings().all()
+                if found:
+                    seeds[name] = [dict(row) for row in found]
             _pg_seeds = seeds
     finally:
         await engine.dispose()

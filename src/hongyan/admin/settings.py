@@ -28,6 +28,8 @@ class AdminSettings(BaseModel):
     lockout_s: int = Field(default=15 * 60, ge=1)
     # The issuer an authenticator app shows beside the operator's name.
     totp_issuer: str = Field(default="hongyan", min_length=1, max_length=40)
+    # The console's language until an operator picks one (the sidebar's switch).
+    default_language: str = Field(default="en", pattern="^(zh|en)$")
 
     @property
     def own_listener(self) -> bool:

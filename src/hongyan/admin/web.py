@@ -27,7 +27,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from gettext import NullTranslations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -39,6 +38,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from hongyan.admin.i18n import LANGUAGES, LOCALES, translations
 from hongyan.api.customer import forwarded_for
 from hongyan.config import Settings
 from hongyan.core.audit import Actor
@@ -63,6 +63,8 @@ METHODS_THAT_CHANGE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 LOCALE = "en_US"
+# The operator's language (admin/i18n.py), chosen by the sidebar's switch.
+LANGUAGE_COOKIE = "hy_admin_lang"
 FLASH_KINDS = ("ok", "error", "info")
 
 # As the customer console's: nothing from elsewhere, no inline script or style,
@@ -102,9 +104,16 @@ class AdminConsole:
         self.operators = sessions.operators
         self.zone = ZoneInfo(self.settings.timezone)
         self.static_version = _static_version()
-        self.environment = self._environment()
+        self.default_language = self.settings.admin.default_language
+        self.environments = {language: self._environment(language) for language in LANGUAGES}
+        self.environment = self.environments[self.default_language]
 
-    def _environment(self) -> jinja2.Environment:
+    def language(self, request: Request) -> str:
+        """The operator's choice (a cookie), else the console's default."""
+        chosen = request.cookies.get(LANGUAGE_COOKIE, "")
+        return chosen if chosen in LANGUAGES else self.default_language
+
+    def _environment(self, language: str) -> jinja2.Environment:
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
             autoescape=True,
@@ -113,16 +122,17 @@ class AdminConsole:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        # English now; a catalogue per language can be installed here later.
-        env.install_gettext_translations(NullTranslations(), newstyle=True)  # type: ignore[attr-defined]
-        env.filters["num"] = lambda n: format_decimal(n or 0, locale=LOCALE)
-        env.filters["percent"] = lambda r: format_percent(r or 0, "#,##0.0%", locale=LOCALE)
+        env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+        locale = LOCALES[language]
+        env.filters["num"] = lambda n: format_decimal(n or 0, locale=locale)
+        env.filters["percent"] = lambda r: format_percent(r or 0, "#,##0.0%", locale=locale)
         env.filters["ts"] = lambda ms: self.local_time(ms)
         env.globals["static"] = lambda name: f"{PREFIX}/static/{name}?v={self.static_version}"
         env.globals["url_with"] = url_with
         env.globals["roles"] = ROLES
         env.globals["role_options"] = [(role, role) for role in ROLES]
         env.globals["prefix"] = PREFIX
+        env.globals["language"] = language
         return env
 
     def local_time(self, ms: int | None, pattern: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -177,8 +187,15 @@ class AdminPage:
         """Whether the operator's role allows `action` (to show or hide a control)."""
         return self.session is not None and allows(self.session.role, action)
 
+    @property
+    def language(self) -> str:
+        return self.admin.language(self.request)
+
     def gettext(self, message: str, **values: Any) -> str:
-        return message % values if values else message
+        """`message` in the operator's language (its id must be in a catalogue
+        of admin/translations to be translated)."""
+        text = translations(self.language).gettext(message)
+        return text % values if values else text
 
     def field(self, name: str, default: str = "") -> str:
         value = self.form.get(name) if self.form is not None else None
@@ -207,7 +224,8 @@ class AdminPage:
             return []
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        html = self.admin.environment.get_template(template).render(
+        environment = self.admin.environments[self.language]
+        html = environment.get_template(template).render(
             page=self,
             operator=self.session,
             csrf=self.session.csrf if self.session else "",

@@ -179,6 +179,7 @@ class Page:
             page=self,
             uid=self.session.uid if self.session else "",
             csrf=self.session.csrf if self.session else "",
+            viewer=self.session.viewer if self.session else "",
             path=self.request.url.path,
             **context,
         )
@@ -210,6 +211,7 @@ def _(message: str) -> str:
 
 
 REFUSED = _("The request was refused (%(code)s).")
+READ_ONLY = _("This is a read-only view of the account: nothing can be changed here.")
 # The stat codes a console action can meet, said for a person (msgids: English).
 STAT_MESSAGES: Mapping[Stat, str] = {
     Stat.AUTH_FAILED: _("Wrong user name or password."),
@@ -250,6 +252,11 @@ def signed_in(console: Console, view: View) -> Callable[[Request], Awaitable[Res
                 target += f"?{request.url.query}"
             return _finish(page, page.redirect(f"{PREFIX}/sign-in", next=target))
         if request.method in METHODS_THAT_CHANGE:
+            if page.session.read_only:
+                # An operator's view (core/sessions.py start_viewing): here, and
+                # only here, every change of such a session is refused.
+                log.info("change refused in a read-only view", extra={"path": request.url.path})
+                return _finish(page, page.refuse(403, page.gettext(READ_ONLY)))
             refusal = await _check_change(console, page, page.session.csrf_matches)
             if refusal is not None:
                 return _finish(page, refusal)

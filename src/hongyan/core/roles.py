@@ -29,6 +29,9 @@ CUSTOMER: Final = "customer"
 
 _SUPPORT_ACTIONS = frozenset({"account.freeze", "account.unfreeze", "account.unlock", "push.test"})
 _FINANCE_ACTIONS = frozenset({"account.topup", "account.deduct", "finance.export"})
+# Open to every operator's role: reading, with an audit entry of the fact
+# (an operator opening an account's customer console, read-only).
+_READ_ACTIONS = frozenset({"account.view"})
 _CUSTOMER_ACTIONS = frozenset(
     {"account.bind", "account.unbind", "account.push", "account.password"}
 )
@@ -63,6 +66,7 @@ ACTIONS: Final = frozenset(
     }
     | _SUPPORT_ACTIONS
     | _FINANCE_ACTIONS
+    | _READ_ACTIONS
 )
 
 
@@ -71,6 +75,8 @@ def allows(role: str, action: str) -> bool:
     if action not in ACTIONS:
         return False
     if role == ADMIN:
+        return True
+    if role in ROLES and action in _READ_ACTIONS:
         return True
     if role == SUPPORT:
         return action in _SUPPORT_ACTIONS

@@ -7,6 +7,11 @@ token is made at every sign-in (no session fixation); a session ends after
 `idle_timeout_s` without a request and `max_age_s` after sign-in (OWASP
 Session Management Cheat Sheet). Each session has its own CSRF token, which
 every state-changing request must carry.
+
+An operator may open an account's console as the customer sees it
+(`start_viewing`): a session like the customer's, marked with the viewing
+operator (`viewer`), that ends `VIEW_MS` after it began and in which the
+console refuses every change (console/web.py); opening it is audited.
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ import secrets
 from dataclasses import dataclass
 
 from hongyan.config import Settings
+from hongyan.core import audit
 from hongyan.core.access import AccessOperator
+from hongyan.core.admin_base import account_target
 from hongyan.core.audit import Actor
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.models import Account
-from hongyan.errors import InvalidInput
+from hongyan.core.roles import ROLES
+from hongyan.errors import Forbidden, InvalidInput, NotFound
+from hongyan.store import accounts as account_store
 from hongyan.store import sessions as session_store
 from hongyan.store.database import Database
 from hongyan.store.engine import Clock, now_ms
@@ -29,6 +38,8 @@ from hongyan.store.engine import Clock, now_ms
 # A session's last-seen time is written at most this often (reads stay reads).
 TOUCH_EVERY_MS = 60_000
 MIN_PASSWORD_LENGTH = 8
+# An operator's read-only view of an account's console ends this long after it began.
+VIEW_MS = 30 * 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +48,12 @@ class Session:
     account_id: int
     uid: str
     csrf: str
+    # The operator viewing the account read-only; "" for the customer's own session.
+    viewer: str = ""
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.viewer)
 
     def csrf_matches(self, given: str) -> bool:
         return hmac.compare_digest(self.csrf.encode(), given.encode("utf-8", "replace"))
@@ -76,6 +93,31 @@ class ConsoleSessions:
             await session_store.create(conn, _hash(token), account_id, csrf, self._clock(), address)
         return Session(token, account_id, uid, csrf)
 
+    async def start_viewing(self, actor: Actor, uid: str) -> Session:
+        """A read-only session of `uid`'s console for an operator (any operator's
+        role; never a customer), with its audit entry in the same transaction."""
+        if actor.role not in ROLES:
+            raise Forbidden(f"the {actor.role} role does not allow account.view")
+        actor.require("account.view", account=uid)
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            account = await account_store.load_summary(conn, uid)
+            if account is None:
+                raise NotFound(f"no account {uid!r}")
+            await session_store.create(
+                conn, _hash(token), account.id, csrf, now, actor.address, viewer=actor.name
+            )
+            # The fact and its bound, never the session's token.
+            await audit.record(
+                conn,
+                actor,
+                "account.view",
+                account_target(uid),
+                after={"read_only": True, "minutes": VIEW_MS // 60_000},
+            )
+        return Session(token, account.id, uid, csrf, viewer=actor.name)
+
     async def current(self, token: str) -> Session | None:
         """The session this token is, if it has not ended or timed out."""
         if not token or len(token) > 100:
@@ -86,14 +128,15 @@ class ConsoleSessions:
         if stored is None:
             return None
         now = self._clock()
-        if now - stored.seen_at > self._idle_ms or now - stored.created_at > self._max_ms:
+        longest = VIEW_MS if stored.viewer else self._max_ms
+        if now - stored.seen_at > self._idle_ms or now - stored.created_at > longest:
             async with self._db.transaction() as conn:
                 await session_store.end(conn, key)
             return None
         if now - stored.seen_at > TOUCH_EVERY_MS:
             async with self._db.transaction() as conn:
                 await session_store.touch(conn, key, now)
-        return Session(token, stored.account_id, stored.uid, stored.csrf)
+        return Session(token, stored.account_id, stored.uid, stored.csrf, stored.viewer)
 
     async def sign_out(self, token: str) -> None:
         async with self._db.transaction() as conn:

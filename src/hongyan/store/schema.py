@@ -355,6 +355,9 @@ console_sessions = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("seen_at", BigInteger, nullable=False),
     Column("address", String(64), nullable=False, server_default=""),
+    # The operator viewing the account's console read-only ("" for the
+    # customer's own session): such a session changes nothing (console/web.py).
+    Column("viewer", String(64), nullable=False, server_default=""),
     Index(None, "account_id"),
     Index(None, "seen_at"),
 )

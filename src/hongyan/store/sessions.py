@@ -16,10 +16,17 @@ class StoredSession(NamedTuple):
     csrf: str
     created_at: int
     seen_at: int
+    viewer: str  # the operator viewing read-only; "" for the customer's own session
 
 
 async def create(
-    conn: AsyncConnection, token_hash: str, account_id: int, csrf: str, now: int, address: str
+    conn: AsyncConnection,
+    token_hash: str,
+    account_id: int,
+    csrf: str,
+    now: int,
+    address: str,
+    viewer: str = "",
 ) -> None:
     await conn.execute(
         console_sessions.insert().values(
@@ -29,6 +36,7 @@ async def create(
             created_at=now,
             seen_at=now,
             address=address[:64],
+            viewer=viewer[:64],
         )
     )
 
@@ -42,6 +50,7 @@ async def find(conn: AsyncConnection, token_hash: str) -> StoredSession | None:
                 console_sessions.c.csrf,
                 console_sessions.c.created_at,
                 console_sessions.c.seen_at,
+                console_sessions.c.viewer,
             )
             .join(accounts, accounts.c.id == console_sessions.c.account_id)
             .where(console_sessions.c.token_hash == token_hash)

@@ -24,10 +24,31 @@ from collections.abc import Callable
 
 from starlette.routing import BaseRoute
 
-from hongyan.admin.pages import me, operators, sign_in
+from hongyan.admin.pages import (
+    account,
+    accounts,
+    audit,
+    channels,
+    finance,
+    language,
+    me,
+    messages,
+    operators,
+    sign_in,
+    system,
+)
 
 PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
     sign_in.routes,
     me.routes,
+    language.routes,
     operators.routes,
+    # accounts before account: /accounts/new is no account's page.
+    accounts.routes,
+    account.routes,
+    messages.routes,
+    audit.routes,
+    finance.routes,
+    channels.routes,
+    system.routes,
 )
