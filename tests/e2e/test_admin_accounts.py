@@ -69,6 +69,18 @@ def test_an_operator_creates_tops_up_and_views_an_account(
     assert page.get_by_test_id("balance").inner_text() == "1,998"
     shoot(page, "admin-account")
 
+    # The same page in Chinese, by the sidebar's language switch, with a push URL
+    # (a public literal address: shown, not called) so the test push shows too.
+    console.operate(lambda op: op.set_push(uid, reports="http://93.184.216.34/reports"))
+    page.locator("[data-testid=language-switch] a[lang=zh]").click()
+    page.wait_for_selector("html[lang=zh-CN]")
+    assert page.url.endswith(f"/admin/accounts/{uid}")
+    assert "余额" in page.get_by_test_id("money").inner_text()
+    assert page.get_by_test_id("test-push-report").inner_text() == "测试推送状态报告"
+    shoot(page, "admin-account-zh")
+    page.locator("[data-testid=language-switch] a[lang=en]").click()
+    page.wait_for_selector("html[lang=en]")
+
     page.get_by_test_id("view-as").click()
     page.wait_for_url(re.compile(r".*/console/$"))
     banner = page.get_by_test_id("viewer-banner").inner_text()

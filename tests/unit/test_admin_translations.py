@@ -36,6 +36,8 @@ TRANSLATED = (
     "templates/messages.html",
     "templates/message_life.html",
     "templates/message_badges.html",
+    "templates/channels.html",
+    "templates/system.html",
     "pages/sign_in.py",
     "pages/me.py",
     "pages/operators.py",
@@ -43,7 +45,10 @@ TRANSLATED = (
     "pages/finance.py",
     "pages/accounts.py",
     "pages/account.py",
+    "pages/account_push.py",
     "pages/messages.py",
+    "pages/channels.py",
+    "pages/system.py",
 )
 
 

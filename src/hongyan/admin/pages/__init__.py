@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute
 
 from hongyan.admin.pages import (
     account,
+    account_push,
     accounts,
     audit,
     channels,
@@ -46,6 +47,7 @@ PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
     # accounts before account: /accounts/new is no account's page.
     accounts.routes,
     account.routes,
+    account_push.routes,
     messages.routes,
     audit.routes,
     finance.routes,
