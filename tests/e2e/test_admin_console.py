@@ -62,6 +62,7 @@ def test_my_account_sets_up_a_second_factor(page: Any, console: RunningServer, s
     assert page.locator("[data-testid=totp-qr] svg").count() == 1
     shoot(page, "admin-me")
     secret = page.locator("input[name=secret]").get_attribute("value")
+    page.fill("form[action='/admin/me/totp'] input[name=password]", me.password)
     page.fill("form[action='/admin/me/totp'] input[name=code]", pyotp.TOTP(secret).now())
     page.click("form[action='/admin/me/totp'] button[type=submit]")
     page.wait_for_selector("[data-testid=flash]")

@@ -223,6 +223,50 @@ def test_a_refused_change_says_why_and_writes_nothing(
     assert "give a note" in flash(admin, uid)
 
 
+@pytest.mark.parametrize("amount", ["1,000,000,000,001", "9" * 19, "9" * 5000, "²"])
+def test_an_amount_past_the_bound_is_refused_and_writes_nothing(
+    server: RunningServer, admin: AdminClient, amount: str
+) -> None:
+    uid = server.customer(balance=10).uid
+    before = last_audit_id(server)
+    for change in ("topup", "deduct"):
+        done = admin.post(f"/admin/accounts/{uid}/{change}", {"amount": amount, "note": "x"})
+        assert done.status_code == 303, (change, done.text[:300])
+        said = flash(admin, uid)
+        assert "1,000,000,000,000 parts" in said or "whole number" in said, said
+    assert audit_since(server, before) == []
+    assert server.operate(lambda op: op.show(uid)).balance == 10
+
+
+def test_the_push_form_removes_the_signing_secret(
+    server: RunningServer, admin: AdminClient
+) -> None:
+    uid = server.customer().uid
+    signed = {"reports": "http://93.184.216.34/reports", "method": "GET", "secret": "s" * 20}
+    assert admin.post(f"/admin/accounts/{uid}/push", signed).status_code == 303
+    assert 'data-testid="remove-secret"' in admin.get(f"/admin/accounts/{uid}").text
+    before = last_audit_id(server)
+    unsigned = {**signed, "secret": "", "remove_secret": "1"}
+    assert admin.post(f"/admin/accounts/{uid}/push", unsigned).status_code == 303
+    target = server.operate(lambda op: op.push_target(uid))
+    assert target is not None and target.secret == "" and target.reports_url
+    [entry] = audit_since(server, before)
+    assert '"signed": false' in entry.after and '"signed": true' in entry.before
+    assert 'data-testid="remove-secret"' not in admin.get(f"/admin/accounts/{uid}").text
+
+
+def test_the_account_audit_table_shows_an_unset_value_as_none(
+    server: RunningServer, admin: AdminClient
+) -> None:
+    uid = server.customer(rate="20").uid
+    assert admin.post(f"/admin/accounts/{uid}/limits", {"rate": "off"}).status_code == 303
+    page = admin.get(f"/admin/accounts/{uid}")
+    table = re.search(r'data-testid="account-audit".*?</section>', page.text, re.S)
+    assert table and "rate_limit:" in table.group(0)
+    assert "None" not in table.group(0)
+    assert re.search(r"rate_limit:</span> <s[^>]*>20</s> → none", table.group(0)), table.group(0)
+
+
 def test_roles_get_403_on_what_they_lack_and_nothing_is_written(
     server: RunningServer, support: AdminClient, finance: AdminClient
 ) -> None:
@@ -250,7 +294,12 @@ def test_view_as_opens_the_customer_console_read_only(
     customer: Customer = server.customer(balance=77)
     uid = customer.uid
     before = last_audit_id(server)
-    opened = support.get(f"/admin/accounts/{uid}/view-as")
+    # A GET changes nothing (it would open a session and write an entry): 405.
+    assert support.get(f"/admin/accounts/{uid}/view-as").status_code == 405
+    assert support.http.post(f"/admin/accounts/{uid}/view-as").status_code == 403  # no CSRF
+    assert audit_since(server, before) == []
+    assert 'data-testid="view-as"' in support.get(f"/admin/accounts/{uid}").text
+    opened = support.post(f"/admin/accounts/{uid}/view-as")
     assert opened.status_code == 303 and opened.headers["location"] == "/console/"
     [entry] = audit_since(server, before)
     assert (entry.action, entry.target, entry.actor) == (
@@ -299,5 +348,5 @@ def test_view_as_of_no_account_is_404_and_writes_nothing(
     server: RunningServer, finance: AdminClient
 ) -> None:
     before = last_audit_id(server)
-    assert finance.get("/admin/accounts/nobody-at-all/view-as").status_code == 404
+    assert finance.post("/admin/accounts/nobody-at-all/view-as").status_code == 404
     assert audit_since(server, before) == []

@@ -194,7 +194,20 @@ def test_finance_exports_csv_and_the_export_is_audited(
 ) -> None:
     with admin_client(server, "finance") as finance:
         before = last_audit_id(server)
-        answer = finance.get("/admin/finance.csv", params={"uid": busy.uid, "by": "month"})
+        # The export writes an audit entry: a GET does not export (405), a POST
+        # without the session's CSRF token is refused; the page's form has both.
+        assert finance.get("/admin/finance.csv", params={"uid": busy.uid}).status_code == 405
+        no_token = finance.http.post("/admin/finance.csv", data={"uid": busy.uid})
+        assert no_token.status_code == 403
+        assert audit_since(server, before) == []
+        page = finance.get("/admin/finance", params={"uid": busy.uid, "by": "month"})
+        form = re.search(
+            r'<form method="post" action="/admin/finance.csv".*?</form>', page.text, re.S
+        )
+        assert form and 'name="csrf"' in form.group(0)
+        assert f'name="uid" value="{busy.uid}"' in form.group(0)
+        assert 'name="by" value="month"' in form.group(0)
+        answer = finance.post("/admin/finance.csv", {"uid": busy.uid, "by": "month"})
         assert answer.status_code == 200
         assert answer.headers["content-type"].startswith("text/csv")
         assert "attachment" in answer.headers["content-disposition"]
@@ -223,7 +236,7 @@ def test_support_reads_finance_but_may_not_export(server: RunningServer, busy: C
         page = support.get("/admin/finance", params={"uid": busy.uid})
         assert page.status_code == 200 and 'data-testid="export-csv"' not in page.text
         before = last_audit_id(server)
-        refused = support.get("/admin/finance.csv", params={"uid": busy.uid})
+        refused = support.post("/admin/finance.csv", {"uid": busy.uid})
         assert refused.status_code == 403 and 'data-testid="forbidden"' in refused.text
         assert audit_since(server, before) == []
 

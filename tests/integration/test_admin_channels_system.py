@@ -268,3 +268,21 @@ def test_a_signed_out_poll_gets_no_figures(server: RunningServer) -> None:
     answer = server.get("/admin/system/live.json")
     assert answer.status_code == 303 and "/admin/sign-in" in answer.headers["location"]
     assert server.get("/admin/channels.json").status_code == 303
+
+
+def test_a_switch_the_page_has_no_words_for_still_says_what_happened(
+    server: RunningServer, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A switch core knows (store/system.SWITCHES) but the page's messages do not.
+    from hongyan.store import system
+
+    monkeypatch.setattr(system, "SWITCHES", (*system.SWITCHES, "drain"))
+    mark = last_audit_id(server)
+    try:
+        done = admin.post("/admin/system/switch", {"name": "drain", "on": "1"})
+        assert done.status_code == 303, done.text[:300]
+        flashed = re.search(r'data-testid="flash">([^<]*)<', admin.get("/admin/system").text)
+        assert flashed and flashed.group(1) == "drain is on."
+    finally:
+        admin.post("/admin/system/switch", {"name": "drain", "on": "0"})
+    assert [e.target for e in audit_since(server, mark)] == ["system:drain", "system:drain"]

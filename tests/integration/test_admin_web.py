@@ -5,6 +5,7 @@ customer session that never reaches /admin/, and the separate listener."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -171,11 +172,18 @@ def test_totp_enrolment_then_sign_in_asks_for_the_code(server: RunningServer) ->
         secret = found.group(1)
         assert f"otpauth://totp/hongyan:{login.name}" in page.text.replace("%3A", ":")
         before = last_audit_id(server)
-        wrong = client.post("/admin/me/totp", {"secret": secret, "code": "000000"})
+        mine = {"secret": secret, "password": login.password}
+        wrong = client.post("/admin/me/totp", {**mine, "code": "000000"})
         if pyotp.TOTP(secret).verify("000000", valid_window=1):  # one in 300,000
             pytest.skip("the wrong code happened to be right")
         assert wrong.status_code == 400 and audit_since(server, before) == []
-        right = client.post("/admin/me/totp", {"secret": secret, "code": pyotp.TOTP(secret).now()})
+        code = pyotp.TOTP(secret).now()
+        # The right code is not enough without the operator's current password (a
+        # wrong one counts toward the lock: 1 of 5, with the 3 refusals below).
+        bare = client.post("/admin/me/totp", {**mine, "password": "not-it", "code": code})
+        assert bare.status_code == 400 and "current password" in bare.text
+        assert 'name="password"' in bare.text and audit_since(server, before) == []
+        right = client.post("/admin/me/totp", {**mine, "code": code})
         assert right.status_code == 303
         [entry] = audit_since(server, before)
         assert (entry.action, entry.actor, entry.via) == ("operator.totp", login.name, "console")
@@ -184,8 +192,13 @@ def test_totp_enrolment_then_sign_in_asks_for_the_code(server: RunningServer) ->
     with httpx.Client(base_url=server.url) as http:
         assert sign_in(http, login.name, login.password).status_code == 401
         assert sign_in(http, login.name, login.password, "123456x").status_code == 401
-    with AdminClient(server.url, login, totp_secret=secret) as client:
-        assert client.get("/admin/me").status_code == 200
+        # The code that turned it on is used; the next step's is good, once.
+        assert sign_in(http, login.name, login.password, code).status_code == 401
+        later = pyotp.TOTP(secret).at(time.time() + 30)
+        assert sign_in(http, login.name, login.password, later).status_code == 303
+        assert http.get("/admin/me").status_code == 200
+    with httpx.Client(base_url=server.url) as http:
+        assert sign_in(http, login.name, login.password, later).status_code == 401
     # A reset (the CLI's, as admin) removes it: the password alone signs in again.
     server.on_server(operators_of(server).reset_totp(Actor.cli(), login.name))
     with AdminClient(server.url, login) as client:
@@ -281,6 +294,9 @@ def test_each_console_operator_action_writes_exactly_one_audit_entry(
             (f"/admin/operators/{name}/role", {"role": "finance"}, "operator.role"),
             (f"/admin/operators/{name}/disable", {}, "operator.disable"),
             (f"/admin/operators/{name}/enable", {}, "operator.enable"),
+            # Nothing to change: one entry all the same (before and after alike).
+            (f"/admin/operators/{name}/enable", {}, "operator.enable"),
+            (f"/admin/operators/{name}/role", {"role": "finance"}, "operator.role"),
         ]
         for path, data, action in steps:
             before = last_audit_id(server)
@@ -292,11 +308,9 @@ def test_each_console_operator_action_writes_exactly_one_audit_entry(
                 f"operator:{name}",
                 admin.name,
             )
-        role_entry = [e for e in audit_since(server, 0) if e.action == "operator.role"][-1]
-        assert (role_entry.before, role_entry.after) == (
-            '{"role": "support"}',
-            '{"role": "finance"}',
-        )
+        changed, unchanged = [e for e in audit_since(server, 0) if e.action == "operator.role"][-2:]
+        assert (changed.before, changed.after) == ('{"role": "support"}', '{"role": "finance"}')
+        assert unchanged.before == unchanged.after == '{"role": "finance"}'
     # The operator's own password change: one entry, no password in it, other sessions end.
     login = make_operator(server, "finance")
     with AdminClient(server.url, login) as me, AdminClient(server.url, login) as other:

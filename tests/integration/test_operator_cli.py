@@ -86,7 +86,7 @@ def test_each_operator_command_writes_exactly_one_audit_entry(tmp_path: Path) ->
     assert "operator root: role admin, active" in listed.stdout
     assert "operator sue: role finance, active" in listed.stdout
 
-    # Refused: bad input, unknown names, the last admin, nothing to reset. No entries.
+    # Refused: bad input, unknown names, the last admin. No entries.
     before = len(audit(tmp_path))
     for args, message in [
         (("operator", "role", "sue", "owner"), "a role is one of"),
@@ -98,9 +98,12 @@ def test_each_operator_command_writes_exactly_one_audit_entry(tmp_path: Path) ->
         assert refused.returncode == 1 and message in refused.stderr, refused.stderr
     short = cli_with_input(tmp_path, "short\n", "operator", "create", "x", "--password-stdin")
     assert short.returncode == 1 and "characters" in short.stderr
-    reset = cli(tmp_path, "operator", "totp-reset", "sue")  # none set up: nothing changes
-    assert reset.returncode == 0 and "second factor off" in reset.stdout
     assert len(audit(tmp_path)) == before
+    # Nothing to reset: nothing changes, and the action has its one entry all the same.
+    reset = cli(tmp_path, "operator", "totp-reset", "sue")
+    assert reset.returncode == 0 and "second factor off" in reset.stdout
+    [entry] = audit(tmp_path)[before:]
+    assert entry[0] == "operator.totp" and entry[3] == entry[4] == '{"totp": false}'
 
 
 def test_serve_puts_the_operator_console_on_its_own_listener(tmp_path: Path) -> None:

@@ -16,12 +16,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from hongyan.admin.pages import PAGES
 from hongyan.admin.web import PREFIX, SECURITY_HEADERS, STATIC, AdminConsole
 from hongyan.api.door import Door
+from hongyan.console.webkit import Assets
 from hongyan.core.operator_sessions import OperatorSessions
 
 if TYPE_CHECKING:
@@ -31,20 +31,9 @@ if TYPE_CHECKING:
 HOME = f"{PREFIX}/system"
 
 
-class _Static(StaticFiles):
-    """The console's own assets: cached a year (their URLs change with them)."""
-
-    async def get_response(self, path: str, scope):  # type: ignore[no-untyped-def]
-        response = await super().get_response(path, scope)
-        if response.status_code == 200:
-            response.headers["cache-control"] = "public, max-age=31536000, immutable"
-        response.headers.setdefault("x-content-type-options", "nosniff")
-        return response
-
-
 def page_routes() -> list[BaseRoute]:
     """Every page's routes, relative to /admin."""
-    found: list[BaseRoute] = [Mount("/static", _Static(directory=STATIC), name="admin-static")]
+    found: list[BaseRoute] = [Mount("/static", Assets(directory=STATIC), name="admin-static")]
     for page in PAGES:
         found.extend(page())
     found.append(Route("/", _home))

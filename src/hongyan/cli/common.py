@@ -79,10 +79,9 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def run(action: Callable[[Operator], Awaitable[T]], actor: Actor | None = None) -> T:
-    """Run an operator action, as `actor` (default the CLI's, `Actor.cli()`: admin),
-    against a migrated database; errors (a role's `Forbidden` too) become exit 1
-    with their message."""
+def with_database(action: Callable[[Settings, Database], Awaitable[T]]) -> T:
+    """Run `action` against a migrated database (closed after); errors become
+    exit 1 with their message: a read, an audited export, a use case of core/."""
 
     async def go() -> T:
         current = settings()
@@ -90,7 +89,7 @@ def run(action: Callable[[Operator], Awaitable[T]], actor: Actor | None = None) 
         db = Database(current)
         await db.start()
         try:
-            return await action(Operator(current, db, actor=actor or Actor.cli()))
+            return await action(current, db)
         finally:
             await db.close()
 
@@ -101,6 +100,14 @@ def run(action: Callable[[Operator], Awaitable[T]], actor: Actor | None = None) 
     except (OSError, SQLAlchemyError) as exc:
         url = safe_url(settings().database_url)
         fail(f"database {url} is unavailable: {type(exc).__name__}: {exc}")
+
+
+def run(action: Callable[[Operator], Awaitable[T]], actor: Actor | None = None) -> T:
+    """Run an operator action, as `actor` (default the CLI's, `Actor.cli()`: admin),
+    against a migrated database; errors (a role's `Forbidden` too) become exit 1
+    with their message."""
+    as_actor = actor or Actor.cli()
+    return with_database(lambda current, db: action(Operator(current, db, actor=as_actor)))
 
 
 def safe_url(url: str) -> str:

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from hongyan.cli.common import run, settings
-from hongyan.cli.store_reads import with_database
+from hongyan.cli.common import run, settings, with_database
 
 mo_app = typer.Typer(no_args_is_help=True, help="Replies (MO) from handsets")
 channel_app = typer.Typer(no_args_is_help=True, help="Upstream channels")

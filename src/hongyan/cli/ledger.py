@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from hongyan.cli.common import fail
-from hongyan.cli.store_reads import with_database
+from hongyan.cli.common import fail, with_database
 from hongyan.config import Settings
 from hongyan.console import csv_export
 from hongyan.core.audit import Actor

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from hongyan.cli.common import fail
-from hongyan.cli.store_reads import with_database
+from hongyan.cli.common import fail, with_database
 from hongyan.config import Settings
 from hongyan.core.message_life import Event, EventKind, MessageLife, MessageLives
 from hongyan.core.message_search import MAX_PAGE, FoundMessage, MessageSearch, search_filter

@@ -7,30 +7,24 @@ change is in the audit log as any console change is.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from hongyan.cli.common import (
     PasswordOption,
     PasswordStdinOption,
-    fail,
     read_password,
-    safe_url,
     settings,
+    with_database,
 )
 from hongyan.core.audit import Actor
 from hongyan.core.operators import OperatorRecord, Operators
 from hongyan.core.roles import ROLES, SUPPORT
-from hongyan.errors import HongyanError
-from hongyan.store.database import Database
 from hongyan.store.engine import now_ms
-from hongyan.store.migrate import upgrade
 
 T = TypeVar("T")
 
@@ -43,24 +37,7 @@ RoleOption = Annotated[
 
 def _run(action: Callable[[Operators, Actor], Awaitable[T]]) -> T:
     """Run an operator use case against a migrated database; errors become exit 1."""
-
-    async def go() -> T:
-        current = settings()
-        await upgrade(current.database_url)
-        db = Database(current)
-        await db.start()
-        try:
-            return await action(Operators(current, db), Actor.cli())
-        finally:
-            await db.close()
-
-    try:
-        return asyncio.run(go())
-    except HongyanError as exc:
-        fail(str(exc))
-    except (OSError, SQLAlchemyError) as exc:
-        url = safe_url(settings().database_url)
-        fail(f"database {url} is unavailable: {type(exc).__name__}: {exc}")
+    return with_database(lambda current, db: action(Operators(current, db), Actor.cli()))
 
 
 def _when(ms: int | None) -> str:

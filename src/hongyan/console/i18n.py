@@ -25,10 +25,11 @@ LOCALES = {"zh": "zh_Hans_CN", "en": "en_US"}
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 
 
-def catalogue(language: str) -> Catalog:
-    """Every message of `language`'s `.po` files, merged into one catalogue."""
+def load_catalogue(folder: Path, language: str) -> Catalog:
+    """Every message of `language`'s `.po` files under `folder/<language>/`,
+    merged into one catalogue (the first file, by name, wins a repeated id)."""
     merged = Catalog(locale=LOCALES[language])
-    for path in sorted((TRANSLATIONS_DIR / language).glob("*.po")):
+    for path in sorted((folder / language).glob("*.po")):
         with path.open("rb") as fp:
             for message in read_po(fp, locale=LOCALES[language]):
                 if message.id and message.string and message.id not in merged:
@@ -37,10 +38,20 @@ def catalogue(language: str) -> Catalog:
 
 
 @cache
-def translations(language: str) -> gettext.NullTranslations:
-    if language not in LANGUAGES or not (TRANSLATIONS_DIR / language).is_dir():
+def load_translations(folder: Path, language: str) -> gettext.NullTranslations:
+    """`language`'s catalogue under `folder`, for gettext (no catalogue: none)."""
+    if language not in LANGUAGES or not (folder / language).is_dir():
         return gettext.NullTranslations()
     buffer = io.BytesIO()
-    write_mo(buffer, catalogue(language))
+    write_mo(buffer, load_catalogue(folder, language))
     buffer.seek(0)
     return Translations(buffer)
+
+
+def catalogue(language: str) -> Catalog:
+    """Every message of the console's `.po` files of `language`."""
+    return load_catalogue(TRANSLATIONS_DIR, language)
+
+
+def translations(language: str) -> gettext.NullTranslations:
+    return load_translations(TRANSLATIONS_DIR, language)

@@ -12,26 +12,32 @@ answered with an error page, never a stack trace.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
-from zoneinfo import ZoneInfo
 
-import jinja2
 from babel.dates import format_datetime
-from babel.numbers import format_decimal, format_percent
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 
-from hongyan.api.customer import forwarded_for
 from hongyan.config import Settings
 from hongyan.console.i18n import LANGUAGES, LOCALES, translations
+from hongyan.console.webkit import (
+    METHODS_THAT_CHANGE,
+    SECURITY_HEADERS,
+    WebConsole,
+    WebPage,
+    check_change,
+    cookie,
+    finish,
+    run,
+    run_public,
+    to_sign_in,
+)
 from hongyan.core.gates import Gatekeeper
 from hongyan.core.models import Account
 from hongyan.core.service import CustomerService
@@ -39,35 +45,20 @@ from hongyan.core.sessions import ConsoleSessions, Session
 from hongyan.errors import InvalidInput, Rejected
 from hongyan.protocol.stat import Stat
 
+__all__ = ["METHODS_THAT_CHANGE", "SECURITY_HEADERS", "cookie"]
+
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("hongyan.access")
 
 PREFIX = "/console"
 SESSION_COOKIE = "hy_session"
 LANGUAGE_COOKIE = "hy_lang"
 # The sign-in form's CSRF token (double-submit: cookie and field must agree).
 PRE_SESSION_COOKIE = "hy_pre"
-METHODS_THAT_CHANGE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
-# Content-Security-Policy of every console answer: nothing from elsewhere, no
-# inline script or style, no framing (clickjacking), forms post only here.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = {
-    "content-security-policy": CSP,
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "referrer-policy": "same-origin",
-    "cache-control": "no-store",
-}
 
-
-class Console:
+class Console(WebConsole):
     """What the views of one running platform share."""
 
     def __init__(
@@ -77,60 +68,31 @@ class Console:
         gates: Gatekeeper,
         sessions: ConsoleSessions,
     ) -> None:
-        self.settings = settings
-        self.service = service
-        self.gates = gates
-        self.sessions = sessions
-        self.zone = ZoneInfo(settings.timezone)
-        self.static_version = _static_version()
-        self.environments = {language: self._environment(language) for language in LANGUAGES}
-
-    def _environment(self, language: str) -> jinja2.Environment:
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES),
-            autoescape=True,
-            extensions=["jinja2.ext.i18n"],
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
+        super().__init__(
+            settings,
+            gates,
+            name="console",
+            prefix=PREFIX,
+            same_site="Lax",
+            pre_session_cookie=PRE_SESSION_COOKIE,
+            templates=TEMPLATES,
+            static=STATIC,
+            languages=LANGUAGES,
+            locales=LOCALES,
+            translations=translations,
+            log=log,
+            form_limits={
+                "max_files": 1,
+                "max_fields": 200,
+                "max_part_size": settings.console.max_upload_bytes,
+            },
         )
-        env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
-        locale = LOCALES[language]
-        env.filters["num"] = lambda n: format_decimal(n or 0, locale=locale)
-        env.filters["percent"] = lambda r: format_percent(r or 0, "#,##0.0%", locale=locale)
-        env.filters["ts"] = lambda ms: self.local_time(ms)
-        env.globals["static"] = lambda name: f"{PREFIX}/static/{name}?v={self.static_version}"
-        env.globals["language"] = language
-        return env
-
-    def local_time(self, ms: int | None, pattern: str = "%Y-%m-%d %H:%M:%S") -> str:
-        if not ms:
-            return ""
-        return datetime.fromtimestamp(ms / 1000, self.zone).strftime(pattern)
+        self.service = service
+        self.sessions = sessions
 
     def format_datetime(self, ms: int, language: str) -> str:
         moment = datetime.fromtimestamp(ms / 1000, self.zone)
         return format_datetime(moment, "medium", locale=LOCALES[language])
-
-    def client_address(self, request: Request) -> str:
-        peer = request.client.host if request.client else ""
-        return self.gates.client_address(peer, forwarded_for(request.scope["headers"]))
-
-    def is_https(self, request: Request) -> bool:
-        """HTTPS as the browser sees it: our own TLS, or a trusted proxy's word."""
-        if request.url.scheme == "https":
-            return True
-        peer = request.client.host if request.client else ""
-        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-        return proto == "https" and self.gates.is_trusted_proxy(peer)
-
-    def public_host(self, request: Request) -> str:
-        """The host the browser addressed: a trusted proxy's X-Forwarded-Host, or Host."""
-        peer = request.client.host if request.client else ""
-        forwarded = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
-        if forwarded and self.gates.is_trusted_proxy(peer):
-            return forwarded
-        return request.headers.get("host", "")
 
     def language(self, request: Request) -> str:
         chosen = request.cookies.get(LANGUAGE_COOKIE, "")
@@ -138,7 +100,7 @@ class Console:
 
 
 @dataclass
-class Page:
+class Page(WebPage):
     """One request to a view: who asks, in which language, and how to answer."""
 
     console: Console
@@ -149,6 +111,13 @@ class Page:
     headers: dict[str, str] = field(default_factory=dict)
     cookies: list[str] = field(default_factory=list)  # Set-Cookie values of the answer
     started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def site(self) -> Console:
+        return self.console
+
+    def access_fields(self) -> dict[str, str]:
+        return {"uid": self.session.uid if self.session else ""}
 
     @property
     def uid(self) -> str:
@@ -165,14 +134,6 @@ class Page:
         (`Gatekeeper.signed_in`): `Rejected` when sending is not allowed now."""
         return await self.console.gates.signed_in(self.uid, sending=sending)
 
-    def gettext(self, message: str, **values: Any) -> str:
-        text = translations(self.language).gettext(message)
-        return text % values if values else text
-
-    def field(self, name: str, default: str = "") -> str:
-        value = self.form.get(name) if self.form is not None else None
-        return value.strip() if isinstance(value, str) else default
-
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         env = self.console.environments[self.language]
         html = env.get_template(template).render(
@@ -184,16 +145,6 @@ class Page:
             **context,
         )
         return HTMLResponse(html, status_code=status, headers=self.headers)
-
-    def refuse(self, status: int, message: str) -> HTMLResponse:
-        """A request that cannot go on: the page says why, with a way back."""
-        return self.render("error.html", status=status, message=message)
-
-    def redirect(self, to: str, **query: str | int) -> RedirectResponse:
-        """See other (303): after a POST, the browser GETs `to`."""
-        if query:
-            to += "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in query.items())
-        return RedirectResponse(to, status_code=303, headers=self.headers)
 
     def problem(self, exc: Rejected | InvalidInput) -> str:
         """What to tell the customer about a refusal, in their language."""
@@ -245,22 +196,17 @@ def signed_in(console: Console, view: View) -> Callable[[Request], Awaitable[Res
         page = Page(console, request, console.language(request))
         page.session = await console.sessions.current(request.cookies.get(SESSION_COOKIE, ""))
         if page.session is None:
-            # Back to this page after signing in; a form's data is not carried
-            # over: a change is never made on the strength of an ended session.
-            target = request.url.path
-            if request.method not in METHODS_THAT_CHANGE and request.url.query:
-                target += f"?{request.url.query}"
-            return _finish(page, page.redirect(f"{PREFIX}/sign-in", next=target))
+            return to_sign_in(page)
         if request.method in METHODS_THAT_CHANGE:
             if page.session.read_only:
                 # An operator's view (core/sessions.py start_viewing): here, and
                 # only here, every change of such a session is refused.
                 log.info("change refused in a read-only view", extra={"path": request.url.path})
-                return _finish(page, page.refuse(403, page.gettext(READ_ONLY)))
-            refusal = await _check_change(console, page, page.session.csrf_matches)
+                return finish(page, page.refuse(403, page.gettext(READ_ONLY)))
+            refusal = await check_change(page, page.session.csrf_matches)
             if refusal is not None:
-                return _finish(page, refusal)
-        return await _run(page, view)
+                return finish(page, refusal)
+        return await run(page, view)
 
     return endpoint
 
@@ -269,97 +215,6 @@ def public(console: Console, view: View) -> Callable[[Request], Awaitable[Respon
     """A view for anyone (the sign-in page): a pre-session token guards its form."""
 
     async def endpoint(request: Request) -> Response:
-        page = Page(console, request, console.language(request))
-        pre = request.cookies.get(PRE_SESSION_COOKIE, "")
-        if request.method in METHODS_THAT_CHANGE:
-
-            def matches(given: str) -> bool:
-                return bool(pre) and secrets.compare_digest(
-                    pre.encode(), given.encode("utf-8", "replace")
-                )
-
-            refusal = await _check_change(console, page, matches)
-            if refusal is not None:
-                return _finish(page, refusal)
-        if not pre:
-            pre = secrets.token_urlsafe(32)
-            page.cookies.append(cookie(console, request, PRE_SESSION_COOKIE, pre, max_age=None))
-        request.state.pre_session = pre
-        return await _run(page, view)
+        return await run_public(Page(console, request, console.language(request)), view)
 
     return endpoint
-
-
-async def _check_change(
-    console: Console, page: Page, token_ok: Callable[[str], bool]
-) -> Response | None:
-    """Refuse a state-changing request from another origin or without its CSRF token."""
-    request = page.request
-    origin = request.headers.get("origin") or request.headers.get("referer") or ""
-    if origin and urlsplit(origin).netloc != console.public_host(request):
-        log.warning("console request from another origin refused", extra={"path": request.url.path})
-        return page.refuse(
-            403, page.gettext("This request came from another site and was refused.")
-        )
-    try:
-        page.form = await request.form(
-            max_files=1, max_fields=200, max_part_size=console.settings.console.max_upload_bytes
-        )
-    except Exception:  # malformed multipart, over a bound: the form is refused as a whole
-        log.info("console form unreadable", extra={"path": request.url.path})
-        return page.refuse(400, page.gettext("The form could not be read."))
-    given = request.headers.get("x-csrf-token") or page.field("csrf")
-    if not given or not token_ok(given):
-        return page.refuse(
-            403, page.gettext("The form has expired: reload the page and try again.")
-        )
-    return None
-
-
-async def _run(page: Page, view: View) -> Response:
-    try:
-        response = await view(page)
-    except Exception:
-        log.exception("console page failed", extra={"path": page.request.url.path})
-        response = page.render("error.html", status=500, message="")
-    finally:
-        if page.form is not None:
-            await page.form.close()
-    return _finish(page, response)
-
-
-def _finish(page: Page, response: Response) -> Response:
-    """Every console answer: the security headers, the cookies set, an access log line."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    for value in page.cookies:
-        response.raw_headers.append((b"set-cookie", value.encode("latin-1")))
-    if page.console.settings.access_log:
-        access_log.info(
-            "%s %s %d",
-            page.request.method,
-            page.request.url.path,
-            response.status_code,
-            extra={
-                "client": page.request.client.host if page.request.client else "",
-                "uid": page.session.uid if page.session else "",
-                "ms": round((time.perf_counter() - page.started) * 1000, 2),
-            },
-        )
-    return response
-
-
-def cookie(console: Console, request: Request, name: str, value: str, max_age: int | None) -> str:
-    """A Set-Cookie value: HttpOnly, SameSite=Lax, path /console, Secure over HTTPS."""
-    parts = [f"{name}={value}", f"Path={PREFIX}", "HttpOnly", "SameSite=Lax"]
-    if max_age is not None:
-        parts.append(f"Max-Age={max_age}")
-    if console.is_https(request):
-        parts.append("Secure")
-    return "; ".join(parts)
-
-
-def _static_version() -> str:
-    """Part of every asset's URL, so a browser never keeps an old one after an upgrade."""
-    newest = max((p.stat().st_mtime_ns for p in STATIC.rglob("*") if p.is_file()), default=0)
-    return format(newest % 0xFFFFFFFF, "x")

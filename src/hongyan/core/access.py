@@ -138,7 +138,9 @@ class AccessOperator(OperatorBase):
             )
         async with self._db.read() as conn:
             stored_hash = await account_store.account_console_hash(conn, summary.id)
-        if not password or not console_password_matches(stored_hash, password):
+        if not password or not await asyncio.to_thread(
+            console_password_matches, stored_hash, password
+        ):
             raise InvalidInput(f"that is not the login password of {uid!r}")
         bare = keyfile.load_keyring(self._settings).digest(bare_md5(password))
         await self._set(

@@ -10,9 +10,11 @@ core/admin_system.py, passwords, keys and lockouts in core/access.py.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.config import Settings
@@ -39,6 +41,11 @@ _UID = re.compile(rf"[A-Za-z0-9_.@-]{{1,{UID_MAX_LENGTH}}}")
 # operator chooses leaves room for the gateway prefix and a whole `mid`.
 _GATEWAY_DIGITS = 20
 _CREATED = ("balance", "ext_code", "rate_limit", "per_number")
+# The most parts one top-up or deduction moves: far below PostgreSQL's BIGINT
+# and SQLite's 2**63 (past which its integers become floats), whatever the balance.
+MAX_PARTS = 10**12
+# The largest balance a top-up may leave (so many top-ups cannot reach them either).
+MAX_BALANCE = 10**15
 
 
 class Operator(PushSettings, SystemSettings):
@@ -53,24 +60,30 @@ class Operator(PushSettings, SystemSettings):
             raise InvalidInput(f"uid must be 1-{UID_MAX_LENGTH} of letters, digits and _.@-")
         if not password:
             raise InvalidInput("password must not be empty")
-        if balance < 0:
-            raise InvalidInput("balance must not be negative")
+        if not 0 <= balance <= MAX_BALANCE:
+            raise InvalidInput(f"an opening balance is 0 to {MAX_BALANCE:,} parts")
         if await self.exists(uid):
             raise InvalidInput(f"account {uid!r} already exists")
         s = self._settings
         api = load_keyring(s).digest(api_password(password, uid))
+        # Argon2 costs tens of milliseconds of CPU: not on the event loop.
+        login_hash = await asyncio.to_thread(console_hash, password)
         async with self._db.transaction() as conn:
-            await account_store.create_account(
-                conn,
-                uid=uid,
-                api_key_digest=api.digest,
-                key_version=api.version,
-                console_hash=console_hash(password),
-                balance=balance,
-                per_number=format_windows(parse_windows(s.default_per_number)),
-                rate_limit=s.default_rate,
-                now=now_ms(),
-            )
+            try:
+                await account_store.create_account(
+                    conn,
+                    uid=uid,
+                    api_key_digest=api.digest,
+                    key_version=api.version,
+                    console_hash=login_hash,
+                    balance=balance,
+                    per_number=format_windows(parse_windows(s.default_per_number)),
+                    rate_limit=s.default_rate,
+                    now=now_ms(),
+                )
+            except IntegrityError:
+                # Created by another request since the check above (the uid is unique).
+                raise InvalidInput(f"account {uid!r} already exists") from None
             made = await self._locked(conn, uid)
             await self._record(
                 conn, "account.create", account_target(uid), after=fields(made, _CREATED)
@@ -82,11 +95,13 @@ class Operator(PushSettings, SystemSettings):
     async def topup(self, uid: str, amount: int, note: str) -> int:
         """Add parts to the balance, with a note kept in the ledger; the new balance."""
         self._require("account.topup", uid)
-        if amount <= 0:
-            raise InvalidInput("a top-up must be a positive number of parts")
+        if not 0 < amount <= MAX_PARTS:
+            raise InvalidInput(f"a top-up is 1 to {MAX_PARTS:,} parts")
         note = required_note(note)
         async with self._db.transaction() as conn:
             summary = await self._locked(conn, uid)
+            if summary.balance + amount > MAX_BALANCE:
+                raise InvalidInput(f"a balance is at most {MAX_BALANCE:,} parts")
             balance = await account_store.topup(conn, summary.id, amount, note, now_ms())
             await self._record(
                 conn,
@@ -102,8 +117,8 @@ class Operator(PushSettings, SystemSettings):
         """Take parts off the balance (never below zero), with a note kept in the
         ledger; the new balance."""
         self._require("account.deduct", uid)
-        if amount <= 0:
-            raise InvalidInput("a deduction must be a positive number of parts")
+        if not 0 < amount <= MAX_PARTS:
+            raise InvalidInput(f"a deduction is 1 to {MAX_PARTS:,} parts")
         note = required_note(note)
         async with self._db.transaction() as conn:
             summary = await self._locked(conn, uid)

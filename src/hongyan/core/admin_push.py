@@ -35,6 +35,20 @@ def _view(target: push_store.Target | None, names: tuple[str, ...]) -> dict[str,
     return {name: shown[name] for name in names}
 
 
+def _check(new: push_store.Target) -> None:
+    """`InvalidInput` unless `new` is a push target that can be set (its URLs'
+    addresses aside: `approved_addresses`)."""
+    if new.method not in ("GET", "POST"):
+        raise InvalidInput("method must be GET or POST")
+    if new.batch_reports and new.method != "POST":
+        raise InvalidInput("batched reports are sent by POST: give --method POST")
+    if len(new.secret) > 128 or (new.secret and len(new.secret) < 16):
+        raise InvalidInput("a push secret is 16 to 128 characters")
+    for url in (new.replies_url, new.reports_url):
+        if len(url) > 500:
+            raise InvalidInput("a callback URL is at most 500 characters")
+
+
 class PushSettings(OperatorBase):
     async def push_target(self, uid: str) -> push_store.Target | None:
         account_id = await self._account_id(uid)
@@ -58,25 +72,26 @@ class PushSettings(OperatorBase):
         """
         self._require("account.push", uid)
         account_id = await self._account_id(uid)
+
+        def changed(old: push_store.Target | None) -> push_store.Target:
+            """`old` with the fields given changed, refused when it is not valid."""
+            old = old or _OFF
+            new = push_store.Target(
+                replies_url=old.replies_url if replies is None else replies.strip(),
+                reports_url=old.reports_url if reports is None else reports.strip(),
+                method=old.method if method is None else method.strip().upper(),
+                secret=old.secret if secret is None else secret,
+                batch_reports=old.batch_reports if batch is None else batch,
+            )
+            _check(new)
+            return new
+
+        # Checked first against what is set now (the URLs' addresses are looked
+        # up, which no transaction waits for) ...
         current = await self._db.read_sync(lambda conn: push_store.target(conn, account_id))
-        old = current or _OFF
-        new = push_store.Target(
-            replies_url=old.replies_url if replies is None else replies.strip(),
-            reports_url=old.reports_url if reports is None else reports.strip(),
-            method=old.method if method is None else method.strip().upper(),
-            secret=old.secret if secret is None else secret,
-            batch_reports=old.batch_reports if batch is None else batch,
-        )
-        if new.method not in ("GET", "POST"):
-            raise InvalidInput("method must be GET or POST")
-        if new.batch_reports and new.method != "POST":
-            raise InvalidInput("batched reports are sent by POST: give --method POST")
-        if len(new.secret) > 128 or (new.secret and len(new.secret) < 16):
-            raise InvalidInput("a push secret is 16 to 128 characters")
+        planned = changed(current)
         allowed = self._settings.push.networks()
-        for url in (new.replies_url, new.reports_url):
-            if len(url) > 500:
-                raise InvalidInput("a callback URL is at most 500 characters")
+        for url in (planned.replies_url, planned.reports_url):
             if url:
                 await approved_addresses(url, allowed)
         given = {
@@ -89,7 +104,10 @@ class PushSettings(OperatorBase):
         names = tuple(name for name, value in given.items() if value is not None)
         async with self._db.transaction() as conn:
             await self._locked(conn, uid)
+            # ... then made from the row as it is under the lock: a change the
+            # customer made meanwhile is kept, and the entry's "before" is it.
             was = await conn.run_sync(lambda sync: push_store.target(sync, account_id))
+            new = changed(was)
             await conn.run_sync(lambda sync: push_store.set_target(sync, account_id, new, now_ms()))
             after = _view(new, names)
             if secret is not None and secret != (was or _OFF).secret:

@@ -44,6 +44,9 @@ class Actor:
     via: str
     address: str = ""
     operator_id: int | None = None
+    # The operator viewing a customer's console read-only ("view as"): an
+    # actor with a viewer may take no action at all.
+    viewer: str = ""
 
     @classmethod
     def cli(cls) -> Actor:
@@ -58,16 +61,20 @@ class Actor:
         return cls(name="hongyan", role=ADMIN, via=SYSTEM, address="local")
 
     @classmethod
-    def customer(cls, uid: str, address: str = "") -> Actor:
-        """A signed-in customer, on its own account `uid` only."""
-        return cls(name=uid, role=CUSTOMER, via=CUSTOMER_CONSOLE, address=address)
+    def customer(cls, uid: str, address: str = "", viewer: str = "") -> Actor:
+        """A signed-in customer, on its own account `uid` only; `viewer`: the
+        operator viewing its console read-only (the session's), who changes nothing."""
+        return cls(name=uid, role=CUSTOMER, via=CUSTOMER_CONSOLE, address=address, viewer=viewer)
 
     def may(self, action: str) -> bool:
         return allows(self.role, action)
 
     def require(self, action: str, *, account: str | None = None) -> None:
         """Forbidden unless the role allows `action`; a customer acts on its own
-        account only (`account`: the uid acted on, when it is an account's)."""
+        account only (`account`: the uid acted on, when it is an account's);
+        nothing at all in an operator's read-only view of a customer's console."""
+        if self.viewer:
+            raise Forbidden(f"{self.viewer!r} views {self.name!r} read-only: {action} refused")
         if not self.may(action):
             raise Forbidden(f"the {self.role} role does not allow {action}")
         if self.role == CUSTOMER and account != self.name:

@@ -4,8 +4,10 @@ The console is one more caller of the operator's use cases (`Operator`:
 the same validation, the same store code, the same generation bump); what
 is the customer's own here is the warning before a binding change, the
 test push and the list of the last push requests. Each use case acts on
-the signed-in account's uid only: the console never takes an account from
-a URL or a form.
+the signed-in account's uid only, as that customer (`Actor.customer`, never
+the platform's actor): the console never takes an account from a URL or a
+form. A change takes the session's `viewer` too: an operator viewing the
+console read-only is refused by core, not only by the console.
 """
 
 from __future__ import annotations
@@ -74,16 +76,16 @@ class CustomerSettings:
         self._gates = gates
         self._clock = clock
         self._resolve = resolve
-        # For reading; a change goes through `_as(uid, address)`.
-        self._operator = Operator(settings, db, actor=Actor.system())
 
-    def _as(self, uid: str, address: str) -> Operator:
+    def _as(self, uid: str, address: str = "", viewer: str = "") -> Operator:
         """The operator's use cases for the customer `uid` on its own account:
-        the audit log says who (the uid) and from where."""
-        return Operator(self._settings, self._db, actor=Actor.customer(uid, address))
+        the audit log says who (the uid) and from where; `viewer`: the operator
+        viewing read-only (core then refuses every change)."""
+        actor = Actor.customer(uid, address, viewer)
+        return Operator(self._settings, self._db, actor=actor)
 
     async def summary(self, uid: str) -> AccountSummary:
-        return await self._operator.show(uid)
+        return await self._as(uid).show(uid)
 
     def limits(self, summary: AccountSummary) -> Limits:
         s = self._settings
@@ -98,7 +100,7 @@ class CustomerSettings:
             api_send=summary.api_send,
             frozen=summary.frozen,
             ext_code=summary.ext_code,
-            gateway=self._operator.gateway_number(summary),
+            gateway=self._as(summary.uid).gateway_number(summary),
         )
 
     # -- IP binding ----------------------------------------------------------
@@ -111,30 +113,30 @@ class CustomerSettings:
     async def preview(self, uid: str, text: str, *, adding: bool) -> BindingChange:
         """What binding (or unbinding) `text` would do to the clients calling now;
         `BindingRefused` when it is no address or range."""
-        summary = await self._operator.show(uid)
+        summary = await self._as(uid).show(uid)
         network = parse_network(text)
         bound = list(summary.networks)
         after = [*bound, network] if adding else [n for n in bound if n != network]
         refused = refused_after(bound, after, self.recent_clients(summary))
         return BindingChange(network, adding, refused)
 
-    async def bind(self, uid: str, text: str, address: str = "") -> str:
+    async def bind(self, uid: str, text: str, address: str = "", viewer: str = "") -> str:
         """Bind an address or range (`BindingRefused`: invalid, duplicate, full);
-        `address`: where the customer asks from."""
-        network = await self._as(uid, address).bind_address(uid, text)
+        `address`: where the customer asks from; `viewer`: the session's."""
+        network = await self._as(uid, address, viewer).bind_address(uid, text)
         await self._gates.refresh()  # this process's gates apply it to the next request
         return network
 
-    async def unbind(self, uid: str, text: str, address: str = "") -> str:
+    async def unbind(self, uid: str, text: str, address: str = "", viewer: str = "") -> str:
         """Remove a binding (`NotFound` when it is not bound)."""
-        network = await self._as(uid, address).unbind_address(uid, text)
+        network = await self._as(uid, address, viewer).unbind_address(uid, text)
         await self._gates.refresh()
         return network
 
     # -- push ------------------------------------------------------------------
 
     async def push_target(self, uid: str) -> push_store.Target | None:
-        return await self._operator.push_target(uid)
+        return await self._as(uid).push_target(uid)
 
     async def set_push(
         self,
@@ -146,19 +148,21 @@ class CustomerSettings:
         secret: str | None,
         batch: bool,
         address: str = "",
+        viewer: str = "",
     ) -> push_store.Target | None:
         """Push settings as the form gives them; `secret` None keeps the stored one."""
-        return await self._as(uid, address).set_push(
+        return await self._as(uid, address, viewer).set_push(
             uid, replies=replies, reports=reports, method=method, secret=secret, batch=batch
         )
 
-    async def push_off(self, uid: str, address: str = "") -> None:
-        await self._as(uid, address).push_off(uid)
+    async def push_off(self, uid: str, address: str = "", viewer: str = "") -> None:
+        await self._as(uid, address, viewer).push_off(uid)
 
     async def test_push(self, uid: str, kind: OutboxKind) -> ProbeResult:
         """One signed test request to the account's URL of that kind, and its answer."""
-        summary = await self._operator.show(uid)
-        target = await self._operator.push_target(uid)
+        customer = self._as(uid)
+        summary = await customer.show(uid)
+        target = await customer.push_target(uid)
         url = (
             ""
             if target is None
@@ -166,7 +170,7 @@ class CustomerSettings:
         )
         if target is None or not url:
             raise InvalidInput(f"no {kind} URL is set")
-        gateway = self._operator.gateway_number(summary)
+        gateway = customer.gateway_number(summary)
         return await test_push(
             self._settings, target, kind, uid, gateway, self._clock(), self._resolve
         )

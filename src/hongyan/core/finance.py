@@ -24,6 +24,8 @@ from enum import StrEnum
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Connection
+
 from hongyan.core import audit
 from hongyan.core.audit import Actor
 from hongyan.core.ledger import Period, period
@@ -289,10 +291,16 @@ class Finance:
             after=parse_cursor(after),
             size=size + 1,
         )
-        rows = await self._db.read_sync(chunk)
-        t = await self._db.read_sync(
-            lambda conn: store.totals(conn, since=since, until=until, account_id=account_id)
-        )
+
+        def read(conn: Connection) -> tuple[list[SumRow], tuple[int, int, int, int, int]]:
+            # One read transaction, so the totals are those of the rows: one
+            # snapshot (PostgreSQL's default takes one a statement).
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            rows = chunk(conn)
+            return rows, store.totals(conn, since=since, until=until, account_id=account_id)
+
+        rows, t = await self._db.read_sync(read)
         shown = [_row(r, query.by) for r in rows[:size]]
         more = len(rows) > size
         return ReportPage(query, shown, shown[-1].cursor if more else None, Totals(*t))

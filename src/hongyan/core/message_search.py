@@ -11,7 +11,7 @@ is open to every role.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -70,18 +70,8 @@ def search_filter(
 
 
 @dataclass(frozen=True, slots=True)
-class FoundMessage:
-    id: int
-    created_at: int
-    uid: str
-    mobile: str
-    content: str
-    parts: int
-    status: str
-    state: str  # a MessageState
-    channel: str | None  # where it went (the latest attempt's); None before any
-    submission_id: int  # the batch
-    done_at: int | None
+class FoundMessage(FoundRow):
+    """A message found (the store's row) with its status class."""
 
     @property
     def status_class(self) -> StatusClass:
@@ -89,19 +79,7 @@ class FoundMessage:
 
     @classmethod
     def from_row(cls, row: FoundRow) -> FoundMessage:
-        return cls(
-            row.id,
-            row.created_at,
-            row.uid,
-            row.mobile,
-            row.content,
-            row.parts,
-            row.status,
-            row.state,
-            row.channel,
-            row.submission_id,
-            row.done_at,
-        )
+        return cls(*(getattr(row, f.name) for f in fields(FoundRow)))
 
 
 class MessageSearch:

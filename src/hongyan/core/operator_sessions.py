@@ -7,11 +7,19 @@ unknown name costs the same Argon2 check (against a decoy hash), so neither
 the answer nor its time tells which names exist (OWASP Authentication
 Cheat Sheet, "Authentication and Error Messages").
 
-Failures are counted twice: on the operator's row (`lockout_failures` lock
-that operator for `lockout_s`, wherever the guesses come from) and per client
-address (`address_failures`, whatever names it tries, lock the address). The
-address counts are kept in this process: the operator console is one
-listener's, and a restart forgets at most one window of them.
+Failures are counted twice: on the operator's row (`lockout_failures` within
+`lockout_window_s` lock that operator for `lockout_s`, wherever the guesses
+come from; counted by the database, so parallel guesses each count) and per
+client address (`address_failures`, whatever names it tries, lock the
+address). An attempt counts against its address before any work is done and
+is taken back when it succeeds, so parallel attempts see each other; a locked
+address or operator is refused before any Argon2 check, and those checks run
+a few at a time (core/operator_passwords.py). The address counts are kept in
+this process: the operator console is one listener's, and a restart forgets
+at most one window of them.
+
+A TOTP code is good once: the operator's row keeps the last time step used,
+and a sign-in is recorded only with a newer one (RFC 6238 §5.2).
 
 Sessions are as the customer console's (core/sessions.py): a random token
 in the browser, its SHA-256 in operator_sessions, idle and absolute
@@ -22,18 +30,16 @@ request, so a role change is in force at once.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from functools import cache
 
 from hongyan.config import Settings
 from hongyan.core.audit import CONSOLE, Actor
-from hongyan.core.credentials import console_hash, console_password_matches
 from hongyan.core.lockout import FailureCount, count_failure, lockout_key
-from hongyan.core.operators import MAX_PASSWORD_LENGTH, NAME_MAX_LENGTH, Operators, totp_matches
+from hongyan.core.operator_passwords import decoy_hash, password_matches
+from hongyan.core.operators import MAX_PASSWORD_LENGTH, NAME_MAX_LENGTH, Operators, totp_step
 from hongyan.errors import HongyanError
 from hongyan.store import operators as operator_store
 from hongyan.store.database import Database
@@ -73,12 +79,6 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
-@cache
-def _decoy_hash() -> str:
-    """What an unknown name's password is checked against: as costly as a real one."""
-    return console_hash("no operator has this password")
-
-
 class OperatorSessions:
     def __init__(self, settings: Settings, db: Database, clock: Clock = now_ms) -> None:
         self._settings = settings.admin
@@ -99,61 +99,72 @@ class OperatorSessions:
         """A new session, or `SignInRefused`."""
         now = self._clock()
         client = lockout_key(address)
-        kept = self._addresses.get(client)
-        address_locked = kept is not None and kept.locked_until > now
+        if not self._reserve(client, now):  # a locked address learns nothing, costs nothing
+            raise SignInRefused()
         stored = None
         if 0 < len(name) <= NAME_MAX_LENGTH:
             async with self._db.read() as conn:
                 stored = await operator_store.by_name(conn, name)
-        password = password[:MAX_PASSWORD_LENGTH]
-        hashed = stored.password_hash if stored is not None else _decoy_hash()
-        matches = await asyncio.to_thread(console_password_matches, hashed, password)
-        if address_locked:  # nothing counts from a locked address: it learns nothing
+        if stored is None:
+            await password_matches(await decoy_hash(), password[:MAX_PASSWORD_LENGTH])
             raise SignInRefused()
-        if stored is None or stored.locked_until > now or not matches:
-            await self._failed(stored, client, now)
+        if not await self.operators.proves(stored, password, now):
             raise SignInRefused()
-        if stored.totp_secret and not totp_matches(stored.totp_secret, code, now / 1000):
-            await self._failed(stored, client, now)
-            raise SignInRefused()
+        step = None
+        if stored.totp_secret:
+            step = totp_step(stored.totp_secret, code, now / 1000, after=stored.totp_step)
+            if step is None:
+                await self.operators.count_failure(stored.id, now)
+                raise SignInRefused()
         if stored.disabled:
             raise SignInRefused()
-        self._addresses.pop(client, None)
-        return await self._start(stored.id, address, signed_in=True)
+        # Recorded only if, meanwhile, the operator was not locked or disabled and
+        # the code was not used by another sign-in.
+        async with self._db.transaction() as conn:
+            recorded = await operator_store.signed_in(conn, stored.id, now, step)
+        if not recorded:
+            await self.operators.count_failure(stored.id, now)
+            raise SignInRefused()
+        self._taken_back(client)
+        return await self._start(stored.id, address)
 
-    async def _failed(
-        self, stored: operator_store.StoredOperator | None, client: str, now: int
-    ) -> None:
+    def _reserve(self, client: str, now: int) -> bool:
+        """Count an attempt against its client address before anything is awaited,
+        so parallel attempts count each other; False, counting nothing, while the
+        address is locked."""
+        kept = self._addresses.pop(client, None)
+        if kept is not None and kept.locked_until > now:
+            self._addresses[client] = kept
+            return False
         s = self._settings
-        window_ms, lock_ms = s.lockout_window_s * 1000, s.lockout_s * 1000
         self._addresses[client] = count_failure(
-            self._addresses.pop(client, None),
+            kept,
             now,
             limit=s.address_failures,
-            window_ms=window_ms,
-            lock_ms=lock_ms,
+            window_ms=s.lockout_window_s * 1000,
+            lock_ms=s.lockout_s * 1000,
         )
         while len(self._addresses) > _ADDRESSES_KEPT:
             del self._addresses[next(iter(self._addresses))]
-        if stored is None or stored.locked_until > now:
-            return
-        # The row keeps a count and a lock end; the count starts again after a
-        # lock, so `lockout_failures` more guesses lock it again.
-        failures = stored.failures + 1
-        if failures >= s.lockout_failures:
-            failures, locked_until = 0, now + lock_ms
-        else:
-            locked_until = 0
-        async with self._db.transaction() as conn:
-            await operator_store.set_failures(conn, stored.id, failures, locked_until)
+        return True
 
-    async def _start(self, operator_id: int, address: str, *, signed_in: bool) -> OperatorSession:
+    def _taken_back(self, client: str) -> None:
+        """An attempt succeeded: it is no failure of its address (others stay)."""
+        kept = self._addresses.get(client)
+        if kept is None:
+            return
+        failures = kept.failures - 1
+        if failures <= 0:
+            del self._addresses[client]
+            return
+        locked_until = kept.locked_until if failures >= self._settings.address_failures else 0
+        self._addresses[client] = FailureCount(failures, kept.window_start, locked_until)
+
+    async def _start(self, operator_id: int, address: str) -> OperatorSession:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self._clock()
         async with self._db.transaction() as conn:
             await operator_store.create_session(conn, _hash(token), operator_id, csrf, now, address)
-            if signed_in:
-                await operator_store.signed_in(conn, operator_id, now)
             await operator_store.prune_sessions(conn, now - self._idle_ms, now - self._max_ms)
         found = await self.current(token)
         assert found is not None
@@ -196,16 +207,12 @@ class OperatorSessions:
         this browser gets a new one."""
         now = self._clock()
         client = lockout_key(address)
+        if not self._reserve(client, now):
+            raise SignInRefused()
         async with self._db.read() as conn:
             stored = await operator_store.by_name(conn, session.name)
-        if stored is None:
+        if stored is None or not await self.operators.proves(stored, current, now):
             raise SignInRefused()
-        matches = await asyncio.to_thread(
-            console_password_matches, stored.password_hash, current[:MAX_PASSWORD_LENGTH]
-        )
-        kept = self._addresses.get(client)
-        if not matches or stored.locked_until > now or (kept and kept.locked_until > now):
-            await self._failed(stored, client, now)
-            raise SignInRefused()
+        self._taken_back(client)
         await self.operators.set_password(session.actor(address), session.name, new)
-        return await self._start(session.operator_id, address, signed_in=False)
+        return await self._start(session.operator_id, address)

@@ -4,12 +4,15 @@ Every change takes the `Actor` who makes it (core/audit.py): it checks the
 actor's role first (`actor.require("operator.create")` ...), then makes the
 change and writes its one audit entry in the same transaction. Passwords are
 kept as Argon2 hashes (core/credentials.py, as the customers' console
-passwords), TOTP seeds as base32 to check codes with; neither is ever put in
-an audit entry or a log line, only the fact that it changed.
+passwords; hashed and checked off the event loop, core/operator_passwords.py),
+TOTP seeds as base32 to check codes with; neither is ever put in an audit entry
+or a log line, only the fact that it changed. Every action writes its entry,
+also when nothing changed (before and after are then the same).
 
 Rules that are not about roles:
 - an operator may always change their own password and set up their own
-  second factor (no role is needed to secure one's own sign-in);
+  second factor (no role is needed to secure one's own sign-in), proving the
+  current password to turn a second factor on;
 - the platform keeps at least one enabled admin: the last one cannot be
   disabled or given another role (the CLI can always make a new one);
 - the first operator is made by the CLI (`Actor.cli()`): nobody can sign in
@@ -28,10 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hongyan.config import Settings
 from hongyan.core import audit
 from hongyan.core.audit import Actor
-from hongyan.core.credentials import console_hash
+from hongyan.core.operator_passwords import password_hash, password_matches
 from hongyan.core.roles import ADMIN, ROLES
 from hongyan.errors import InvalidInput, NotFound
 from hongyan.store import operators as operator_store
+from hongyan.store import sessions as console_sessions
 from hongyan.store.database import Database
 from hongyan.store.engine import Clock, now_ms
 from hongyan.store.operators import StoredOperator
@@ -118,17 +122,25 @@ def totp_uri(secret: str, name: str, issuer: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=issuer)
 
 
-def totp_matches(secret: str, code: str, at_s: float) -> bool:
-    """Whether `code` is the seed's code at `at_s` (epoch seconds), give or take a step."""
+def totp_step(secret: str, code: str, at_s: float, *, after: int = 0) -> int | None:
+    """The time step (RFC 6238 §4.2, T) whose code `code` is, if it is the seed's
+    code at `at_s` (epoch seconds) give or take a step, and that step is later
+    than `after` (the last one used: a code is good once, RFC 6238 §5.2)."""
     code = code.strip().replace(" ", "")
     if not secret or not re.fullmatch(r"[0-9]{6}", code):
-        return False
+        return None
     totp = pyotp.TOTP(secret)
-    found = False
-    for step in range(-TOTP_VALID_WINDOW, TOTP_VALID_WINDOW + 1):
-        expected = totp.at(int(at_s), counter_offset=step)
-        found |= hmac.compare_digest(expected.encode(), code.encode())
+    now_step = int(at_s) // totp.interval
+    found = None
+    for step in range(now_step - TOTP_VALID_WINDOW, now_step + TOTP_VALID_WINDOW + 1):
+        if hmac.compare_digest(totp.generate_otp(step).encode(), code.encode()) and step > after:
+            found = step
     return found
+
+
+def totp_matches(secret: str, code: str, at_s: float) -> bool:
+    """Whether `code` is the seed's code at `at_s` (epoch seconds), give or take a step."""
+    return totp_step(secret, code, at_s) is not None
 
 
 def _valid_secret(secret: str) -> str:
@@ -165,12 +177,12 @@ class Operators:
         check_name(name)
         check_role(role)
         check_password(password, name)
-        password_hash = console_hash(password)
+        hashed = await password_hash(password)
         now = self._clock()
         async with self._db.transaction() as conn:
             if await operator_store.by_name(conn, name) is not None:
                 raise InvalidInput(f"operator {name!r} already exists")
-            await operator_store.insert(conn, name, role, password_hash, now)
+            await operator_store.insert(conn, name, role, hashed, now)
             await audit.record(conn, actor, "operator.create", target(name), after={"role": role})
         return await self.get(name)
 
@@ -184,14 +196,15 @@ class Operators:
                     await self._keep_an_admin(conn)
                 await operator_store.change(conn, stored.id, self._clock(), disabled=True)
                 await operator_store.end_sessions_of(conn, stored.id)
-                await audit.record(
-                    conn,
-                    actor,
-                    "operator.disable",
-                    target(name),
-                    before={"disabled": False},
-                    after={"disabled": True},
-                )
+                await console_sessions.end_viewing(conn, name)  # their views as a customer
+            await audit.record(
+                conn,
+                actor,
+                "operator.disable",
+                target(name),
+                before={"disabled": stored.disabled},
+                after={"disabled": True},
+            )
         return await self.get(name)
 
     async def enable(self, actor: Actor, name: str) -> OperatorRecord:
@@ -201,16 +214,22 @@ class Operators:
             stored = await self._found(conn, name)
             if stored.disabled or stored.locked_until:
                 await operator_store.change(
-                    conn, stored.id, self._clock(), disabled=False, failures=0, locked_until=0
-                )
-                await audit.record(
                     conn,
-                    actor,
-                    "operator.enable",
-                    target(name),
-                    before={"disabled": stored.disabled, "locked": bool(stored.locked_until)},
-                    after={"disabled": False, "locked": False},
+                    stored.id,
+                    self._clock(),
+                    disabled=False,
+                    failures=0,
+                    failures_since=0,
+                    locked_until=0,
                 )
+            await audit.record(
+                conn,
+                actor,
+                "operator.enable",
+                target(name),
+                before={"disabled": stored.disabled, "locked": bool(stored.locked_until)},
+                after={"disabled": False, "locked": False},
+            )
         return await self.get(name)
 
     async def set_role(self, actor: Actor, name: str, role: str) -> OperatorRecord:
@@ -223,14 +242,15 @@ class Operators:
                 if stored.role == ADMIN and not stored.disabled:
                     await self._keep_an_admin(conn)
                 await operator_store.change(conn, stored.id, self._clock(), role=role)
-                await audit.record(
-                    conn,
-                    actor,
-                    "operator.role",
-                    target(name),
-                    before={"role": stored.role},
-                    after={"role": role},
-                )
+                await console_sessions.end_viewing(conn, name)  # their views as a customer
+            await audit.record(
+                conn,
+                actor,
+                "operator.role",
+                target(name),
+                before={"role": stored.role},
+                after={"role": role},
+            )
         return await self.get(name)
 
     async def set_password(self, actor: Actor, name: str, password: str) -> OperatorRecord:
@@ -240,13 +260,14 @@ class Operators:
         if actor.operator_id is None or actor.name != name:
             actor.require("operator.password")
         check_password(password, name)
-        password_hash = console_hash(password)
+        hashed = await password_hash(password)
         async with self._db.transaction() as conn:
             stored = await self._found(conn, name)
             await operator_store.change(
-                conn, stored.id, self._clock(), password_hash=password_hash, failures=0
+                conn, stored.id, self._clock(), password_hash=hashed, failures=0, failures_since=0
             )
             await operator_store.end_sessions_of(conn, stored.id)
+            await console_sessions.end_viewing(conn, name)  # their views as a customer
             await audit.record(
                 conn, actor, "operator.password", target(name), after={"password": "changed"}
             )
@@ -259,31 +280,44 @@ class Operators:
         async with self._db.transaction() as conn:
             stored = await self._found(conn, name)
             if stored.totp_secret:
+                # totp_step stays: steps are times, and a time's code is used once.
                 await operator_store.change(conn, stored.id, self._clock(), totp_secret="")
                 await operator_store.end_sessions_of(conn, stored.id)
-                await audit.record(
-                    conn,
-                    actor,
-                    "operator.totp",
-                    target(name),
-                    before={"totp": True},
-                    after={"totp": False},
-                )
+            await audit.record(
+                conn,
+                actor,
+                "operator.totp",
+                target(name),
+                before={"totp": bool(stored.totp_secret)},
+                after={"totp": False},
+            )
         return await self.get(name)
 
-    async def enable_totp(self, actor: Actor, secret: str, code: str) -> OperatorRecord:
-        """The signed-in operator's own second factor, active once a code of it is
-        right (so a mistyped or unscanned seed never locks them out)."""
+    async def enable_totp(
+        self, actor: Actor, password: str, secret: str, code: str
+    ) -> OperatorRecord:
+        """The signed-in operator's own second factor, with their current password
+        (a session left open is not enough to take the account over), active once
+        a code of it is right (so a mistyped or unscanned seed never locks them
+        out). A wrong password counts toward the operator's lock, as at sign-in."""
         if actor.operator_id is None:
             raise InvalidInput("a second factor is set up by the operator it is for")
         secret = _valid_secret(secret)
-        if not totp_matches(secret, code, self._clock() / 1000):
+        now = self._clock()
+        async with self._db.read() as conn:
+            stored = await self._found(conn, actor.name)
+        if stored.totp_secret:
+            raise InvalidInput("a second factor is already set up")
+        if not await self.proves(stored, password, now):
+            raise InvalidInput("that is not your current password (or too many attempts)")
+        step = totp_step(secret, code, now / 1000)
+        if step is None:
             raise InvalidInput("that code is not right: check the time on the phone and retry")
         async with self._db.transaction() as conn:
-            stored = await self._found(conn, actor.name)
-            if stored.totp_secret:
+            # The step is used: the same code cannot sign in after it.
+            used = max(step, stored.totp_step)
+            if not await operator_store.set_totp(conn, stored.id, now, secret, used):
                 raise InvalidInput("a second factor is already set up")
-            await operator_store.change(conn, stored.id, self._clock(), totp_secret=secret)
             await audit.record(
                 conn,
                 actor,
@@ -294,6 +328,31 @@ class Operators:
             )
         return await self.get(actor.name)
 
+    async def proves(self, stored: StoredOperator, password: str, now: int) -> bool:
+        """Whether `password` is the operator's. A locked operator is refused before
+        any hashing; a wrong password counts toward the lock."""
+        if stored.locked_until > now:
+            return False
+        if await password_matches(stored.password_hash, password[:MAX_PASSWORD_LENGTH]):
+            return True
+        await self.count_failure(stored.id, now)
+        return False
+
+    async def count_failure(self, operator_id: int, now: int) -> bool:
+        """A failed sign-in (or proof of the password) of this operator, counted in
+        the database: `lockout_failures` within `lockout_window_s` lock the
+        operator for `lockout_s`. Whether this one locked it."""
+        s = self._settings.admin
+        async with self._db.transaction() as conn:
+            return await operator_store.count_failure(
+                conn,
+                operator_id,
+                now,
+                window_ms=s.lockout_window_s * 1000,
+                limit=s.lockout_failures,
+                lock_ms=s.lockout_s * 1000,
+            )
+
     async def _found(self, conn: AsyncConnection, name: str) -> StoredOperator:
         stored = await operator_store.by_name(conn, name)
         if stored is None:
@@ -301,5 +360,7 @@ class Operators:
         return stored
 
     async def _keep_an_admin(self, conn: AsyncConnection) -> None:
-        if await operator_store.count_active_admins(conn, ADMIN) <= 1:
+        # The admins' rows stay locked to the end of the transaction (PostgreSQL):
+        # a parallel change of another admin waits, then counts again.
+        if await operator_store.lock_active_admins(conn, ADMIN) <= 1:
             raise InvalidInput("the last enabled admin cannot be disabled or given another role")

@@ -11,7 +11,8 @@ every state-changing request must carry.
 An operator may open an account's console as the customer sees it
 (`start_viewing`): a session like the customer's, marked with the viewing
 operator (`viewer`), that ends `VIEW_MS` after it began and in which the
-console refuses every change (console/web.py); opening it is audited.
+console refuses every change (console/web.py) and so does core (the
+session's `viewer` goes into the customer's `Actor`); opening it is audited.
 """
 
 from __future__ import annotations
@@ -146,12 +147,14 @@ class ConsoleSessions:
         self, session: Session, current: str, new: str, address: str
     ) -> Session:
         """A new login password (and with it the API `pwd`) after the current one
-        is proved; every session of the account ends and this browser gets a new one."""
+        is proved; every session of the account ends and this browser gets a new one.
+        `Forbidden` in an operator's read-only view, before the password is tried."""
+        customer = Actor.customer(session.uid, address, session.viewer)
+        customer.require("account.password", account=session.uid)
         # Proved as a sign-in is: a wrong guess counts toward the same lock (114),
         # so a borrowed session cannot try passwords without limit.
         await self._gates.sign_in(session.uid, current, address)
         check_new_password(new, session.uid)
-        customer = Actor.customer(session.uid, address)
         await AccessOperator(self._settings, self._db, actor=customer).set_password(
             session.uid, new
         )

@@ -49,9 +49,13 @@ from hongyan.store.sql import chunks
 R = TypeVar("R", MessageRow, ReplyRow)
 
 
-def message_conditions(account_id: int, f: MessageFilter) -> list[ColumnElement[bool]]:
-    """The WHERE of a message filter; /rd/ (store/messages.py) uses it too."""
-    where = [messages.c.account_id == account_id]
+def message_conditions(account_id: int | None, f: MessageFilter) -> list[ColumnElement[bool]]:
+    """The WHERE of a message filter; /rd/ (store/messages.py) uses it too, and
+    the operator console's search (store/message_search.py) across every
+    account with `account_id` None."""
+    where: list[ColumnElement[bool]] = []
+    if account_id is not None:
+        where.append(messages.c.account_id == account_id)
     if f.since is not None:
         where.append(messages.c.created_at >= f.since)
     if f.until is not None:

@@ -9,8 +9,9 @@ message id (the key); with none of these, time alone (created_at, id), and
 failed ones may use the partial `ix_messages_failed_all` (PostgreSQL's planner;
 SQLite, without statistics, reads the failed messages by the state index
 and sorts them: a few in a hundred).
-With an account, the conditions are the customer console's own
-(`store.history.message_conditions`), so both read a filter alike.
+The conditions are the customer console's own
+(`store.history.message_conditions`, with or without an account), so both
+read a filter alike.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, literal_column, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, select, tuple_
 
 from hongyan.core.records import MessageFilter, Window
-from hongyan.core.states import MessageState, Status, StatusClass
 from hongyan.store.history import message_conditions
 from hongyan.store.schema import accounts, messages, submissions
 
@@ -35,9 +35,9 @@ class FoundRow:
     content: str
     parts: int
     status: str
-    state: str
-    channel: str | None
-    submission_id: int
+    state: str  # a MessageState
+    channel: str | None  # where it went (the latest attempt's); None before any
+    submission_id: int  # the batch
     done_at: int | None
 
 
@@ -48,33 +48,11 @@ def conditions(
     channel: str | None,
     message_id: int | None,
 ) -> list[ColumnElement[bool]]:
-    where = _across_accounts(f) if account_id is None else message_conditions(account_id, f)
+    where = message_conditions(account_id, f)
     if channel is not None:
         where.append(messages.c.channel == channel)
     if message_id is not None:
         where.append(messages.c.id == message_id)
-    return where
-
-
-def _across_accounts(f: MessageFilter) -> list[ColumnElement[bool]]:
-    """`message_conditions` without the account (it always scopes by one)."""
-    where: list[ColumnElement[bool]] = []
-    if f.since is not None:
-        where.append(messages.c.created_at >= f.since)
-    if f.until is not None:
-        where.append(messages.c.created_at < f.until)
-    if f.mobile is not None:
-        where.append(messages.c.mobile == f.mobile)
-    if f.batch is not None:
-        where.append(messages.c.submission_id == f.batch)
-    if f.status == StatusClass.DELIVERED:
-        where.append(messages.c.status == Status.DELIVERED)
-    elif f.status == StatusClass.WAITING:
-        where.append(messages.c.status == Status.WAITING)
-    elif f.status == StatusClass.FAILED:
-        where.append(messages.c.state == literal_column(f"'{MessageState.FAILED}'"))
-    elif f.status is not None:
-        where.append(messages.c.status == f.status)
     return where
 
 

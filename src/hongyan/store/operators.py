@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.store.schema import operator_sessions, operators
@@ -26,6 +26,8 @@ class StoredOperator(NamedTuple):
     created_at: int
     updated_at: int
     signed_in_at: int | None
+    failures_since: int  # when the first failure of the current window was (epoch ms)
+    totp_step: int  # the last TOTP time step a sign-in used (a code is good once)
 
 
 class StoredOperatorSession(NamedTuple):
@@ -51,6 +53,8 @@ _COLUMNS = (
     operators.c.created_at,
     operators.c.updated_at,
     operators.c.signed_in_at,
+    operators.c.failures_since,
+    operators.c.totp_step,
 )
 
 
@@ -89,11 +93,18 @@ async def every(conn: AsyncConnection) -> list[StoredOperator]:
     return [_stored(row) for row in rows]
 
 
-async def count_active_admins(conn: AsyncConnection, admin_role: str) -> int:
-    query = select(func.count()).where(
-        operators.c.role == admin_role, operators.c.disabled.is_(False)
+async def lock_active_admins(conn: AsyncConnection, admin_role: str) -> int:
+    """How many enabled admins there are, their rows locked until the transaction
+    ends (SELECT ... FOR UPDATE), so that two transactions cannot each see the
+    other's admin and both take theirs away. SQLite has no FOR UPDATE (SQLAlchemy
+    leaves it out) and needs none: its write transactions run one at a time."""
+    query = (
+        select(operators.c.id)
+        .where(operators.c.role == admin_role, operators.c.disabled.is_(False))
+        .order_by(operators.c.id)
+        .with_for_update()
     )
-    return int((await conn.execute(query)).scalar_one())
+    return len((await conn.execute(query)).all())
 
 
 async def change(conn: AsyncConnection, operator_id: int, now: int, **values: object) -> None:
@@ -103,23 +114,69 @@ async def change(conn: AsyncConnection, operator_id: int, now: int, **values: ob
     )
 
 
-async def set_failures(
-    conn: AsyncConnection, operator_id: int, failures: int, locked_until: int
-) -> None:
-    """The count of failed sign-ins (not a change of the operator: updated_at stays)."""
+async def count_failure(
+    conn: AsyncConnection, operator_id: int, now: int, *, window_ms: int, limit: int, lock_ms: int
+) -> bool:
+    """One more failed sign-in, counted by the database itself (`failures + 1`),
+    so parallel failures each count. A count starts again once `window_ms` has
+    passed since its first failure; `limit` in one window lock the operator for
+    `lock_ms` and the count starts again. Nothing counts while locked. Whether
+    this failure locked the operator. (Not a change of the operator: updated_at
+    stays.)"""
+    new_window = operators.c.failures_since < now - window_ms
+    counted = await conn.execute(
+        update(operators)
+        .where(operators.c.id == operator_id, operators.c.locked_until <= now)
+        .values(
+            failures=case((new_window, 1), else_=operators.c.failures + 1),
+            failures_since=case((new_window, now), else_=operators.c.failures_since),
+        )
+        .returning(operators.c.failures)
+    )
+    failures = counted.scalar_one_or_none()
+    if failures is None or failures < limit:
+        return False
     await conn.execute(
         update(operators)
         .where(operators.c.id == operator_id)
-        .values(failures=failures, locked_until=locked_until)
+        .values(failures=0, failures_since=0, locked_until=now + lock_ms)
     )
+    return True
 
 
-async def signed_in(conn: AsyncConnection, operator_id: int, now: int) -> None:
-    await conn.execute(
+async def signed_in(
+    conn: AsyncConnection, operator_id: int, now: int, totp_step: int | None = None
+) -> bool:
+    """Record a successful sign-in, if the operator is still enabled and not locked
+    and, with a second factor, `totp_step` is newer than the last one used (a code
+    is good once, RFC 6238 §5.2); whether it was recorded."""
+    query = update(operators).where(
+        operators.c.id == operator_id,
+        operators.c.locked_until <= now,
+        operators.c.disabled.is_(False),
+    )
+    values: dict[str, object] = {
+        "failures": 0,
+        "failures_since": 0,
+        "locked_until": 0,
+        "signed_in_at": now,
+    }
+    if totp_step is not None:
+        query = query.where(operators.c.totp_step < totp_step)
+        values["totp_step"] = totp_step
+    return (await conn.execute(query.values(**values))).rowcount == 1
+
+
+async def set_totp(
+    conn: AsyncConnection, operator_id: int, now: int, secret: str, totp_step: int
+) -> bool:
+    """Turn an operator's second factor on, unless it is on already; whether it was."""
+    result = await conn.execute(
         update(operators)
-        .where(operators.c.id == operator_id)
-        .values(failures=0, locked_until=0, signed_in_at=now)
+        .where(operators.c.id == operator_id, operators.c.totp_secret == "")
+        .values(updated_at=now, totp_secret=secret, totp_step=totp_step)
     )
+    return result.rowcount == 1
 
 
 # -- sessions ----------------------------------------------------------------------------

@@ -414,6 +414,8 @@ console_drafts = Table(
 # The people who run the platform (core/operators.py): sign in to /admin/.
 # `role` is one of core/roles.ROLES; `totp_secret` is "" until a second
 # factor is set up (base32, kept to check codes; never logged or shown again).
+# `failures` count since `failures_since` (one lockout window); `totp_step` is
+# the last TOTP time step a sign-in used, so that a code is good only once.
 operators = Table(
     "operators",
     metadata,
@@ -425,6 +427,8 @@ operators = Table(
     Column("disabled", Boolean, nullable=False, server_default=text("false")),
     Column("failures", Integer, nullable=False, server_default=text("0")),
     Column("locked_until", BigInteger, nullable=False, server_default=text("0")),
+    Column("failures_since", BigInteger, nullable=False, server_default=text("0")),
+    Column("totp_step", BigInteger, nullable=False, server_default=text("0")),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Column("signed_in_at", BigInteger, nullable=True),

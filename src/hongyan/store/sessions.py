@@ -88,3 +88,12 @@ async def prune(conn: AsyncConnection, seen_before: int, created_before: int) ->
         )
     )
     return result.rowcount or 0
+
+
+async def end_viewing(conn: AsyncConnection, viewer: str) -> int:
+    """End every read-only view of a customer console opened by the operator
+    `viewer` (disabled, or a new password or role); how many."""
+    result = await conn.execute(
+        delete(console_sessions).where(console_sessions.c.viewer == viewer[:64])
+    )
+    return result.rowcount or 0

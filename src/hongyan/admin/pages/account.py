@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from hongyan.admin.pages.accounts import account_url
+from hongyan.admin.pages.audit import shown
 from hongyan.admin.web import AdminPage, Endpoint, operator_view
 from hongyan.core import audit_log
 from hongyan.core.admin import Operator
@@ -56,6 +57,7 @@ async def account(page: AdminPage) -> Response:
         push=await op.push_target(uid),
         locks=await op.access.locks(uid),
         entries=[(e, audit_log.changes(e)) for e in entries],
+        shown=shown,
         url=account_url(uid),
     )
 
@@ -82,9 +84,11 @@ def _change(action: str, change: Change) -> Endpoint:
 
 def _parts(page: AdminPage) -> int:
     raw = page.field("amount").replace(",", "").replace(" ", "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise InvalidInput(page.gettext("The amount is a whole number of parts."))
-    return int(raw)
+    # Core refuses an amount over its bound; digits past any bound are not
+    # converted (Python refuses over 4,300 of them), they are simply too many.
+    return int(raw) if len(raw) <= 30 else 10**30
 
 
 async def _topup(page: AdminPage, op: Operator, uid: str) -> str:
@@ -180,8 +184,8 @@ async def _push(page: AdminPage, op: Operator, uid: str) -> str:
         replies=page.field("replies"),
         reports=page.field("reports"),
         method=page.field("method") or None,
-        # Left empty: the secret stays as it is.
-        secret=page.secret_field("secret") or None,
+        # Left empty: the secret stays as it is; "remove" ticked: unsigned pushes.
+        secret="" if page.field("remove_secret") == "1" else page.secret_field("secret") or None,
         batch=page.field("batch") == "1",
     )
     return page.gettext("Push settings saved.")

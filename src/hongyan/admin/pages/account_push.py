@@ -39,10 +39,8 @@ async def test_push(page: AdminPage) -> Response:
         # Core's only refusal once the role is allowed: no URL of that kind.
         page.flash(page.gettext("Set a URL for this kind of push first."), "error")
         return page.redirect(back)
-    if kind == OutboxKind.REPORT:
-        label = page.gettext("status report")
-    else:
-        label = page.gettext("reply")
+    report = kind == OutboxKind.REPORT
+    label = page.gettext("status report") if report else page.gettext("reply")
     if result.status is None:  # no answer, or not a 2xx one (the error says which)
         message = page.gettext(
             "Test %(kind)s push to %(url)s failed: %(error)s",

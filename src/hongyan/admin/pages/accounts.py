@@ -36,7 +36,8 @@ def routes() -> list[BaseRoute]:
         Route("/accounts", listing, methods=["GET"]),
         Route("/accounts/new", new_form, methods=["GET"]),
         Route("/accounts/new", create, methods=["POST"]),
-        Route("/accounts/{uid}/view-as", view_as, methods=["GET"]),
+        # POST only (a form with the CSRF token): it opens a session and is audited.
+        Route("/accounts/{uid}/view-as", view_as, methods=["POST"]),
     ]
 
 

@@ -1,7 +1,7 @@
 """/admin/finance: parts charged, refunded, topped up and deducted per account
 and day or month (core/finance.py), its CSV export (`finance.export`, audited
-by core before the first row) and the ledger check, run only when asked (it
-reads the whole ledger)."""
+by core before the first row: so a POST, a form with the CSRF token) and the
+ledger check, run only when asked (it reads the whole ledger)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/finance", report, methods=["GET"]),
         Route("/finance/check", check, methods=["GET"]),
-        Route("/finance.csv", export, methods=["GET"]),
+        Route("/finance.csv", export, methods=["POST"]),
     ]
 
 
@@ -41,6 +41,9 @@ def _finance(page: AdminPage) -> Finance:
 
 
 def _given(page: AdminPage) -> dict[str, str]:
+    """The filters: the query's, or the export form's fields."""
+    if page.form is not None:
+        return {name: page.field(name).strip() for name in FILTERS}
     params = page.request.query_params
     return {name: params.get(name, "").strip() for name in FILTERS}
 
@@ -78,7 +81,8 @@ async def _render(page: AdminPage, ledger: LedgerCheck | None = None) -> Respons
         next_page=url_with(FINANCE, kept, after=report.next_after)
         if report and report.next_after
         else "",
-        export=url_with(f"{FINANCE}.csv", kept) if page.may(EXPORT_ACTION) else "",
+        export=f"{FINANCE}.csv" if page.may(EXPORT_ACTION) else "",
+        export_fields=kept,
         check_url=url_with(f"{FINANCE}/check", kept),
         ledger=ledger,
     )

@@ -89,8 +89,9 @@ async def password(page: AdminPage) -> Response:
 @operator_view()
 async def totp(page: AdminPage) -> Response:
     secret = page.field("secret")
+    password = page.secret_field("password")
     try:
-        await page.admin.operators.enable_totp(page.actor, secret, page.field("code"))
+        await page.admin.operators.enable_totp(page.actor, password, secret, page.field("code"))
     except InvalidInput as exc:
         return await _render(page, 400, secret=secret, totp_error=str(exc))
     page.flash(page.gettext("The second factor is on: sign-in now asks for a code."))

@@ -1,13 +1,7 @@
-// The channels page's live figures: /admin/channels.json every 2 s, each
-// figure put where the page marks it (data-live-row, data-f, data-live-text).
+// The channels page's live figures: /admin/channels.json every 2 s (poll.js),
+// each figure put where the page marks it (data-live-row, data-f, data-live-text).
 "use strict";
 (() => {
-  const source = document.querySelector("[data-live-source]");
-  if (!source) return;
-  const url = source.dataset.liveSource;
-  const every = Number(source.dataset.liveEvery) || 2000;
-  const status = source.querySelector("[data-live-status]");
-
   function badges(cell, list) {
     cell.replaceChildren();
     for (const b of list) {
@@ -32,25 +26,7 @@
         }
       }
     }
-    for (const [key, value] of Object.entries(data.text)) {
-      const el = document.querySelector(`[data-live-text="${CSS.escape(key)}"]`);
-      if (el) el.textContent = value;
-    }
   }
 
-  async function poll() {
-    try {
-      const answer = await fetch(url, { headers: { accept: "application/json" }, credentials: "same-origin" });
-      const json = (answer.headers.get("content-type") || "").includes("json");
-      if (!answer.ok || !json) throw new Error(`HTTP ${answer.status}`);
-      show(await answer.json());
-      source.classList.remove("live-stale");
-      if (status) status.textContent = "";
-    } catch (err) {
-      source.classList.add("live-stale");
-      if (status) status.textContent = "(not updating: reload the page)";
-    }
-    setTimeout(poll, every);
-  }
-  setTimeout(poll, every);
+  window.hongyanPoll(show, { every: 2000 });
 })();

@@ -1,15 +1,11 @@
-// The system page's live throughput: /admin/system/live.json each second, drawn
+// The system page's live throughput: /admin/system/live.json each second (poll.js), drawn
 // as an SVG chart (no library). The server gives the series, the y axis (a
 // round top and its ticks, console/chart.py's scale) and the x labels; this
 // only places them, and puts each figure where data-live-text says.
 "use strict";
 (() => {
-  const source = document.querySelector("[data-live-source]");
   const svg = document.querySelector("[data-live-chart]");
-  if (!source || !svg) return;
-  const url = source.dataset.liveSource;
-  const every = Number(source.dataset.liveEvery) || 1000;
-  const status = source.querySelector("[data-live-status]");
+  if (!svg) return;
   const NS = "http://www.w3.org/2000/svg";
   const box = svg.viewBox.baseVal;
   const left = 52, right = box.width - 16, top = 10, bottom = box.height - 26;
@@ -43,27 +39,5 @@
     }
   }
 
-  function show(data) {
-    for (const [key, value] of Object.entries(data.text)) {
-      const node = document.querySelector(`[data-live-text="${CSS.escape(key)}"]`);
-      if (node) node.textContent = value;
-    }
-    draw(data);
-  }
-
-  async function poll() {
-    try {
-      const answer = await fetch(url, { headers: { accept: "application/json" }, credentials: "same-origin" });
-      const json = (answer.headers.get("content-type") || "").includes("json");
-      if (!answer.ok || !json) throw new Error(`HTTP ${answer.status}`);
-      show(await answer.json());
-      source.classList.remove("live-stale");
-      if (status) status.textContent = "";
-    } catch (err) {
-      source.classList.add("live-stale");
-      if (status) status.textContent = "(not updating: reload the page)";
-    }
-    setTimeout(poll, every);
-  }
-  poll();
+  window.hongyanPoll(draw, { every: 1000, now: true });
 })();

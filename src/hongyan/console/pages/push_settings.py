@@ -9,7 +9,12 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from hongyan.console.pages.settings import SETTINGS, customer_settings, render_settings
+from hongyan.console.pages.settings import (
+    SETTINGS,
+    customer_settings,
+    render_settings,
+    viewer_of,
+)
 from hongyan.console.web import Console, Page, signed_in
 from hongyan.core.states import OutboxKind
 from hongyan.errors import InvalidInput
@@ -38,6 +43,7 @@ async def save_push(page: Page) -> Response:
             secret=new_secret,
             batch=page.field("batch") == "1",
             address=page.console.client_address(page.request),
+            viewer=viewer_of(page),
         )
     except InvalidInput as exc:
         # The operator's own words say which value and why (an address that is
@@ -49,7 +55,7 @@ async def save_push(page: Page) -> Response:
 
 async def push_off(page: Page) -> Response:
     address = page.console.client_address(page.request)
-    await customer_settings(page.console).push_off(page.uid, address)
+    await customer_settings(page.console).push_off(page.uid, address, viewer_of(page))
     return page.redirect(SETTINGS, ok="push_off")
 
 

@@ -58,6 +58,12 @@ def customer_settings(console: Console) -> CustomerSettings:
     return found
 
 
+def viewer_of(page: Page) -> str:
+    """The operator viewing this session read-only ("" for the customer's own):
+    core refuses every change of such a session."""
+    return page.session.viewer if page.session is not None else ""
+
+
 def routes(console: Console) -> list[BaseRoute]:
     return [
         Route(SETTINGS, signed_in(console, settings_page), methods=["GET"]),
@@ -138,9 +144,9 @@ async def change_binding(page: Page) -> Response:
             return await render_settings(page, pending=change, typed=text)
         address = page.console.client_address(page.request)
         if adding:
-            await service.bind(page.uid, change.network, address)
+            await service.bind(page.uid, change.network, address, viewer_of(page))
             return page.redirect(SETTINGS, ok="binding_added")
-        await service.unbind(page.uid, change.network, address)
+        await service.unbind(page.uid, change.network, address, viewer_of(page))
         return page.redirect(SETTINGS, ok="binding_removed")
     except BindingRefused as exc:
         message = page.gettext(

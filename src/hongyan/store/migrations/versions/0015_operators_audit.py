@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("disabled", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("failures", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("locked_until", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("failures_since", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("totp_step", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
         sa.Column("signed_in_at", sa.BigInteger(), nullable=True),
