@@ -221,7 +221,7 @@ def test_cli_commands_say_what_they_did_and_fail_clearly(tmp_path: Path) -> None
     assert cli(tmp_path, "keywords", "list").stdout.strip() == "no blocked keywords"
     for args, message in [
         (("account", "show", "bob"), "no account 'bob'"),
-        (("account", "topup", "alice", "-5", "--note", "x"), "positive"),
+        (("account", "topup", "alice", "-5", "--note", "x"), "a top-up is 1 to"),
         (("account", "topup", "alice", "5", "--note", " "), "give a note"),
         (("account", "bind-ip", "alice", "300.1.1.1"), "not an IP address"),
         (("account", "api-send", "alice", "maybe"), "on or off"),
