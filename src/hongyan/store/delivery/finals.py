@@ -15,21 +15,54 @@ from hongyan.store import message_stats, push, refunds
 from hongyan.store.schema import accounts, message_parts, messages
 from hongyan.store.sql import chunks
 
+# Statements built once (see store/delivery/claims.py): SQLAlchemy keeps each
+# one's compiled form and cache key, so a call only binds its values.
+_IDS = bindparam("b_ids", expanding=True)
+_TOTALS = select(messages.c.id, messages.c.parts).where(messages.c.id.in_(_IDS))
+_PART_STATES = (
+    select(message_parts.c.message_id, message_parts.c.state, message_parts.c.status)
+    .where(message_parts.c.message_id.in_(_IDS))
+    .order_by(message_parts.c.message_id, message_parts.c.seq)
+)
+_NOT_FINAL = (
+    select(
+        messages.c.id,
+        messages.c.account_id,
+        messages.c.mobile,
+        messages.c.mobileid,
+        messages.c.charged,
+        messages.c.submission_id,
+        messages.c.parts,
+        messages.c.created_at,
+        accounts.c.refund_on_failure,
+    )
+    .add_columns(messages.c.state)
+    .join(accounts, accounts.c.id == messages.c.account_id)
+    # By primary key only; the state is checked in Python (a state filter here
+    # makes SQLite scan the state index: every waiting message).
+    .where(messages.c.id.in_(_IDS))
+    .with_for_update(of=messages)
+)
+_MAKE_FINAL = (
+    update(messages)
+    .where(messages.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        status=bindparam("b_status"),
+        done_at=bindparam("b_done"),
+        lease_until=None,
+    )
+)
+
 
 def finalise_complete(conn: Connection, message_ids: list[int], now: int) -> None:
     """Finalise those of these messages whose every part is final."""
     totals: dict[int, int] = {}
     states: dict[int, list[tuple[str, str]]] = {}
     for chunk in chunks(message_ids):
-        for message_id, total in conn.execute(
-            select(messages.c.id, messages.c.parts).where(messages.c.id.in_(chunk))
-        ):
+        for message_id, total in conn.execute(_TOTALS, {"b_ids": chunk}):
             totals[message_id] = total
-        for row in conn.execute(
-            select(message_parts.c.message_id, message_parts.c.state, message_parts.c.status)
-            .where(message_parts.c.message_id.in_(chunk))
-            .order_by(message_parts.c.message_id, message_parts.c.seq)
-        ):
+        for row in conn.execute(_PART_STATES, {"b_ids": chunk}):
             states.setdefault(row.message_id, []).append((row.state, row.status))
     ends = []
     for message_id in message_ids:
@@ -50,25 +83,7 @@ def finalise(conn: Connection, ends: list[tuple[int, str]], now: int) -> None:
         return
     rows: list[Any] = []
     for chunk in chunks(sorted(wanted)):
-        rows += conn.execute(
-            select(
-                messages.c.id,
-                messages.c.account_id,
-                messages.c.mobile,
-                messages.c.mobileid,
-                messages.c.charged,
-                messages.c.submission_id,
-                messages.c.parts,
-                messages.c.created_at,
-                accounts.c.refund_on_failure,
-            )
-            .add_columns(messages.c.state)
-            .join(accounts, accounts.c.id == messages.c.account_id)
-            # By primary key only; the state is checked below (a state filter here
-            # makes SQLite scan the state index: every waiting message).
-            .where(messages.c.id.in_(chunk))
-            .with_for_update(of=messages)
-        ).all()
+        rows += conn.execute(_NOT_FINAL, {"b_ids": chunk}).all()
     rows = [row for row in rows if finals.may_become_final(row.state)]
     if not rows:
         return
@@ -79,14 +94,7 @@ def finalise(conn: Connection, ends: list[tuple[int, str]], now: int) -> None:
     live.add(throughput.DELIVERED, delivered)
     live.add(throughput.FAILED, len(rows) - delivered)
     conn.execute(
-        update(messages)
-        .where(messages.c.id == bindparam("b_id"))
-        .values(
-            state=bindparam("b_state"),
-            status=bindparam("b_status"),
-            done_at=bindparam("b_done"),
-            lease_until=None,
-        ),
+        _MAKE_FINAL,
         [
             {
                 "b_id": row.id,

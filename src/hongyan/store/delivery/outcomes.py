@@ -17,12 +17,32 @@ from hongyan.store.delivery.finals import finalise
 from hongyan.store.delivery.receipts import record_receipts, take_early
 from hongyan.store.schema import message_parts, messages
 
+# Statements built once (see store/delivery/claims.py).
+_NEW_PARTS = insert(message_parts)
+_SEGMENTS = (
+    update(messages)
+    .where(messages.c.id == bindparam("b_id"), messages.c.parts != bindparam("b_parts"))
+    .values(parts=bindparam("b_parts"))
+)
+# Row by row on the primary key: with `id IN (...) AND state = ...` SQLite
+# picks the state index and scans every waiting message.
+_AWAIT_RECEIPTS = (
+    update(messages)
+    .where(messages.c.id == bindparam("b_id"), messages.c.state == MessageState.QUEUED)
+    .values(state=MessageState.SENT, lease_until=None, channel=bindparam("b_channel"))
+)
+_RETRY = (
+    update(messages)
+    .where(messages.c.id == bindparam("b_id"), messages.c.state == MessageState.QUEUED)
+    .values(lease_until=None, due_at=bindparam("b_due"), channel=bindparam("b_channel"))
+)
+
 
 def record_outcomes(conn: Connection, outcomes: list[MessageOutcome]) -> list[None]:
     accepted = [(o, p) for o in outcomes for p in o.parts if p.upstream_id is not None]
     if accepted:
         conn.execute(
-            insert(message_parts),
+            _NEW_PARTS,
             [
                 {
                     "message_id": o.message_id,
@@ -42,12 +62,7 @@ def record_outcomes(conn: Connection, outcomes: list[MessageOutcome]) -> list[No
         (o.message_id, p.total) for o in outcomes for p in o.parts if p.total and p.upstream_id
     }
     if segments:
-        conn.execute(
-            update(messages)
-            .where(messages.c.id == bindparam("b_id"), messages.c.parts != bindparam("b_parts"))
-            .values(parts=bindparam("b_parts")),
-            [{"b_id": i, "b_parts": n} for i, n in segments],
-        )
+        conn.execute(_SEGMENTS, [{"b_id": i, "b_parts": n} for i, n in segments])
     sent: list[dict[str, object]] = []
     retries: list[dict[str, object]] = []
     ends: list[tuple[int, str]] = []
@@ -59,22 +74,10 @@ def record_outcomes(conn: Connection, outcomes: list[MessageOutcome]) -> list[No
                 retries.append({"b_id": o.message_id, "b_due": due_at, "b_channel": o.channel})
             case finals.AwaitReceipts():
                 sent.append({"b_id": o.message_id, "b_channel": o.channel})
-    # Row by row on the primary key: with `id IN (...) AND state = ...` SQLite
-    # picks the state index and scans every waiting message.
     if sent:
-        conn.execute(
-            update(messages)
-            .where(messages.c.id == bindparam("b_id"), messages.c.state == MessageState.QUEUED)
-            .values(state=MessageState.SENT, lease_until=None, channel=bindparam("b_channel")),
-            sent,
-        )
+        conn.execute(_AWAIT_RECEIPTS, sent)
     if retries:
-        conn.execute(
-            update(messages)
-            .where(messages.c.id == bindparam("b_id"), messages.c.state == MessageState.QUEUED)
-            .values(lease_until=None, due_at=bindparam("b_due"), channel=bindparam("b_channel")),
-            retries,
-        )
+        conn.execute(_RETRY, retries)
     if outcomes:
         finalise(conn, ends, max(o.now for o in outcomes))
     # Receipts that came before these outcomes were recorded.

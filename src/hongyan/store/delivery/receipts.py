@@ -19,6 +19,30 @@ from hongyan.store.delivery.finals import finalise_complete
 from hongyan.store.schema import early_receipts, message_parts
 from hongyan.store.sql import chunks
 
+# Statements built once (see store/delivery/claims.py).
+_PARTS_BY_UPSTREAM = select(
+    message_parts.c.upstream_id,
+    message_parts.c.message_id,
+    message_parts.c.seq,
+    message_parts.c.state,
+    message_parts.c.submitted_at,
+).where(
+    message_parts.c.channel == bindparam("b_channel"),
+    message_parts.c.upstream_id.in_(bindparam("b_ids", expanding=True)),
+)
+_PART_FINAL = (
+    update(message_parts)
+    .where(
+        message_parts.c.message_id == bindparam("b_message"),
+        message_parts.c.seq == bindparam("b_seq"),
+    )
+    .values(
+        state=bindparam("b_state"),
+        status=bindparam("b_status"),
+        done_at=bindparam("b_done"),
+    )
+)
+
 
 def record_receipts(conn: Connection, items: list[tuple[str, Receipt]]) -> list[int | None]:
     """Apply receipts, set-wise; for each, ms since its part's submit (None: early or duplicate)."""
@@ -28,15 +52,7 @@ def record_receipts(conn: Connection, items: list[tuple[str, Receipt]]) -> list[
     parts: dict[tuple[str, str], Any] = {}
     for channel, ids in by_channel.items():
         for chunk in chunks(sorted(ids)):
-            for row in conn.execute(
-                select(
-                    message_parts.c.upstream_id,
-                    message_parts.c.message_id,
-                    message_parts.c.seq,
-                    message_parts.c.state,
-                    message_parts.c.submitted_at,
-                ).where(message_parts.c.channel == channel, message_parts.c.upstream_id.in_(chunk))
-            ):
+            for row in conn.execute(_PARTS_BY_UPSTREAM, {"b_channel": channel, "b_ids": chunk}):
                 parts[(channel, row.upstream_id)] = row
     results: list[int | None] = []
     # The channel page's delivery rate and latency (core/channel_figures.py).
@@ -72,19 +88,7 @@ def record_receipts(conn: Connection, items: list[tuple[str, Receipt]]) -> list[
                 latency_ms=int(receipt.at - part.submitted_at),
             )
     if updates:
-        conn.execute(
-            update(message_parts)
-            .where(
-                message_parts.c.message_id == bindparam("b_message"),
-                message_parts.c.seq == bindparam("b_seq"),
-            )
-            .values(
-                state=bindparam("b_state"),
-                status=bindparam("b_status"),
-                done_at=bindparam("b_done"),
-            ),
-            updates,
-        )
+        conn.execute(_PART_FINAL, updates)
     if early:
         _keep_early(conn, early)
     if touched:
