@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import BindParameter, Connection, bindparam, select, update
 
 from hongyan import throughput
 from hongyan.core import finals
@@ -17,7 +17,7 @@ from hongyan.store.sql import chunks
 
 # Statements built once (see store/delivery/claims.py): SQLAlchemy keeps each
 # one's compiled form and cache key, so a call only binds its values.
-_IDS = bindparam("b_ids", expanding=True)
+_IDS: BindParameter[int] = bindparam("b_ids", expanding=True)
 _TOTALS = select(messages.c.id, messages.c.parts).where(messages.c.id.in_(_IDS))
 _PART_STATES = (
     select(message_parts.c.message_id, message_parts.c.state, message_parts.c.status)
