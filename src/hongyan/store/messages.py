@@ -47,10 +47,7 @@ def accept(conn: Connection, batch: list[Submission]) -> list[Accepted | Rejecte
     return [o if isinstance(o, Rejected) else next(accepted) for o in outcomes]
 
 
-# The statements of every accept, built once: made anew per call, SQLAlchemy
-# spends more Python on them than a small batch's execution takes (coercing
-# every clause, making a cache key); built once they keep both
-# (bench/store_path.py measures it).
+# Statements built once (see store/delivery/claims.py).
 _LOCK_ACCOUNTS = (
     select(
         accounts.c.id,
