@@ -22,19 +22,19 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from hongyan import metrics
+from hongyan.access_log import ACCESS, REASON_CHARS, UID_CHARS
 from hongyan.api.limits import SEND_ENDPOINTS, body_limit
 from hongyan.config import Settings
-from hongyan.core.models import UID_MAX_LENGTH, Account, Origin
+from hongyan.core.models import Account, Origin
 from hongyan.core.schedule import format_local
 from hongyan.core.service import CustomerService, SendForm
 from hongyan.errors import Rejected
-from hongyan.logs import clip, redact_query
+from hongyan.logs import clip
 from hongyan.protocol import render
 from hongyan.protocol.params import BadParams, Params, choose_encoding, collect
 from hongyan.protocol.stat import Stat
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("hongyan.access")
 
 
 # Path → endpoint name; each path also answers without its trailing slash.
@@ -43,12 +43,6 @@ ENDPOINTS = {
     for name in ("mt", "mtutf8", "tx", "mm", "rd", "st", "rx")
     for slash in ("/", "")
 }
-
-
-# Characters of a client-controlled field kept in a log line.
-_LOG_QUERY_CHARS = 1024
-_LOG_UID_CHARS = UID_MAX_LENGTH
-_LOG_REASON_CHARS = 256
 
 
 class _TooLarge(Exception):
@@ -92,13 +86,13 @@ class CustomerApi:
             stat, reason = exc.stat, exc.detail
             text = render.error_answer(endpoint, stat, exc.dialect)
         except (BadParams, _TooLarge, _ClientGone) as exc:
-            reason = clip(str(exc), _LOG_REASON_CHARS)
+            reason = clip(str(exc), REASON_CHARS)
             log.info("unreadable request", extra={"endpoint": endpoint, "reason": reason})
             stat = Stat.OPERATION_FAILED
             text = render.error_answer(endpoint, stat)
         except Exception:
             log.exception(
-                "request failed", extra={"endpoint": endpoint, "uid": clip(uid, _LOG_UID_CHARS)}
+                "request failed", extra={"endpoint": endpoint, "uid": clip(uid, UID_CHARS)}
             )
             stat = Stat.OPERATION_FAILED
             text = render.error_answer(endpoint, stat)
@@ -117,19 +111,18 @@ class CustomerApi:
         elapsed = time.perf_counter() - started
         self._observe(endpoint, stat, elapsed)
         if self._settings.access_log:
-            access_log.info(
-                "%s %s %d",
-                scope["method"],
-                scope["path"],
-                int(stat),
-                extra={
-                    "query": redact_query(scope["query_string"], _LOG_QUERY_CHARS),
-                    "uid": clip(uid, _LOG_UID_CHARS),
-                    "client": (scope.get("client") or ("", 0))[0],
-                    "stat": int(stat),
-                    "reason": clip(reason, _LOG_REASON_CHARS),
-                    "ms": round(elapsed * 1000, 2),
-                },
+            ACCESS.add(
+                (
+                    time.time(),
+                    scope["method"],
+                    scope["path"],
+                    int(stat),
+                    scope["query_string"],
+                    uid,
+                    (scope.get("client") or ("", 0))[0],
+                    reason,
+                    elapsed * 1000,
+                )
             )
 
     async def _dispatch(

@@ -57,6 +57,7 @@ def serve(
     """Run the platform: the customer API and everything behind it."""
 
     from hongyan import logs
+    from hongyan.access_log import ACCESS
     from hongyan.api.door import raise_open_file_limit
 
     overrides = {
@@ -90,6 +91,10 @@ def serve(
     # written. This one ends serve as a clean stop instead.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stop_requested)
+    if current.access_log and current.workers == 1:
+        # The access log's lines formatted and written by a process of their own.
+        # (uvicorn's worker processes for --workers N start afresh, logging as records.)
+        ACCESS.start()
     try:
         _run_api(current, role, overrides)
     except _StopRequested:
@@ -97,6 +102,7 @@ def serve(
     finally:
         if child is not None:
             child.stop()
+        ACCESS.stop()
 
 
 class _StopRequested(BaseException):
