@@ -49,23 +49,30 @@ class JsonFormatter(logging.Formatter):
         self._encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
     def format(self, record: logging.LogRecord) -> str:
-        second = int(record.created)
+        fields = {  # the extra fields, in their order
+            key: value
+            for key, value in record.__dict__.items()
+            if key not in _RESERVED and key[0] != "_"
+        }
+        if record.exc_info:
+            fields["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # formatted already, where the record was made
+            fields["exc"] = record.exc_text
+        return self.line(
+            record.created, record.levelname.lower(), record.name, record.getMessage(), fields
+        )
+
+    def line(
+        self, created: float, level: str, logger: str, msg: str, fields: dict[str, Any]
+    ) -> str:
+        """One line of the log, for a record or for what needs none (`access_log.py`)."""
+        second = int(created)
         if second != self._second:  # one strftime a second, not one a line
             self._second = second
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        entry: dict[str, Any] = {
-            "ts": f"{self._stamp}.{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        for key, value in record.__dict__.items():  # the extra fields, in their order
-            if key not in _RESERVED and key[0] != "_":
-                entry[key] = value
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        elif record.exc_text:  # formatted already, where the record was made
-            entry["exc"] = record.exc_text
+        millis = int((created - second) * 1000)
+        entry = {"ts": f"{self._stamp}.{millis:03d}Z", "level": level, "logger": logger, "msg": msg}
+        entry.update(fields)
         return self._encode(entry)
 
 
