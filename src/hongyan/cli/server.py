@@ -92,8 +92,8 @@ def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stop_requested)
     if current.access_log and current.workers == 1:
-        # The access log's lines formatted and written by a process of their own.
-        # (uvicorn's worker processes for --workers N start afresh, logging as records.)
+        # The access log's lines formatted and written off the serving thread
+        # (access_log.py); uvicorn's processes for --workers N log them as records.
         ACCESS.start()
     try:
         _run_api(current, role, overrides)
