@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret: str = Field(default="", repr=False)
     sqlite_synchronous: str = "FULL"
+    # PostgreSQL: how long a write transaction of the platform may sit idle
+    # (its process stalled or frozen) before the server ends it and frees its
+    # locks, and how long one of its statements waits for another's lock.
+    pg_idle_in_transaction_ms: int = Field(default=500, ge=0)
+    pg_lock_timeout_ms: int = Field(default=5000, ge=0)
+    # Prepared statements kept per connection; 0 behind PgBouncer in
+    # transaction mode (README, "PostgreSQL").
+    pg_statement_cache_size: int = Field(default=100, ge=0)
 
     # HTTP server.
     host: str = "127.0.0.1"

@@ -85,7 +85,7 @@ def with_database(action: Callable[[Settings, Database], Awaitable[T]]) -> T:
 
     async def go() -> T:
         current = settings()
-        await upgrade(current.database_url)
+        await upgrade(current.database_url, statement_cache_size=current.pg_statement_cache_size)
         db = Database(current)
         await db.start()
         try:

@@ -32,7 +32,9 @@ def migrate() -> None:
     """Bring the database schema up to date."""
     current = settings()
     try:
-        asyncio.run(upgrade(current.database_url))
+        asyncio.run(
+            upgrade(current.database_url, statement_cache_size=current.pg_statement_cache_size)
+        )
     except Exception as exc:
         fail(f"migration failed: {exc}")
     typer.echo(f"database is up to date: {safe_url(current.database_url)}")
@@ -67,7 +69,9 @@ def serve(
     logs.configure(current.log_level)
     raise_open_file_limit()  # idle clients must not use up the fds (issue 11); workers inherit it
     try:
-        asyncio.run(upgrade(current.database_url))
+        asyncio.run(
+            upgrade(current.database_url, statement_cache_size=current.pg_statement_cache_size)
+        )
     except Exception as exc:
         fail(f"migration failed: {exc}")
     if demo:

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -24,6 +24,11 @@ from hongyan.store.engine import (
 from hongyan.store.writer import GroupCommitWriter
 
 T = TypeVar("T")
+
+_BOUNDS = text(
+    "SELECT set_config('idle_in_transaction_session_timeout', :idle, true),"
+    " set_config('lock_timeout', :lock, true)"
+)
 I = TypeVar("I")  # noqa: E741
 
 
@@ -32,7 +37,11 @@ class Database:
         """`background`: this process's writes are no customer's (the delivery worker)."""
         url = settings.database_url
         self.is_sqlite = settings.is_sqlite
-        self.read_engine: AsyncEngine = create_engine(url, synchronous=settings.sqlite_synchronous)
+        self.read_engine: AsyncEngine = create_engine(
+            url,
+            synchronous=settings.sqlite_synchronous,
+            statement_cache_size=settings.pg_statement_cache_size,
+        )
         # SQLite takes one writer at a time: a separate engine whose
         # transactions begin IMMEDIATE. PostgreSQL uses one engine for both.
         self.write_engine: AsyncEngine = (
@@ -40,6 +49,12 @@ class Database:
             if self.is_sqlite
             else self.read_engine
         )
+        # PostgreSQL: the bounds of each group-commit transaction, set in it (a
+        # session setting would not hold behind PgBouncer in transaction mode).
+        self._bounds = {
+            "idle": f"{settings.pg_idle_in_transaction_ms}ms",
+            "lock": f"{settings.pg_lock_timeout_ms}ms",
+        }
         self._thread_engine: Engine | None = None
         self._writer_connection: Connection | None = None  # the writer thread's own
         self._thread: ThreadPoolExecutor | None = None
@@ -70,8 +85,15 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(self._thread, transaction)
 
     async def _on_loop(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
-        """PostgreSQL: the same synchronous code over asyncpg, through SQLAlchemy's bridge."""
+        """PostgreSQL: the same synchronous code over asyncpg, through SQLAlchemy's bridge.
+
+        Each transaction first bounds itself: if this process stalls inside
+        it (frozen, swapped out, stopped in a debugger), the server ends it
+        after `pg_idle_in_transaction_ms` and frees the rows it locked, which
+        other nodes' customers wait for (an account's balance); and none of
+        its statements waits for another's lock longer than `pg_lock_timeout_ms`."""
         async with self.write_engine.begin() as conn:
+            await conn.execute(_BOUNDS, self._bounds)
             return await conn.run_sync(work)
 
     async def start(self) -> None:

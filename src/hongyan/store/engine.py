@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import os
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,17 +43,35 @@ def now_ms() -> int:
 
 
 def create_engine(
-    url: str, *, synchronous: str = "FULL", pool_size: int = 5, for_writes: bool = False
+    url: str,
+    *,
+    synchronous: str = "FULL",
+    pool_size: int = 5,
+    for_writes: bool = False,
+    statement_cache_size: int = 100,
 ) -> AsyncEngine:
-    """An engine; on SQLite, `for_writes` makes every transaction BEGIN IMMEDIATE."""
+    """An engine; on SQLite, `for_writes` makes every transaction BEGIN IMMEDIATE.
+
+    On PostgreSQL, `statement_cache_size` prepared statements are kept per
+    connection. At 0 none is kept, and each is named uniquely: PgBouncer in
+    transaction mode hands a server connection to other clients between
+    transactions, where a kept statement is missing and asyncpg's numbered
+    names (`__asyncpg_stmt_1__`) of different clients collide."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        connect_args: dict[str, Any] = {
+            "prepared_statement_cache_size": statement_cache_size,
+            "statement_cache_size": statement_cache_size,
+        }
+        if statement_cache_size == 0:
+            connect_args["prepared_statement_name_func"] = _unique_statement_name
         return create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
             hide_parameters=True,
+            connect_args=connect_args,
         )
     _private_sqlite_file(parsed.database)
     engine = create_async_engine(
@@ -60,6 +79,10 @@ def create_engine(
     )
     _configure_sqlite(engine, synchronous, "BEGIN IMMEDIATE" if for_writes else "BEGIN")
     return engine
+
+
+def _unique_statement_name() -> str:
+    return f"__hongyan_{uuid.uuid4().hex}__"
 
 
 def create_sqlite_writer_engine(url: str, *, synchronous: str = "FULL") -> Engine:

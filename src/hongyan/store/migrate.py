@@ -21,8 +21,8 @@ def alembic_config(connection: Any = None) -> Config:
     return config
 
 
-async def upgrade(url: str, revision: str = "head") -> None:
-    engine = create_engine(url, for_writes=True)
+async def upgrade(url: str, revision: str = "head", statement_cache_size: int = 100) -> None:
+    engine = create_engine(url, for_writes=True, statement_cache_size=statement_cache_size)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
