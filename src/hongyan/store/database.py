@@ -4,13 +4,14 @@ writes, and plain transactions for operator commands."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hongyan.config import Settings
@@ -24,6 +25,8 @@ from hongyan.store.engine import (
 from hongyan.store.writer import GroupCommitWriter
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 _BOUNDS = text(
     "SELECT set_config('idle_in_transaction_session_timeout', :idle, true),"
@@ -92,6 +95,17 @@ class Database:
         after `pg_idle_in_transaction_ms` and frees the rows it locked, which
         other nodes' customers wait for (an account's balance); and none of
         its statements waits for another's lock longer than `pg_lock_timeout_ms`."""
+        try:
+            return await self._bounded(work)
+        except DBAPIError as exc:
+            if not _ended_while_idle(exc):
+                raise
+        # Ended by the server, so rolled back whole: nothing of it happened, and
+        # it can be done again (this process was slow, or stalled and resumed).
+        log.warning("a write transaction sat idle past pg_idle_in_transaction_ms: done again")
+        return await self._bounded(work)
+
+    async def _bounded(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
         async with self.write_engine.begin() as conn:
             await conn.execute(_BOUNDS, self._bounds)
             return await conn.run_sync(work)
@@ -139,3 +153,17 @@ class Database:
     ) -> T:
         """Apply a batch handler to `item` in the next group commit."""
         return await self.writer.run(handler, item)
+
+
+def _ended_while_idle(exc: BaseException) -> bool:
+    """Whether PostgreSQL ended this transaction for sitting idle in it
+    (SQLSTATE 25P03), which it rolls back whole; asyncpg reports it as the
+    cause of the closed connection that the next statement finds."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if getattr(seen, "sqlstate", None) == "25P03":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
