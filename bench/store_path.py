@@ -104,7 +104,13 @@ class WritePath:
             upstream_id = f"u{self.upstream}"
             outcomes.append(
                 MessageOutcome(
-                    message.id, "sim", now_ms(), [PartOutcome(1, upstream_id)], now, now + LEASE_MS
+                    message.id,
+                    "sim",
+                    now_ms(),
+                    [PartOutcome(1, upstream_id)],
+                    now,
+                    now + LEASE_MS,
+                    attempt=message.attempts,
                 )
             )
             receipts.append(("sim", Receipt(upstream_id, "100", now_ms())))

@@ -93,7 +93,9 @@ def test_a_frozen_api_node_holds_up_no_other_nodes_sends(
         with httpx.Client(timeout=waiting.WAIT_S) as client:
             for freeze in range(FREEZES):
                 seen = load.answers
-                waiting.until(lambda: load.answers >= seen + 2, "the busy node's next answers")
+                waiting.until(
+                    lambda seen=seen: load.answers >= seen + 2, "the busy node's next answers"
+                )
                 frozen.process.send_signal(signal.SIGSTOP)
                 try:
                     for _ in range(5):  # while it is frozen, one by one

@@ -112,7 +112,13 @@ async def test_messages_a_dispatcher_took_are_not_cancelled(
     await db.write(
         delivery.record_outcomes,
         MessageOutcome(
-            first.id, "sim", due, [PartOutcome(1, "up-1")], retry_at=due, expires_at=due + HOUR
+            first.id,
+            "sim",
+            due,
+            [PartOutcome(1, "up-1")],
+            retry_at=due,
+            expires_at=due + HOUR,
+            attempt=first.attempts,
         ),
     )
 

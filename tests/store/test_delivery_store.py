@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, update
 
 from hongyan.channels.base import Receipt
@@ -13,7 +14,7 @@ from hongyan.store import delivery
 from hongyan.store.database import Database
 from hongyan.store.delivery import ClaimRequest
 from hongyan.store.engine import now_ms
-from hongyan.store.schema import accounts, messages, reports
+from hongyan.store.schema import accounts, message_parts, messages, reports
 from tests.store.test_store import sender
 
 LEASE = 30_000
@@ -24,10 +25,17 @@ async def claim(db: Database, now: int | None = None) -> list[Claimed]:
 
 
 async def outcome(db: Database, message_id: int, *parts: PartOutcome, ttl: int = 60_000) -> None:
+    """The outcome of the message's latest claim."""
     now = now_ms()
+    async with db.read() as conn:
+        attempt = (
+            await conn.execute(select(messages.c.attempts).where(messages.c.id == message_id))
+        ).scalar_one()
     await db.write(
         delivery.record_outcomes,
-        MessageOutcome(message_id, "sim", now, list(parts), retry_at=now, expires_at=now + ttl),
+        MessageOutcome(
+            message_id, "sim", now, list(parts), retry_at=now, expires_at=now + ttl, attempt=attempt
+        ),
     )
 
 
@@ -119,6 +127,53 @@ async def test_a_permanent_refusal_fails_and_refunds_when_the_account_says_so(
     assert summary.balance == 1000  # charged 1, refunded 1
 
 
+async def test_a_claim_taken_over_is_fenced_off(
+    settings: Settings, db: Database, operator: Operator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 16 item 3: a dispatcher that stalled past its lease comes back
+    after another claimed the message. Its renewal does not take the lease
+    back, and its late outcome is logged and changes nothing; the current
+    claim's outcome is recorded, once."""
+    service, account, _ = await sender(settings, db, operator)
+    await service.send(account, SendForm("13900008888", "x"), post=False)
+    t = now_ms()
+    (stalled,) = await claim(db, t)
+    (current,) = await claim(db, t + LEASE + 1)  # the first lease ran out
+    assert current.id == stalled.id and current.attempts == stalled.attempts + 1
+
+    stale = delivery.LeaseRenewal(((stalled.id, stalled.attempts),), t + 100 * LEASE)
+    await db.write(delivery.renew_leases, stale)
+    async with db.read() as conn:
+        lease = (
+            await conn.execute(select(messages.c.lease_until).where(messages.c.id == current.id))
+        ).scalar_one()
+    assert lease == t + LEASE + 1 + LEASE
+
+    def late(claimed: Claimed, upstream_id: str) -> MessageOutcome:
+        now = now_ms()
+        parts = [PartOutcome(1, upstream_id)]
+        return MessageOutcome(
+            claimed.id,
+            "sim",
+            now,
+            parts,
+            retry_at=now,
+            expires_at=now + 60_000,
+            attempt=claimed.attempts,
+        )
+
+    await db.write(delivery.record_outcomes, late(stalled, "late-1"))
+    assert await state(db, stalled.id) == ("queued", "0", 0)
+    async with db.read() as conn:
+        assert (await conn.execute(select(message_parts.c.upstream_id))).all() == []
+    assert "late outcome of a message claimed again since" in caplog.text
+
+    await db.write(delivery.record_outcomes, late(current, "up-1"))
+    await receipt(db, "up-1", "100")
+    await receipt(db, "late-1", "100")  # the stalled one's part: matches nothing
+    assert await state(db, current.id) == ("delivered", "100", 1)
+
+
 async def test_recording_looks_messages_up_by_primary_key(
     settings: Settings, db: Database, operator: Operator
 ) -> None:
@@ -152,6 +207,7 @@ async def test_recording_looks_messages_up_by_primary_key(
                     [PartOutcome(1, f"u{m.id}-1"), PartOutcome(2, f"u{m.id}-2")],
                     retry_at=now,
                     expires_at=now + 60_000,
+                    attempt=m.attempts,
                 )
                 for m in claimed
             ],

@@ -185,8 +185,8 @@ async def test_the_whole_life_of_a_delivered_and_a_failed_message(
         db,
         t + 1000,
         [
-            MessageOutcome(ok_id, "cmcc", t + 1300, parts("ok")),
-            MessageOutcome(failed_id, "cmcc", t + 1300, parts("bad")),
+            MessageOutcome(ok_id, "cmcc", t + 1300, parts("ok"), attempt=1),
+            MessageOutcome(failed_id, "cmcc", t + 1300, parts("bad"), attempt=1),
         ],
     )
     await receipts(

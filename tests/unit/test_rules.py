@@ -93,7 +93,7 @@ def test_acceptance_takes_a_token_per_request_with_a_rate_limit() -> None:
 
 
 def outcome(*parts: PartOutcome, now: int = 10, expires_at: int = 100) -> MessageOutcome:
-    return MessageOutcome(1, "sim", now, list(parts), retry_at=50, expires_at=expires_at)
+    return MessageOutcome(1, "sim", now, list(parts), retry_at=50, expires_at=expires_at, attempt=1)
 
 
 def test_after_submit_a_refusal_ends_a_hold_retries_until_expiry() -> None:

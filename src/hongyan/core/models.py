@@ -204,6 +204,9 @@ class MessageOutcome:
     retry_at: int = 0  # when a temporary failure may be tried again
     expires_at: int = 0  # past this, a temporary failure is final (EXPIRED)
     receipt_scope: str = ""  # the channel name receipts for these parts come under
+    # The claim this outcome comes from (the message's claims so far, as
+    # `Claimed.attempts`): recorded only while no later claim took the message.
+    attempt: int = field(kw_only=True)
 
 
 # -- channels as operators see them -----------------------------------------------------

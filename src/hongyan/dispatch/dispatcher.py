@@ -91,7 +91,7 @@ class Dispatcher:
         # Messages claimed whose outcome is not yet recorded: their leases are
         # renewed, since a round may wait for the one before (a paced channel)
         # longer than a lease lasts.
-        self._held: set[int] = set()
+        self._held: dict[int, int] = {}  # message id: its claim (Claimed.attempts)
         self._lease_task: asyncio.Task[None] | None = None
         self.submitted = 0
         # The channels an operator paused (core/channel_control.py), polled.
@@ -139,7 +139,7 @@ class Dispatcher:
             await asyncio.sleep(self._settings.lease_s / 3)
             if not self._held:
                 continue
-            renewal = delivery.LeaseRenewal(tuple(self._held), self._clock() + lease_ms)
+            renewal = delivery.LeaseRenewal(tuple(self._held.items()), self._clock() + lease_ms)
             try:
                 await self._db.write(delivery.renew_leases, renewal)
             except Exception:
@@ -192,7 +192,7 @@ class Dispatcher:
                 # All for paused channels: held back; the next due ones may go.
         except Exception:
             log.exception("dispatch round failed")
-            self._held.difference_update(m.id for m in claimed)
+            self._release(claimed)
             return {}
 
     @staticmethod
@@ -220,7 +220,7 @@ class Dispatcher:
         claimed = await self._db.write(
             delivery.claim, ClaimRequest(self._clock(), int(s.lease_s * 1000), s.dispatch_batch)
         )
-        self._held.update(m.id for m in claimed)
+        self._held.update((m.id, m.attempts) for m in claimed)
         return claimed
 
     async def _route_or_hold(self, claimed: list[Claimed]) -> dict[str, list[Claimed]]:
@@ -239,8 +239,13 @@ class Dispatcher:
             finally:
                 # Given back, or left for their leases to expire.
                 for group in paused.values():
-                    self._held.difference_update(m.id for m in group)
+                    self._release(group)
         return by_channel
+
+    def _release(self, claimed: list[Claimed]) -> None:
+        """No longer held here: their leases are not renewed any more."""
+        for m in claimed:
+            self._held.pop(m.id, None)
 
     def _route(self, claimed: list[Claimed]) -> dict[str, list[Claimed]]:
         paused = self.paused.names
@@ -288,7 +293,7 @@ class Dispatcher:
         finally:
             # Recorded, or left for their leases to expire.
             for group in groups.values():
-                self._held.difference_update(m.id for m in group)
+                self._release(group)
 
     async def _submit(self, name: str, messages: list[Claimed]) -> list[MessageOutcome]:
         s = self._settings
@@ -387,4 +392,5 @@ class Dispatcher:
             now,
             retry_at=retry_at,
             expires_at=message.created_at + int(s.message_ttl_s * 1000),
+            attempt=message.attempts,
         )

@@ -96,21 +96,33 @@ def _claim_one(conn: Connection, request: ClaimRequest) -> list[Claimed]:
 
 
 class LeaseRenewal(NamedTuple):
-    ids: tuple[int, ...]
+    held: tuple[tuple[int, int], ...]  # (message id, its claim: Claimed.attempts)
     lease_until: int
 
 
+_RENEW = (
+    update(messages)
+    .where(
+        messages.c.id == bindparam("b_id"),
+        messages.c.attempts == bindparam("b_attempt"),
+        messages.c.lease_until.is_not(None),
+    )
+    .values(lease_until=bindparam("b_lease"))
+)
+
+
 def renew_leases(conn: Connection, renewals: list[LeaseRenewal]) -> list[None]:
-    """Extend the lease of messages a dispatcher still holds (claimed, their
-    outcome not yet recorded: recording clears the lease, and a cleared one
-    stays cleared)."""
-    for renewal in renewals:
-        for chunk in chunks(sorted(renewal.ids)):
-            conn.execute(
-                update(messages)
-                .where(messages.c.id.in_(chunk), messages.c.lease_until.is_not(None))
-                .values(lease_until=renewal.lease_until)
-            )
+    """Extend the lease of messages a dispatcher still holds: claimed, their
+    outcome not yet recorded (recording clears the lease, and a cleared one
+    stays cleared), and claimed by no one since (a dispatcher that stalled
+    past its lease cannot take a message back from the one that claimed it)."""
+    rows = [
+        {"b_id": message_id, "b_attempt": attempt, "b_lease": renewal.lease_until}
+        for renewal in renewals
+        for message_id, attempt in sorted(renewal.held)
+    ]
+    if rows:
+        conn.execute(_RENEW, rows)
     return [None] * len(renewals)
 
 

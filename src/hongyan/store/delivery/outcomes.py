@@ -4,11 +4,20 @@ Parts accepted upstream go to `message_parts` (never submitted again); each
 message then ends, waits for a retry, or waits for its receipts, as
 `core.finals.after_submit` says. Receipts that came before these outcomes
 were recorded are applied now. Group-commit handler (see `store.writer`).
+
+An outcome is recorded only if its claim is still the message's last one: a
+dispatcher that stalled past its lease (frozen, cut off from the database)
+may come back after another claimed the message. Its late outcome is logged,
+as evidence of what went on the wire, and changes nothing: no part, state,
+refund or report. What it submitted may then go twice (the issue of any
+submit in flight when its sender stops), never be charged twice.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, insert, update
+import logging
+
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from hongyan.core import finals
 from hongyan.core.models import MessageOutcome
@@ -16,6 +25,9 @@ from hongyan.core.states import MessageState, PartState
 from hongyan.store.delivery.finals import finalise
 from hongyan.store.delivery.receipts import record_receipts, take_early
 from hongyan.store.schema import message_parts, messages
+from hongyan.store.sql import chunks
+
+log = logging.getLogger(__name__)
 
 # Statements built once (see store/delivery/claims.py).
 _NEW_PARTS = insert(message_parts)
@@ -38,7 +50,14 @@ _RETRY = (
 )
 
 
+_CLAIMS = select(messages.c.id, messages.c.attempts).where(
+    messages.c.id.in_(bindparam("b_ids", expanding=True))
+)
+
+
 def record_outcomes(conn: Connection, outcomes: list[MessageOutcome]) -> list[None]:
+    results: list[None] = [None] * len(outcomes)
+    outcomes = _still_claimed(conn, outcomes)
     accepted = [(o, p) for o in outcomes for p in o.parts if p.upstream_id is not None]
     if accepted:
         conn.execute(
@@ -84,4 +103,26 @@ def record_outcomes(conn: Connection, outcomes: list[MessageOutcome]) -> list[No
     early = take_early(conn, [(o.receipt_scope or o.channel, p.upstream_id) for o, p in accepted])
     if early:
         record_receipts(conn, early)
-    return [None] * len(outcomes)
+    return results
+
+
+def _still_claimed(conn: Connection, outcomes: list[MessageOutcome]) -> list[MessageOutcome]:
+    """The outcomes whose claim no later claim replaced; the others logged."""
+    claims: dict[int, int] = {}
+    for chunk in chunks(sorted({o.message_id for o in outcomes})):
+        claims.update((i, n) for i, n in conn.execute(_CLAIMS, {"b_ids": chunk}))
+    kept = [o for o in outcomes if claims.get(o.message_id) == o.attempt]
+    if len(kept) < len(outcomes):
+        for o in outcomes:
+            if claims.get(o.message_id) != o.attempt:
+                log.warning(
+                    "late outcome of a message claimed again since: not recorded",
+                    extra={
+                        "message_id": o.message_id,
+                        "claim": o.attempt,
+                        "claims_now": claims.get(o.message_id),
+                        "channel": o.channel,
+                        "accepted_upstream": [p.upstream_id for p in o.parts if p.upstream_id],
+                    },
+                )
+    return kept
