@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 
 from hongyan.api.server import uvicorn_options
 from hongyan.app import App, Platform
-from hongyan.config import Settings, load_settings
+from hongyan.config import Role, Settings, load_settings
 from hongyan.core import credentials
 from hongyan.core.admin import Operator
 from hongyan.core.audit import Actor
@@ -271,10 +271,10 @@ class RunningServer:
     (`with server.clock.frozen() as clock: ... clock.advance(500)`).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, role: Role = Role.ALL) -> None:
         self.settings = settings
         self.clock = ControlledClock()
-        self.app = App(Platform(settings, self.clock))
+        self.app = App(Platform(settings, self.clock, role))
         self.platform: Platform = self.app.platform
         # IPPROTO_TCP, as uvicorn's own listener has: asyncio then sets TCP_NODELAY
         # on accepted connections (with protocol 0 it does not, and keep-alive

@@ -46,6 +46,7 @@ from hongyan.protocol.stat import Stat
 from hongyan.push.pusher import Pusher
 from hongyan.store.database import Database
 from hongyan.store.engine import Clock, now_ms
+from hongyan.store.wakeups import Listener, Notifier
 from hongyan.tasks import cancel
 from hongyan.throughput import counts_for_url
 
@@ -95,6 +96,16 @@ class Platform:
         )
         self.dispatcher = Dispatcher(settings, self.db, self.gates, self.channels, router, clock)
         self.service.on_accepted = self.dispatcher.notify
+        # PostgreSQL: accepting nodes wake the worker nodes (store/wakeups.py).
+        self.notifier: Notifier | None = None
+        self.listener: Listener | None = None
+        if not settings.is_sqlite:
+            if role != Role.WORKER:
+                self.notifier = Notifier(self.db)
+                self.service.on_accepted = self._accepted
+            if role != Role.API and settings.run_dispatcher:
+                url = settings.pg_listen_url or settings.database_url
+                self.listener = Listener(url, self.dispatcher.notify)
         self.pusher = Pusher(settings, self.db)
         self.sessions = ConsoleSessions(settings, self.db, self.gates, clock)
         # Messages a second of this process, to the store once a second (live page).
@@ -115,10 +126,21 @@ class Platform:
         if self.settings.run_dispatcher:
             await self.dispatcher.start()
             await self.housekeeper.start()
+            if self.listener is not None:
+                await self.listener.start()
         if self.settings.push.run:
             await self.pusher.start()
 
+    def _accepted(self) -> None:
+        self.dispatcher.notify()  # this process's own, if it delivers
+        assert self.notifier is not None
+        self.notifier.notify()
+
     async def stop(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
+        if self.notifier is not None:
+            await self.notifier.stop()
         await self.dispatcher.stop()
         await self.housekeeper.stop()
         await self.pusher.stop()

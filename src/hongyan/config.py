@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # Prepared statements kept per connection; 0 behind PgBouncer in
     # transaction mode (README, "PostgreSQL").
     pg_statement_cache_size: int = Field(default=100, ge=0)
+    # Where workers LISTEN for new work (store/wakeups.py); default: database_url.
+    # Behind PgBouncer in transaction mode, the server itself.
+    pg_listen_url: str = Field(default="", repr=False)
 
     # HTTP server.
     host: str = "127.0.0.1"
