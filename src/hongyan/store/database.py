@@ -25,6 +25,7 @@ from hongyan.store.engine import (
 from hongyan.store.writer import GroupCommitWriter
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,6 @@ _BOUNDS = text(
     "SELECT set_config('idle_in_transaction_session_timeout', :idle, true),"
     " set_config('lock_timeout', :lock, true)"
 )
-I = TypeVar("I")  # noqa: E741
 
 
 class Database:
