@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hongyan.app import Platform
 from hongyan.config import Role, Settings
 from hongyan.store.migrate import upgrade
-from hongyan.store.schema import message_parts
 from hongyan.store.wakeups import LISTENER_NAME
 from tests import waiting
 from tests.conftest import RunningServer, _reset_postgres, make_settings
@@ -76,18 +75,7 @@ async def _sql(url: str, statement: str) -> int:
 
 
 def submitted(settings: Settings) -> int:
-    engine_url = settings.database_url
-
-    async def count() -> int:
-        engine = create_async_engine(engine_url)
-        try:
-            async with engine.connect() as conn:
-                query = select(func.count()).select_from(message_parts)
-                return int((await conn.execute(query)).scalar_one())
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(count())
+    return asyncio.run(_sql(settings.database_url, "SELECT count(*) FROM message_parts"))
 
 
 def test_a_send_wakes_a_worker_node_at_once_also_after_its_connection_is_cut(

@@ -29,18 +29,13 @@ from hongyan.store.database import Database
 from hongyan.store.migrate import upgrade
 from hongyan.store.schema import messages
 from tests.conftest import _reset_postgres, make_settings, service_missing
+from tests.integration.test_serve import free_port
 from tests.store.test_store import sender
 from tests.waiting import until
 
 PGBOUNCER = "/usr/sbin/pgbouncer"
 NODES = 3
 SENDS = 40  # a node
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -51,7 +46,7 @@ def bouncer(postgres_url: str) -> Iterator[str]:
         service_missing("PgBouncer is not installed (Debian package pgbouncer)")
     asyncio.run(_reset_postgres(postgres_url))  # unmigrated: migrated through PgBouncer
     target = make_url(postgres_url)
-    port = _free_port()
+    port = free_port()
     # Readable by the user PgBouncer runs as: it refuses to run as root.
     home = Path(tempfile.mkdtemp(prefix="hongyan-pgbouncer-"))
     home.chmod(0o755)

@@ -22,7 +22,7 @@ from hongyan.core.audit import Actor
 from hongyan.errors import HongyanError
 from hongyan.keyfile import configured_ring
 from hongyan.store.database import Database
-from hongyan.store.migrate import upgrade
+from hongyan.store.migrate import upgrade_database
 
 T = TypeVar("T")
 
@@ -85,7 +85,7 @@ def with_database(action: Callable[[Settings, Database], Awaitable[T]]) -> T:
 
     async def go() -> T:
         current = settings()
-        await upgrade(current.database_url, statement_cache_size=current.pg_statement_cache_size)
+        await upgrade_database(current)
         db = Database(current)
         await db.start()
         try:

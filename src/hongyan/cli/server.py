@@ -20,7 +20,7 @@ from hongyan.core.audit import Actor
 from hongyan.core.credentials import api_password
 from hongyan.core.limits import parse_windows
 from hongyan.paths import private_file
-from hongyan.store.migrate import upgrade
+from hongyan.store.migrate import upgrade_database
 
 if TYPE_CHECKING:
     from hongyan.app import App
@@ -32,9 +32,7 @@ def migrate() -> None:
     """Bring the database schema up to date."""
     current = settings()
     try:
-        asyncio.run(
-            upgrade(current.database_url, statement_cache_size=current.pg_statement_cache_size)
-        )
+        asyncio.run(upgrade_database(current))
     except Exception as exc:
         fail(f"migration failed: {exc}")
     typer.echo(f"database is up to date: {safe_url(current.database_url)}")
@@ -69,9 +67,7 @@ def serve(
     logs.configure(current.log_level)
     raise_open_file_limit()  # idle clients must not use up the fds (issue 11); workers inherit it
     try:
-        asyncio.run(
-            upgrade(current.database_url, statement_cache_size=current.pg_statement_cache_size)
-        )
+        asyncio.run(upgrade_database(current))
     except Exception as exc:
         fail(f"migration failed: {exc}")
     if demo:

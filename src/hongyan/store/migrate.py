@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect
 
+from hongyan.config import Settings
 from hongyan.store.engine import create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -28,6 +29,11 @@ async def upgrade(url: str, revision: str = "head", statement_cache_size: int = 
             await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
     finally:
         await engine.dispose()
+
+
+async def upgrade_database(settings: Settings) -> None:
+    """The settings' database brought to head, connecting as the platform does."""
+    await upgrade(settings.database_url, statement_cache_size=settings.pg_statement_cache_size)
 
 
 async def current_tables(url: str) -> list[str]:

@@ -111,18 +111,19 @@ def _still_claimed(conn: Connection, outcomes: list[MessageOutcome]) -> list[Mes
     claims: dict[int, int] = {}
     for chunk in chunks(sorted({o.message_id for o in outcomes})):
         claims.update((i, n) for i, n in conn.execute(_CLAIMS, {"b_ids": chunk}))
-    kept = [o for o in outcomes if claims.get(o.message_id) == o.attempt]
-    if len(kept) < len(outcomes):
-        for o in outcomes:
-            if claims.get(o.message_id) != o.attempt:
-                log.warning(
-                    "late outcome of a message claimed again since: not recorded",
-                    extra={
-                        "message_id": o.message_id,
-                        "claim": o.attempt,
-                        "claims_now": claims.get(o.message_id),
-                        "channel": o.channel,
-                        "accepted_upstream": [p.upstream_id for p in o.parts if p.upstream_id],
-                    },
-                )
+    kept: list[MessageOutcome] = []
+    for o in outcomes:
+        if claims.get(o.message_id) == o.attempt:
+            kept.append(o)
+            continue
+        log.warning(
+            "late outcome of a message claimed again since: not recorded",
+            extra={
+                "message_id": o.message_id,
+                "claim": o.attempt,
+                "claims_now": claims.get(o.message_id),
+                "channel": o.channel,
+                "accepted_upstream": [p.upstream_id for p in o.parts if p.upstream_id],
+            },
+        )
     return kept
