@@ -40,6 +40,7 @@ from hongyan.core.service import CustomerService
 from hongyan.core.sessions import ConsoleSessions
 from hongyan.core.throughput import ThroughputFlusher
 from hongyan.dispatch.dispatcher import Dispatcher
+from hongyan.dispatch.ownership import ChannelOwnership
 from hongyan.dispatch.routing import Router
 from hongyan.protocol import render
 from hongyan.protocol.stat import Stat
@@ -94,7 +95,13 @@ class Platform:
             settings.routes,
             settings.fallback_failover,
         )
-        self.dispatcher = Dispatcher(settings, self.db, self.gates, self.channels, router, clock)
+        # Which channels run here: those this worker node holds the lease of.
+        self.ownership: ChannelOwnership | None = None
+        if role != Role.API:
+            self.ownership = ChannelOwnership(settings, self.db, self.channels, self.sink, clock)
+        self.dispatcher = Dispatcher(
+            settings, self.db, self.gates, self.channels, router, clock, self.ownership
+        )
         self.service.on_accepted = self.dispatcher.notify
         # PostgreSQL: accepting nodes wake the worker nodes (store/wakeups.py).
         self.notifier: Notifier | None = None
@@ -119,10 +126,9 @@ class Platform:
         await self.gates.refresh()
         self._refresher = asyncio.create_task(self.gates.keep_fresh(), name="gates-refresh")
         await self.throughput.start()
-        if self.role == Role.API:
+        if self.ownership is None:
             return
-        for channel in self.channels.values():
-            await channel.start(self.sink)
+        await self.ownership.start()
         if self.settings.run_dispatcher:
             await self.dispatcher.start()
             await self.housekeeper.start()
@@ -144,8 +150,8 @@ class Platform:
         await self.dispatcher.stop()
         await self.housekeeper.stop()
         await self.pusher.stop()
-        for channel in self.channels.values():
-            await channel.stop()
+        if self.ownership is not None:
+            await self.ownership.stop()
         await cancel(self._refresher)
         await self.throughput.stop()
         await self.db.close()

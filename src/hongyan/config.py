@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     dispatch_batch: int = Field(default=500, ge=1)
     dispatch_poll_s: float = Field(default=0.25, gt=0)
     lease_s: float = Field(default=30.0, gt=0)
+    # How long a worker node holds a channel without renewing (dispatch/
+    # ownership.py): a node that dies or stalls loses its channels after this.
+    channel_lease_s: float = Field(default=15.0, gt=0)
     retry_base_s: float = Field(default=1.0, gt=0)
     retry_max_s: float = Field(default=60.0, gt=0)
     message_ttl_s: float = Field(default=86_400.0, gt=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def test_pause_holds_messages_in_the_worker_process_and_resume_sends_them(
         # The worker holds the message for the paused channel: queued for it, not failed.
         def held() -> bool:
             shown = listed()
-            return "simulator [simulator]: PAUSED, up" in shown and "1 queued for it" in shown
+            line = re.search(r"^simulator \[simulator\] on (\S+): PAUSED, up", shown, re.M)
+            return line is not None and "1 queued for it" in shown
 
         until(held)
 

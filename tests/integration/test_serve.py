@@ -285,7 +285,9 @@ def test_mo_inject_channel_list_and_refund_from_the_cli(demo: Serve) -> None:
 
     def listed() -> bool:
         out = cli(demo.directory, "channel", "list").stdout
-        return "simulator [simulator]: up" in out and "messages queued" in out
+        # Held by the serving node (host:pid:token), up.
+        line = re.search(r"^simulator \[simulator\] on [^:\s]+:\d+:[0-9a-f]+: up", out, re.M)
+        return line is not None and "messages queued" in out
 
     until(listed)
 

@@ -37,7 +37,9 @@ class HongyanSmsc(ControlledSmsc):
         tps: float = 0,
         response_delay_ms: int = 0,
         protocol: str = "smpp",
+        enquire_link_s: float = 30.0,
     ) -> None:
+        self.enquire_link_s = enquire_link_s
         self.system_id = system_id
         self.protocol = protocol
         self.response_delay_ms = response_delay_ms
@@ -65,6 +67,11 @@ class HongyanSmsc(ControlledSmsc):
                     *("--id-base", "hex", "--receipt-id-base", "dec"),
                     *("--tps", str(self.tps)),
                     *("--protocol", self.protocol),
+                    *(
+                        ("--enquire-link", str(self.enquire_link_s))
+                        if self.protocol == "smpp"
+                        else ()
+                    ),
                 ],
                 cwd=self._log_path.parent,  # the CLI's settings may create var/ there
                 stdin=subprocess.DEVNULL,

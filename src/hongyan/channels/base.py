@@ -28,6 +28,13 @@ Long messages
     parts-a-second limit it keeps across its connections) says so in its
     status and the dispatcher leaves the pacing to it.
 
+One node at a time
+    `may_send()` says whether this node still holds the channel (its lease,
+    dispatch/ownership.py); a channel asks it before each part goes on the
+    wire, and a part it may not send is a temporary error. A node that
+    stalled and lost the channel so sends not one part more when it wakes,
+    whatever it was doing.
+
 Restarts
     After a restart the dispatcher calls `resume(parts)` with the parts it
     submitted through this channel that still wait for a receipt, for
@@ -37,7 +44,7 @@ Restarts
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -119,6 +126,7 @@ class Channel(Protocol):
     # upstream account share it (an SMSC sends a receipt over any bind of the
     # account), so a part is found whichever of them submitted it.
     receipt_scope: str
+    may_send: Callable[[], bool]
 
     async def start(self, sink: ChannelSink) -> None: ...
 
@@ -131,3 +139,8 @@ class Channel(Protocol):
     def segments(self, text: str) -> list[str]: ...
 
     def status(self) -> ChannelStatus: ...
+
+
+def always() -> bool:
+    """`may_send` of a channel no lease governs (a node alone)."""
+    return True

@@ -22,11 +22,12 @@ temporary failure for the dispatcher to retry.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from hongyan.channels.base import (
@@ -40,6 +41,7 @@ from hongyan.channels.base import (
     Receipt,
     SentPart,
     SubmitOutcome,
+    always,
 )
 from hongyan.channels.session import Session, Unreadable
 from hongyan.channels.windows import Windows
@@ -130,9 +132,14 @@ class BoundChannel:
         self._stopping = False
         self._up = asyncio.Event()
         self._next_slot = 0.0
+        # The last second's worth of slots given out (pacing under `tps`).
+        self._slots: collections.deque[float] = collections.deque(
+            maxlen=max(1, int(settings.tps or 1))
+        )
         self._paused_until = 0.0
         self._pause = settings.throttle_pause_s
         self._sink: ChannelSink | None = None
+        self.may_send: Callable[[], bool] = always
         self.submitted = 0
         self.throttled = 0
         self.receipts = 0
@@ -312,7 +319,7 @@ class BoundChannel:
             return SubmitOutcome(error=DOWN, temporary=True)
         try:
             await self._pace()
-            if link.session is None:
+            if link.session is None or not self.may_send():
                 return SubmitOutcome(error=DOWN, temporary=True)
             outcome = await self._request_part(link, part)
         except TimeoutError:
@@ -332,12 +339,19 @@ class BoundChannel:
         return outcome
 
     async def _pace(self) -> None:
-        """Wait out a throttle pause, then for this part's slot under `tps`."""
+        """Wait out a throttle pause, then for this part's slot under `tps`:
+        1/tps after the slot before, and never more than tps slots within
+        one second. The second rule is what a carrier counts: parts held up
+        (a busy event loop) would otherwise leave bunched, on top of the
+        next second's."""
         while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(wait)  # the pause can grow while we wait
         if self._ls.tps:
             now = time.monotonic()
             slot = max(now, self._next_slot)
+            if len(self._slots) == self._slots.maxlen:
+                slot = max(slot, self._slots[0] + 1.0)  # the tps-th slot back
+            self._slots.append(slot)
             self._next_slot = slot + 1 / self._ls.tps
             if slot > now:
                 await asyncio.sleep(slot - now)

@@ -324,7 +324,11 @@ class Session(asyncio.Protocol):
                     return
                 probe = None
             if probe is None and self.bound and now - self._last_heard >= self._enquire_s:
-                probe = asyncio.create_task(self.request(self.wire.probe()))
+                # Answered within the response time, its wait for a window slot
+                # included: a peer that lets a whole window of requests go
+                # unanswered (a frozen process) is as dead as a silent one.
+                answer = self.request(self.wire.probe())
+                probe = asyncio.create_task(asyncio.wait_for(answer, self._timeout))
                 probe.add_done_callback(_retrieve)
 
 

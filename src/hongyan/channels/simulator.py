@@ -19,7 +19,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -33,6 +33,7 @@ from hongyan.channels.base import (
     Receipt,
     SentPart,
     SubmitOutcome,
+    always,
 )
 from hongyan.core.content import split_parts
 from hongyan.core.limits import Bucket
@@ -82,6 +83,7 @@ class SimulatedCarrier:
         self.name = self.receipt_scope = settings.name
         self._settings = settings
         self._sink: ChannelSink | None = None
+        self.may_send: Callable[[], bool] = always
         self._pending: list[tuple[int, str, str]] = []  # (due ms, upstream id, status)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -115,7 +117,7 @@ class SimulatedCarrier:
         self._task = None
 
     async def submit(self, parts: Sequence[Part]) -> list[SubmitOutcome]:
-        if time.monotonic() < self._down_until:
+        if time.monotonic() < self._down_until or not self.may_send():
             raise ChannelUnavailable(f"{self.name} is down (simulated)")
         if time.monotonic() < self._throttled_until:
             return [SubmitOutcome(error=THROTTLED, temporary=True) for _ in parts]

@@ -75,8 +75,11 @@ def channel_list() -> None:
         age = time.time() - channel.updated_at / 1000
         stale = f" (reported {age:.0f} s ago: is the server running?)" if age > 10 else ""
         pause = " PAUSED," if channel.name in paused else ""
+        held = channel.owner and channel.owner_until >= time.time() * 1000
+        owner = f"on {channel.owner}" if held else "on no node (its lease ran out)"
         typer.echo(
-            f"{channel.name} [{channel.kind}]:{pause} {channel.state}{stale}, {channel.rate}/s "
+            f"{channel.name} [{channel.kind}] {owner}:{pause} {channel.state}{stale}, "
+            f"{channel.rate}/s "
             f"(limit {channel.tps or 'unlimited'}), {channel.submitted} submitted, "
             f"{channel.queued} queued for it, "
             f"{channel.awaiting_receipts} messages awaiting receipts, {channel.errors} errors"

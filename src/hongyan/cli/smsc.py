@@ -56,6 +56,9 @@ def smsc(
     control_port: Annotated[
         int, typer.Option(help="HTTP control port on 127.0.0.1 (0: none)")
     ] = 2776,
+    enquire_link: Annotated[
+        float, typer.Option(help="SMPP: seconds of silence before probing an ESME (dead: unbound)")
+    ] = 30.0,
     quiet: Annotated[bool, typer.Option(help="no counters every 5 s")] = False,
 ) -> None:
     """A carrier to point a channel at: an SMPP 3.4 SMSC, or a CMPP 2.0 / 3.0 ISMG."""
@@ -85,7 +88,12 @@ def smsc(
     try:
         settings: SmscSettings | IsmgSettings
         if protocol == "smpp":
-            settings = SmscSettings(id_base=id_base, receipt_id_base=receipt_id_base, **common)
+            settings = SmscSettings(
+                id_base=id_base,
+                receipt_id_base=receipt_id_base,
+                enquire_link_s=enquire_link,
+                **common,
+            )
         else:
             settings = IsmgSettings(protocol=protocol, gateway_code=gateway_code, **common)
     except ValidationError as exc:

@@ -249,6 +249,9 @@ class ReportedChannel:
     receipts_final: int = 0
     latency_p50_ms: int | None = None
     latency_p95_ms: int | None = None
+    # The worker node holding its lease ("" none), and until when (wall clock ms).
+    owner: str = ""
+    owner_until: int = 0
 
 
 # -- what carriers send back ------------------------------------------------------------

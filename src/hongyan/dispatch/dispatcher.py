@@ -12,6 +12,12 @@ nothing is claimed; while a channel is paused, routing passes it over (to
 the route's failover) and what only it could take is given back to wait
 (`PAUSE_HOLD_S`), not failed. Claiming, submitting and recording run as a pipeline
 (see `_run`).
+
+With channel ownership (dispatch/ownership.py), this node submits only on
+the channels it holds: it claims the messages routed to them and those not
+routed yet, and hands a message routed to another node's channel over to
+it (routed there, its claim given back). A channel's owner does its
+failover: a message for a channel down or paused is routed again there.
 """
 
 from __future__ import annotations
@@ -19,24 +25,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
-import time
 from collections import defaultdict
 from collections.abc import Mapping
 from functools import partial
 
-from hongyan import metrics, throughput
-from hongyan.channels.base import Channel, ChannelUnavailable, Part, SubmitOutcome
+from hongyan.channels.base import Channel
 from hongyan.config import Settings
-from hongyan.core import channel_figures, extensions
+from hongyan.core import channel_figures
 from hongyan.core.channel_control import PausedChannels
 from hongyan.core.gates import Gatekeeper
-from hongyan.core.limits import Pacer
-from hongyan.core.models import Claimed, MessageOutcome, PartOutcome
-from hongyan.core.retry import backoff_ms
+from hongyan.core.models import Claimed
 from hongyan.core.states import ChannelState
+from hongyan.dispatch.ownership import ChannelOwnership
 from hongyan.dispatch.routing import Router
 from hongyan.dispatch.status import StatusReporter
+from hongyan.dispatch.submit import Submitter
 from hongyan.store import channel_controls, delivery
 from hongyan.store.database import Database
 from hongyan.store.delivery import ClaimRequest
@@ -45,7 +48,6 @@ from hongyan.tasks import cancel
 
 log = logging.getLogger(__name__)
 
-DOWN = "DOWN"
 # On stop, how long the rounds in flight get to finish submitting and record
 # what they submitted (a part accepted upstream but not recorded would be
 # submitted again once its lease expires).
@@ -53,6 +55,10 @@ STOP_GRACE_S = 10.0
 # How long messages for a paused channel wait before they are claimed again
 # (and how soon after a resume they go).
 PAUSE_HOLD_S = 2.0
+# A message handed over to another node's channel goes at once the first
+# time; one handed on again (nodes' views of which channels are up differ
+# until the next status report) waits this long, so it cannot bounce fast.
+HANDOVER_AGAIN_S = 1.0
 
 
 class _Round:
@@ -74,8 +80,11 @@ class Dispatcher:
         channels: Mapping[str, Channel],
         router: Router,
         clock: Clock = now_ms,
+        ownership: ChannelOwnership | None = None,
     ) -> None:
         self._settings = settings
+        # None: this dispatcher is alone and uses every channel.
+        self._ownership = ownership
         # Wall-clock time of claims, leases and retries (pacing keeps to time.monotonic).
         self._clock = clock
         self._db = db
@@ -85,33 +94,33 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._status_task: asyncio.Task[None] | None = None
-        # Per channel that the dispatcher paces: its parts-a-second bucket.
-        self._pacers: dict[str, Pacer] = {}
         self._rounds: set[asyncio.Task[None]] = set()
         # Messages claimed whose outcome is not yet recorded: their leases are
         # renewed, since a round may wait for the one before (a paced channel)
         # longer than a lease lasts.
         self._held: dict[int, int] = {}  # message id: its claim (Claimed.attempts)
         self._lease_task: asyncio.Task[None] | None = None
-        self.submitted = 0
         # The channels an operator paused (core/channel_control.py), polled.
         self.paused = PausedChannels(db, settings.reload_interval_s)
         self._paused_task: asyncio.Task[None] | None = None
-        # For the channel page: submits not taken, per channel; receipts' figures.
-        self._errors: dict[str, int] = defaultdict(int)
+        self._submitter = Submitter(settings, db, channels, self._may_use, clock)
+        # For the channel page: receipts' figures; submits not taken (counted submitting).
         figures = channel_figures.figures_for_url(settings.database_url)
-        self.reporter = StatusReporter(db, channels, self._errors, figures, clock)
-        self._live = throughput.counts_for_url(settings.database_url)
+        running = channels if ownership is None else ownership.running
+        self.reporter = StatusReporter(db, running, self._submitter.errors, figures, clock)
 
     def notify(self) -> None:
         """New messages were accepted: look now rather than at the next poll."""
         self._wake.set()
 
     async def start(self) -> None:
-        for name, channel in self._channels.items():
-            parts = await self._db.read_sync(partial(delivery.sent_parts, channel=name))
-            if parts:
-                await channel.resume(parts)
+        if self._ownership is None:
+            for name, channel in self._channels.items():
+                parts = await self._db.read_sync(partial(delivery.sent_parts, channel=name))
+                if parts:
+                    await channel.resume(parts)
+        else:  # the owner resumes each channel as it takes it
+            self._ownership.drain = self.drain
         await self.paused.refresh()
         self._paused_task = asyncio.create_task(self.paused.keep_fresh(), name="channel-pauses")
         self._task = asyncio.create_task(self._run(), name="dispatcher")
@@ -132,6 +141,19 @@ class Dispatcher:
                 await self._settle(task)
         await cancel(self._lease_task, self._paused_task)
         self._lease_task = self._paused_task = None
+
+    async def drain(self) -> None:
+        """Wait until the rounds now in flight are recorded."""
+        if self._rounds:
+            await asyncio.wait(set(self._rounds))
+
+    def _holding(self) -> list[str]:
+        if self._ownership is None:
+            return list(self._channels)
+        return self._ownership.holding()
+
+    def _may_use(self, name: str) -> bool:
+        return self._ownership is None or self._ownership.holds(name)
 
     async def _renew_leases(self) -> None:
         lease_ms = int(self._settings.lease_s * 1000)
@@ -217,28 +239,44 @@ class Dispatcher:
         if self._gates.paused:
             return []
         s = self._settings
-        claimed = await self._db.write(
-            delivery.claim, ClaimRequest(self._clock(), int(s.lease_s * 1000), s.dispatch_batch)
-        )
+        request = ClaimRequest(self._clock(), int(s.lease_s * 1000), s.dispatch_batch)
+        if self._ownership is not None:
+            owned = tuple(self._ownership.holding())
+            if not owned:
+                return []  # no channel here: this node's turn to deliver has not come
+            request = request._replace(node=self._ownership.node, owned=owned)
+        claimed = await self._db.write(delivery.claim, request)
         self._held.update((m.id, m.attempts) for m in claimed)
         return claimed
 
     async def _route_or_hold(self, claimed: list[Claimed]) -> dict[str, list[Claimed]]:
-        """The claimed messages by channel; those whose channel is paused are
-        given back to wait (their claims released, due again in PAUSE_HOLD_S)."""
+        """The claimed messages by channel of this node. Those whose channel is
+        paused are given back to wait (their claims released, due again in
+        PAUSE_HOLD_S); those routed to another node's channel are handed over
+        to it (routed there, their claims released)."""
         by_channel = self._route(claimed)
-        paused = {name: by_channel.pop(name) for name in self.paused.names & set(by_channel)}
-        if paused:
-            due_at = self._clock() + int(PAUSE_HOLD_S * 1000)
-            holds = [
-                channel_controls.Hold(tuple(m.id for m in group), name, due_at)
-                for name, group in paused.items()
-            ]
+        now = self._clock()
+        holds: list[channel_controls.Hold] = []
+        given: list[list[Claimed]] = []
+        for name in list(by_channel):
+            if name in self.paused.names:
+                group = by_channel.pop(name)
+                holds.append(channel_controls.Hold(_ids(group), name, now + _ms(PAUSE_HOLD_S)))
+                given.append(group)
+            elif not self._may_use(name):
+                group = by_channel.pop(name)
+                first = [m for m in group if not m.channel]
+                again = [m for m in group if m.channel]
+                for part, due_at in ((first, now), (again, now + _ms(HANDOVER_AGAIN_S))):
+                    if part:
+                        holds.append(channel_controls.Hold(_ids(part), name, due_at))
+                given.append(group)
+        if holds:
             try:
                 await asyncio.gather(*(self._db.write(channel_controls.hold, h) for h in holds))
             finally:
                 # Given back, or left for their leases to expire.
-                for group in paused.values():
+                for group in given:
                     self._release(group)
         return by_channel
 
@@ -249,10 +287,18 @@ class Dispatcher:
 
     def _route(self, claimed: list[Claimed]) -> dict[str, list[Claimed]]:
         paused = self.paused.names
+        here = self._holding()
+        # Up: this node's channels as they are; another node's as it last
+        # reported them (up until it reports otherwise).
         up_now = {
             name
             for name, c in self._channels.items()
-            if c.status().state != ChannelState.DOWN and name not in paused
+            if name not in paused
+            and (
+                c.status().state != ChannelState.DOWN
+                if name in here
+                else name not in self.reporter.reported_down
+            )
         }
         by_channel: dict[str, list[Claimed]] = defaultdict(list)
         for message in claimed:
@@ -267,130 +313,39 @@ class Dispatcher:
     async def _submit_groups(
         self, groups: dict[str, list[Claimed]], submitted: asyncio.Event | None = None
     ) -> None:
-        """Submit each channel's group side by side, then record every outcome;
-        `submitted` is set once nothing of this round is left to go on the wire."""
+        """Submit each channel's group side by side, and record every outcome
+        (dispatch/submit.py); `submitted` is set once nothing of this round
+        is left to go on the wire."""
         try:
             try:
                 # Each channel's group on its own: one failing leaves the
                 # others' outcomes to record (else their parts would go twice).
                 results = await asyncio.gather(
-                    *(self._submit(name, group) for name, group in groups.items()),
+                    *(self._submitter.submit(name, group) for name, group in groups.items()),
                     return_exceptions=True,
                 )
             finally:
                 # Even when submitting failed: the next round must not wait forever.
                 if submitted is not None:
                     submitted.set()
-            outcomes: list[MessageOutcome] = []
+            recordings: list[asyncio.Task[None]] = []
             for name, result in zip(groups, results, strict=True):
                 if isinstance(result, BaseException):
                     if not isinstance(result, Exception):
                         raise result
                     log.error("submitting to %s failed", name, exc_info=result)
                 else:
-                    outcomes += result
-            await asyncio.gather(*(self._db.write(delivery.record_outcomes, o) for o in outcomes))
+                    recordings += result
+            await asyncio.gather(*recordings)
         finally:
             # Recorded, or left for their leases to expire.
             for group in groups.values():
                 self._release(group)
 
-    async def _submit(self, name: str, messages: list[Claimed]) -> list[MessageOutcome]:
-        s = self._settings
-        channel = self._channels[name]
-        parts: list[Part] = []
-        for m in messages:
-            texts = channel.segments(m.content)
-            parts += [
-                Part(
-                    message_id=m.id,
-                    seq=seq,
-                    total=len(texts),
-                    destination=m.mobile,
-                    source=extensions.gateway_number(s.gateway_prefix, m.source),
-                    text=text,
-                    extension=m.source,
-                )
-                for seq, text in enumerate(texts, 1)
-                if seq not in m.submitted_seqs
-            ]
-        outcomes, times = await self._paced_submit(channel, parts)
-        now = self._clock()
-        results = {m.id: self._outcome(name, m, now) for m in messages}
-        for result in results.values():
-            result.receipt_scope = channel.receipt_scope
-        billed = {m.id: m.parts for m in messages}
-        counted: dict[str, int] = defaultdict(int)
-        for part, outcome, at in zip(parts, outcomes, times, strict=True):
-            results[part.message_id].parts.append(
-                PartOutcome(
-                    seq=part.seq,
-                    upstream_id=outcome.upstream_id,
-                    error=outcome.error,
-                    temporary=outcome.temporary,
-                    at=at,
-                    total=part.total if part.total != billed[part.message_id] else 0,
-                )
-            )
-            self.submitted += outcome.accepted
-            self._errors[name] += not outcome.accepted
-            kind = (
-                "accepted" if outcome.accepted else "temporary" if outcome.temporary else "refused"
-            )
-            counted[kind] += 1
-        for kind, count in counted.items():
-            metrics.SUBMITS.labels(name, kind).inc(count)
-        self._live.add(throughput.SUBMITTED, counted["accepted"])
-        return list(results.values())
 
-    async def _paced_submit(
-        self, channel: Channel, parts: list[Part]
-    ) -> tuple[list[SubmitOutcome], list[int]]:
-        """Submit in order within the channel's parts-a-second limit, which holds
-        across batches; what a down channel could not take is a temporary error.
-        Each outcome comes with the time its part was submitted."""
-        outcomes: list[SubmitOutcome] = []
-        times: list[int] = []
-        start = 0
-        paces_itself = channel.status().paces_itself
-        while start < len(parts):
-            if paces_itself:
-                take = len(parts) - start
-            else:
-                take = await self._allowance(channel, len(parts) - start)
-            at = self._clock()
-            try:
-                outcomes += await channel.submit(parts[start : start + take])
-            except ChannelUnavailable as exc:
-                log.info("channel unavailable", extra={"channel": channel.name, "reason": str(exc)})
-                take = len(parts) - start
-                outcomes += [SubmitOutcome(error=DOWN, temporary=True)] * take
-            times += [at] * take
-            start += take
-        return outcomes, times
+def _ids(group: list[Claimed]) -> tuple[int, ...]:
+    return tuple(m.id for m in group)
 
-    async def _allowance(self, channel: Channel, wanted: int) -> int:
-        """How many parts may go now (at least one); waits until one may."""
-        tps = channel.status().tps
-        if not tps:
-            return wanted
-        while True:
-            now = time.monotonic()
-            pacer = self._pacers.get(channel.name, Pacer(now))
-            granted, wait_s, self._pacers[channel.name] = pacer.take(tps, wanted, now)
-            if granted:
-                return granted
-            await asyncio.sleep(wait_s)
 
-    def _outcome(self, channel: str, message: Claimed, now: int) -> MessageOutcome:
-        s = self._settings
-        wait_ms = backoff_ms(message.attempts, s.retry_base_s, s.retry_max_s, random.random())
-        retry_at = now + wait_ms
-        return MessageOutcome(
-            message.id,
-            channel,
-            now,
-            retry_at=retry_at,
-            expires_at=message.created_at + int(s.message_ttl_s * 1000),
-            attempt=message.attempts,
-        )
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)

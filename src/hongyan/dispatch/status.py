@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Mapping
+from functools import partial
 
 from hongyan import metrics
 from hongyan.channels.base import Channel
@@ -23,6 +24,8 @@ from hongyan.store.engine import Clock
 log = logging.getLogger(__name__)
 
 STATUS_INTERVAL_S = 2.0
+# How recent another node's report must be for routing to believe it.
+REPORT_FRESH_S = 10.0
 
 
 class StatusReporter:
@@ -40,6 +43,9 @@ class StatusReporter:
         self._figures = figures
         self._clock = clock
         self._last: dict[tuple[str, ...], tuple[float, int]] = {}
+        # Channels other nodes run that they last reported down (routing
+        # passes them over for their failover).
+        self.reported_down: frozenset[str] = frozenset()
 
     def _rate(self, key: tuple[str, ...], count: int, now: float) -> float:
         """Per second since the last report (channels and their binds)."""
@@ -49,6 +55,9 @@ class StatusReporter:
 
     async def report_once(self) -> None:
         waiting = await self._db.read_sync(channel_store.waiting_by_channel)
+        since = self._clock() - int(REPORT_FRESH_S * 1000)
+        down = await self._db.read_sync(partial(channel_store.reported_down, since=since))
+        self.reported_down = frozenset(down - set(self._channels))
         metrics.QUEUE_DEPTH.labels(MessageState.QUEUED).set(sum(q for q, _ in waiting.values()))
         metrics.QUEUE_DEPTH.labels(MessageState.SENT).set(sum(s for _, s in waiting.values()))
         rows = []

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from hongyan.core.models import BindStatus, ReportedChannel
 from hongyan.core.states import BindState, ChannelState, MessageState
-from hongyan.store.schema import channel_status, messages
+from hongyan.store.schema import channel_leases, channel_status, messages
 
 
 def save_status(conn: Connection, batches: list[list[ReportedChannel]]) -> list[None]:
@@ -93,10 +93,30 @@ def waiting_by_channel(conn: Connection) -> dict[str, tuple[int, int]]:
     return waiting
 
 
+def reported_down(conn: Connection, since: int) -> set[str]:
+    """Channels last reported down, in a report made since `since`."""
+    rows = conn.execute(
+        select(channel_status.c.name).where(
+            channel_status.c.state == ChannelState.DOWN, channel_status.c.updated_at >= since
+        )
+    )
+    return {name for (name,) in rows}
+
+
 def list_status(conn: Connection) -> tuple[list[ReportedChannel], int]:
     """Every channel's last reported state, and the messages waiting to be submitted."""
     rows = conn.execute(select(channel_status).order_by(channel_status.c.name)).all()
     queued = conn.execute(
         select(func.count()).select_from(messages).where(messages.c.state == MessageState.QUEUED)
     ).scalar_one()
-    return [_reported(row) for row in rows], int(queued)
+    leases = {
+        row.channel: (row.owner, row.lease_until)
+        for row in conn.execute(
+            select(channel_leases.c.channel, channel_leases.c.owner, channel_leases.c.lease_until)
+        )
+    }
+    reported = []
+    for row in rows:
+        owner, until = leases.get(row.name, ("", 0))
+        reported.append(dataclasses.replace(_reported(row), owner=owner, owner_until=until))
+    return reported, int(queued)

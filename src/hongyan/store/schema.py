@@ -479,6 +479,30 @@ channel_controls = Table(
     Column("updated_at", BigInteger, nullable=False),
 )
 
+# Which worker node runs each channel (dispatch/ownership.py): one at a time,
+# under a lease it renews. `epoch` grows each time the channel changes hands:
+# a node that lost the lease can neither renew nor release it, and the
+# dispatcher claims a channel's messages only while its lease is held here.
+channel_leases = Table(
+    "channel_leases",
+    metadata,
+    Column("channel", String(40), primary_key=True),
+    Column("owner", String(120), nullable=False, server_default=""),  # node id; "" none
+    Column("epoch", BigInteger, nullable=False, server_default=text("0")),
+    Column("lease_until", BigInteger, nullable=False, server_default=text("0")),
+    Column("taken_at", BigInteger, nullable=False, server_default=text("0")),
+)
+
+# Worker nodes alive, each renewing its row with its channel leases: the
+# share of channels a node takes is counted among them.
+worker_nodes = Table(
+    "worker_nodes",
+    metadata,
+    Column("node", String(120), primary_key=True),  # host:pid:token
+    Column("started_at", BigInteger, nullable=False),
+    Column("seen_until", BigInteger, nullable=False),
+)
+
 # Messages a second, counted in each process and flushed once a second
 # (hongyan/throughput.py): the operators' live page sums the last minute.
 # Pruned by the process that writes; kept a few minutes.

@@ -24,6 +24,7 @@ control port: see `channels/control_port.py`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import logging
@@ -85,6 +86,9 @@ class SmscSettings(BaseModel):
     window: int = Field(default=64, ge=1)
     response_delay_s: float = Field(default=0.0, ge=0, le=60)
     control_port: int | None = Field(default=None, ge=0, le=65535)
+    # An ESME silent this long is probed with enquire_link; one that does not
+    # answer (a frozen process) loses its bind, as at a real SMSC.
+    enquire_link_s: float = Field(default=30.0, gt=0)
 
 
 @dataclass(slots=True)
@@ -142,13 +146,24 @@ class Smsc(Misbehaviour):
         self._window_start = 0.0
         self._window_count = 0
         self._references = itertools.count(1)
+        # What a carrier enforces on an account, measured: the most binds at
+        # once, and the most submits within any one second (sliding).
+        self._binds_peak = 0
+        self._recent: collections.deque[float] = collections.deque()
+        self._submits_peak_s = 0
 
     # -- life --------------------------------------------------------------------------
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: Session("smsc", self._handle, window=self.settings.window),
+            lambda: Session(
+                "smsc",
+                self._handle,
+                window=self.settings.window,
+                enquire_link_s=self.settings.enquire_link_s,
+                response_timeout_s=min(10.0, self.settings.enquire_link_s),
+            ),
             self.settings.host,
             self.settings.port,
         )
@@ -193,6 +208,8 @@ class Smsc(Misbehaviour):
         return {
             **self.counters,
             "binds": len(self._sessions),
+            "binds_peak": self._binds_peak,
+            "submits_peak_second": self._submits_peak_s,
             "receipts_acked": self._outbox.count("receipt_acked"),
             "mo_acked": self._outbox.count("mo_acked"),
             "redelivered": self._outbox.count("receipt_refused") + self._outbox.count("mo_refused"),
@@ -245,6 +262,7 @@ class Smsc(Misbehaviour):
             else "trx"
         )
         self._sessions[session] = mode
+        self._binds_peak = max(self._binds_peak, len(self._sessions))
         self._bind_numbers[session] = next(self._binds_made)
         session.bound = True
         session.system_id = pdu.system_id
@@ -262,6 +280,10 @@ class Smsc(Misbehaviour):
 
     def _submit(self, session: Session, pdu: SubmitSm | DataSm) -> Pdu:
         now = time.monotonic()
+        self._recent.append(now)
+        while self._recent[0] <= now - 1.0:
+            self._recent.popleft()
+        self._submits_peak_s = max(self._submits_peak_s, len(self._recent))
         refuse = 0
         if now < self._throttled_until:
             refuse = CommandStatus.ESME_RTHROTTLED

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Integer, and_, bindparam, func, or_, select, 
 
 from hongyan.core.models import Claimed, SentPart
 from hongyan.core.states import MessageState, PartState
-from hongyan.store.schema import accounts, message_parts, messages, submissions
+from hongyan.store.schema import accounts, channel_leases, message_parts, messages, submissions
 from hongyan.store.sql import chunks
 
 
@@ -23,6 +23,12 @@ class ClaimRequest(NamedTuple):
     now: int
     lease_ms: int
     limit: int
+    # With channel ownership (dispatch/ownership.py): the claiming node and
+    # the channels it holds. It claims messages routed to those (while the
+    # store still has its lease on them), messages not routed yet, and those
+    # routed to a channel no node is configured with; None: any message.
+    node: str = ""
+    owned: tuple[str, ...] | None = None
 
 
 def claim(conn: Connection, requests: list[ClaimRequest]) -> list[list[Claimed]]:
@@ -32,7 +38,7 @@ def claim(conn: Connection, requests: list[ClaimRequest]) -> list[list[Claimed]]
 # Built once: a statement made anew for every call costs more Python than its
 # execution on a small batch (SQLAlchemy coerces every clause and makes a cache
 # key for it); a module-level one keeps its memoized key (bench/store_path.py).
-_DUE = (
+_DUE_ANY = (
     select(
         messages.c.id,
         messages.c.account_id,
@@ -56,6 +62,20 @@ _DUE = (
     .limit(bindparam("b_limit", type_=Integer))
     .with_for_update(skip_locked=True, of=messages)
 )
+_LEASED_HERE = select(channel_leases.c.channel).where(
+    channel_leases.c.owner == bindparam("b_node"),
+    channel_leases.c.lease_until >= bindparam("b_now"),
+)
+_DUE_OWNED = _DUE_ANY.where(
+    or_(
+        messages.c.channel.is_(None),
+        and_(
+            messages.c.channel.in_(bindparam("b_owned", expanding=True)),
+            messages.c.channel.in_(_LEASED_HERE),
+        ),
+        messages.c.channel.not_in(select(channel_leases.c.channel)),
+    )
+)
 _LEASE = (
     update(messages)
     .where(messages.c.id.in_(bindparam("b_ids", expanding=True)))
@@ -68,7 +88,12 @@ _SUBMITTED = select(message_parts.c.message_id, message_parts.c.seq).where(
 
 def _claim_one(conn: Connection, request: ClaimRequest) -> list[Claimed]:
     now = request.now
-    rows = conn.execute(_DUE, {"b_now": now, "b_limit": request.limit}).all()
+    if request.owned is None:
+        rows = conn.execute(_DUE_ANY, {"b_now": now, "b_limit": request.limit}).all()
+    else:
+        parameters = {"b_node": request.node, "b_owned": list(request.owned)}
+        due = {"b_now": now, "b_limit": request.limit, **parameters}
+        rows = conn.execute(_DUE_OWNED, due).all()
     if not rows:
         return []
     ids = [row.id for row in rows]
