@@ -173,3 +173,23 @@ def raw(tree: dict[str, Any], name: str) -> bytes:
 def offset(tree: dict[str, Any], name: str) -> int:
     """Where a field starts, in the frame (or the reassembled PDU)."""
     return int(tree[f"{name}_raw"][1])
+
+
+def pdu_times(path: Path, port: int, protocol: str, command_id: str) -> list[float]:
+    """When each PDU with this command id went over the wire, by the capture's
+    own clock (the kernel's, as packets passed the interface): one time per
+    PDU, several PDUs in one segment each counted."""
+    field = f"{protocol}.command_id" if protocol == "smpp" else f"{protocol}.Command_Id"
+    out = _tshark(
+        path,
+        port,
+        protocol,
+        *("-Y", f"{field} == {command_id}", "-T", "fields"),
+        *("-e", "frame.time_epoch", "-e", field, "-E", "occurrence=a", "-E", "aggregator=;"),
+    )
+    times: list[float] = []
+    for line in out.splitlines():
+        at, _, ids = line.partition("\t")
+        wanted = int(command_id, 16)
+        times += [float(at)] * sum(1 for i in ids.split(";") if i and int(i, 16) == wanted)
+    return times

@@ -132,8 +132,8 @@ class BoundChannel:
         self._stopping = False
         self._up = asyncio.Event()
         self._next_slot = 0.0
-        # The last second's worth of slots given out (pacing under `tps`).
-        self._slots: collections.deque[float] = collections.deque(
+        # When the last tps parts went out (pacing under `tps`).
+        self._sent: collections.deque[float] = collections.deque(
             maxlen=max(1, int(settings.tps or 1))
         )
         self._paused_until = 0.0
@@ -339,22 +339,24 @@ class BoundChannel:
         return outcome
 
     async def _pace(self) -> None:
-        """Wait out a throttle pause, then for this part's slot under `tps`:
-        1/tps after the slot before, and never more than tps slots within
-        one second. The second rule is what a carrier counts: parts held up
-        (a busy event loop) would otherwise leave bunched, on top of the
-        next second's."""
+        """Wait out a throttle pause, then for this part's turn under `tps`:
+        its slot, 1/tps after the one before; then, if need be, until fewer
+        than tps parts went out within the last second. The second rule is
+        what a carrier counts: parts held up past their slots (a busy event
+        loop) would otherwise go out bunched with the next second's. The
+        caller writes the part at once after this returns."""
         while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(wait)  # the pause can grow while we wait
         if self._ls.tps:
             now = time.monotonic()
             slot = max(now, self._next_slot)
-            if len(self._slots) == self._slots.maxlen:
-                slot = max(slot, self._slots[0] + 1.0)  # the tps-th slot back
-            self._slots.append(slot)
             self._next_slot = slot + 1 / self._ls.tps
             if slot > now:
                 await asyncio.sleep(slot - now)
+            sent = self._sent
+            while len(sent) == sent.maxlen and (wait := sent[0] + 1.0 - time.monotonic()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(wait)  # a deadline, not an event
+            sent.append(time.monotonic())
 
     def _slow_down(self) -> None:
         self.throttled += 1

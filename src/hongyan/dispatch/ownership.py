@@ -39,6 +39,9 @@ from hongyan.tasks import cancel
 log = logging.getLogger(__name__)
 
 _HOST = socket.gethostname()
+# A carrier's TPS is counted per second: how long a node waits after taking a
+# channel before it sends on it.
+TAKEOVER_QUIET_S = 1.0
 # Nodes of this process that run: another id with this process's pid is one
 # that stopped without giving its channels back (a platform restarted here).
 _RUNNING_HERE: set[str] = set()
@@ -84,6 +87,7 @@ class ChannelOwnership:
         self._clock = clock
         self._held: dict[str, int] = {}  # channel: the epoch it is held by
         self._valid_until: dict[str, float] = {}  # channel: monotonic time its lease ends
+        self._valid_from: dict[str, float] = {}  # channel: monotonic time it may first send
         self._leaving: set[str] = set()
         self._avoid: dict[str, float] = {}  # given back: not taken again until (monotonic)
         self._task: asyncio.Task[None] | None = None
@@ -97,7 +101,9 @@ class ChannelOwnership:
         """Whether this node may use `name` now: its lease held, by this
         node's own clock too, and not being given back."""
         until = self._valid_until.get(name)
-        return until is not None and time.monotonic() < until and name not in self._leaving
+        if until is None or name in self._leaving:
+            return False
+        return self._valid_from.get(name, 0.0) <= time.monotonic() < until
 
     def holding(self) -> list[str]:
         return [name for name in self._channels if self.holds(name)]
@@ -159,6 +165,10 @@ class ChannelOwnership:
             self._held[name] = epoch
             self._valid_until[name] = began + self._lease_s
         for name in result.taken:
+            # The node it was taken from may have sent at the channel's full
+            # rate until a moment ago (it gave it back, or died): a second
+            # of quiet keeps the two within one second's allowance.
+            self._valid_from[name] = time.monotonic() + TAKEOVER_QUIET_S
             log.info(
                 "channel taken",
                 extra={"channel": name, "epoch": result.held[name], "node": self.node},
@@ -190,6 +200,7 @@ class ChannelOwnership:
     async def _stop_channel(self, name: str) -> None:
         self._held.pop(name, None)
         self._valid_until.pop(name, None)
+        self._valid_from.pop(name, None)
         try:
             await self._channels[name].stop()
         except Exception:
