@@ -49,7 +49,8 @@ def serve(
             help="By default the API runs here and one delivery worker process beside it,"
             " so that both cores work. all: API and delivery in this one process; api: the"
             " customer API and console only; worker: delivery only (channels, dispatcher,"
-            " push), no HTTP. One worker per database: it owns the channels.",
+            " push), no HTTP. Workers on one database share the channels: each runs on one"
+            " worker at a time.",
             show_default=False,
         ),
     ] = None,
@@ -75,7 +76,7 @@ def serve(
         _print_demo(current, *_demo_account(current))
     if role == Role.WORKER:
         if overrides.get("workers", 1) != 1:
-            fail("--role worker runs one process: channels must have one owner")
+            fail("--role worker is one process: start more worker nodes for more")
         _run_worker(current)
         return
     child = None
