@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     # the part went again under another id) are kept this long.
     early_receipts_keep_s: float = Field(default=86_400.0, gt=0)
     housekeeping_s: float = Field(default=10.0, gt=0)
+    # History kept: messages final (their reports handed out or waiting as
+    # long), and replies, older than this are deleted (store/retention.py); 0 keeps all.
+    retention_days: float = Field(default=180.0, ge=0)
 
     # Delivery (dispatch/): claim, submit, retry, expire.
     run_dispatcher: bool = True

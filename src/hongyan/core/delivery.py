@@ -15,7 +15,7 @@ import logging
 from hongyan import metrics
 from hongyan.config import Settings
 from hongyan.core.models import InboundFragment, InboundReply, Receipt
-from hongyan.store import delivery, drafts, system
+from hongyan.store import delivery, drafts, retention, system
 from hongyan.store import replies as reply_store
 from hongyan.store import sessions as session_store
 from hongyan.store.database import Database
@@ -51,13 +51,20 @@ class DeliverySink:
 # Failed-login rows deleted per transaction: a guesser with made-up uids
 # leaves many, and one large delete would hold the writer from requests.
 PRUNE_BATCH = 1000
+# History past retention: messages (or replies) a transaction, and at most so
+# many transactions a housekeeping run (100,000 a run: far above a day's
+# traffic spread over the runs of a day).
+RETENTION_BATCH = 500
+RETENTION_BATCHES = 200
+DAY_MS = 86_400_000
 
 
 class Housekeeper:
     """Every `housekeeping_s`: long replies past `reply_parts_wait_s` are
     recorded with the parts that came; early receipts past
     `early_receipts_keep_s` are deleted; failed logins older than the
-    lockout window (and holding no lock) are deleted, in batches."""
+    lockout window (and holding no lock) are deleted, in batches; history
+    past `retention_days` is deleted, in batches (store/retention.py)."""
 
     def __init__(
         self,
@@ -104,7 +111,32 @@ class Housekeeper:
             log.info("console send drafts never confirmed deleted", extra={"count": dropped})
         if forgotten:
             log.info("expired failed logins deleted", extra={"count": forgotten})
+        messages_gone, replies_gone = await self.prune_history(now)
+        if messages_gone or replies_gone:
+            log.info(
+                "history past retention deleted",
+                extra={"messages": messages_gone, "replies": replies_gone},
+            )
         return partial, pruned
+
+    async def prune_history(self, now: int | None = None) -> tuple[int, int]:
+        """Messages and replies past `retention_days`, a batch a transaction,
+        at most RETENTION_BATCHES batches a run; how many of each went."""
+        days = self._settings.retention_days
+        if not days:
+            return 0, 0
+        now = self._clock() if now is None else now
+        request = retention.Prune(now - int(days * DAY_MS), RETENTION_BATCH)
+        counts = []
+        for handler in (retention.prune_messages, retention.prune_replies):
+            total = 0
+            for _ in range(RETENTION_BATCHES):
+                gone = await self._db.write(handler, request)
+                total += gone
+                if gone < request.batch:
+                    break
+            counts.append(total)
+        return counts[0], counts[1]
 
     async def prune_failures(self, now: int | None = None) -> int:
         """Delete the failed-login rows whose window is over, a batch per
