@@ -52,19 +52,21 @@ def test_the_rule_shares_channels_one_turn_at_a_time() -> None:
 async def test_a_second_node_gets_its_share_once_the_first_gives_one_back(db: Database) -> None:
     first = await turn(db, "a", {})
     assert first.taken == ["sim", "smpp"] and first.held == {"sim": 1, "smpp": 1}
+    assert first.quiet_ms == {}  # nobody held them before: sent on at once
 
     second = await turn(db, "b", {})  # both held: nothing free yet
     assert second.held == {}
     again = await turn(db, "a", first.held, NOW + 1000)  # a sees b: one too many
     assert again.give_back == ["smpp"] and again.held == {"sim": 1, "smpp": 1}
-    assert await db.write(ownership.release, ownership.Release("a", "smpp", 1))
+    assert await db.write(ownership.release, ownership.Release("a", "smpp", 1, NOW + 1500))
 
     second = await turn(db, "b", {}, NOW + 2000)
     assert second.taken == ["smpp"] and second.held == {"smpp": 2}  # the epoch moved on
+    assert second.quiet_ms == {"smpp": 500}  # a second after a stopped sending on it
     # a's old token is refused: no renewal, no release of what b holds now.
     lost = await turn(db, "a", {"sim": 1, "smpp": 1}, NOW + 3000)
     assert lost.lost == ["smpp"] and lost.held == {"sim": 1}
-    assert not await db.write(ownership.release, ownership.Release("a", "smpp", 1))
+    assert not await db.write(ownership.release, ownership.Release("a", "smpp", 1, NOW))
     owners = await db.read_sync(lambda conn: ownership.owners(conn, NOW + 3000))
     assert {name: o.node for name, o in owners.items()} == {"sim": "a", "smpp": "b"}
 
@@ -77,11 +79,13 @@ async def test_a_lease_that_ran_out_is_taken_over_and_a_gone_node_frees_at_once(
     assert (await turn(db, "b", {}, NOW + LEASE - 1)).held == {}
     later = await turn(db, "b", {}, NOW + LEASE + 1)
     assert later.held == {"sim": 2, "smpp": 2}
+    assert later.quiet_ms == {"sim": 999, "smpp": 999}
 
     # c knows b's process is gone: its channels are free without waiting.
     now = NOW + LEASE + 2
     taken = await turn(db, "c", {}, now, gone=lambda node: node == "b")
     assert taken.held == {"sim": 3, "smpp": 3}
+    assert taken.quiet_ms == {"sim": 1000, "smpp": 1000}  # b may have sent until now
 
 
 async def test_a_node_claims_its_channels_and_unrouted_messages_only(
@@ -93,7 +97,7 @@ async def test_a_node_claims_its_channels_and_unrouted_messages_only(
     a_held = {"sim": 1, "smpp": 1}
     await turn(db, "b", {})
     await turn(db, "a", a_held, NOW + 1)
-    await db.write(ownership.release, ownership.Release("a", "smpp", 1))
+    await db.write(ownership.release, ownership.Release("a", "smpp", 1, NOW))
     await turn(db, "b", {}, NOW + 2)  # b runs smpp, a runs sim
 
     async def route(mobile: str, channel: str | None) -> None:

@@ -121,6 +121,7 @@ class Dispatcher:
                     await channel.resume(parts)
         else:  # the owner resumes each channel as it takes it
             self._ownership.drain = self.drain
+            self._ownership.on_usable = self.notify
         await self.paused.refresh()
         self._paused_task = asyncio.create_task(self.paused.keep_fresh(), name="channel-pauses")
         self._task = asyncio.create_task(self._run(), name="dispatcher")

@@ -39,9 +39,6 @@ from hongyan.tasks import cancel
 log = logging.getLogger(__name__)
 
 _HOST = socket.gethostname()
-# A carrier's TPS is counted per second: how long a node waits after taking a
-# channel before it sends on it.
-TAKEOVER_QUIET_S = 1.0
 # Nodes of this process that run: another id with this process's pid is one
 # that stopped without giving its channels back (a platform restarted here).
 _RUNNING_HERE: set[str] = set()
@@ -91,8 +88,10 @@ class ChannelOwnership:
         self._leaving: set[str] = set()
         self._avoid: dict[str, float] = {}  # given back: not taken again until (monotonic)
         self._task: asyncio.Task[None] | None = None
-        # Set by the dispatcher: waits until the rounds in flight are recorded.
+        # Set by the dispatcher: waits until the rounds in flight are recorded;
+        # told when a channel taken here may be used.
         self.drain: Callable[[], Awaitable[None]] | None = None
+        self.on_usable: Callable[[], None] | None = None
         self.running = _Running(self)
         for name, channel in channels.items():
             channel.may_send = partial(self.holds, name)
@@ -125,11 +124,16 @@ class ChannelOwnership:
             await self._stop_channel(name)
         try:
             for name, epoch in held.items():
-                await self._db.write(ownership.release, ownership.Release(self.node, name, epoch))
+                release = ownership.Release(self.node, name, epoch, self._clock())
+                await self._db.write(ownership.release, release)
             await self._db.write(ownership.leave, self.node)
         except Exception:
             log.exception("giving channel leases back failed: they run out instead")
         _RUNNING_HERE.discard(self.node)
+
+    def _usable(self) -> None:
+        if self.on_usable is not None:
+            self.on_usable()
 
     async def _run(self) -> None:
         while True:
@@ -166,9 +170,11 @@ class ChannelOwnership:
             self._valid_until[name] = began + self._lease_s
         for name in result.taken:
             # The node it was taken from may have sent at the channel's full
-            # rate until a moment ago (it gave it back, or died): a second
-            # of quiet keeps the two within one second's allowance.
-            self._valid_from[name] = time.monotonic() + TAKEOVER_QUIET_S
+            # rate until a moment ago (it gave it back, or died): quiet until
+            # a second after that keeps the two within one second's allowance.
+            quiet_s = result.quiet_ms.get(name, 0) / 1000
+            self._valid_from[name] = time.monotonic() + quiet_s
+            asyncio.get_running_loop().call_later(quiet_s, self._usable)
             log.info(
                 "channel taken",
                 extra={"channel": name, "epoch": result.held[name], "node": self.node},
@@ -215,7 +221,8 @@ class ChannelOwnership:
             if self.drain is not None:
                 await self.drain()
             await self._stop_channel(name)
-            await self._db.write(ownership.release, ownership.Release(self.node, name, epoch))
+            release = ownership.Release(self.node, name, epoch, self._clock())
+            await self._db.write(ownership.release, release)
             self._avoid[name] = time.monotonic() + self._lease_s
             log.info("channel given back to share the load", extra={"channel": name})
         finally:

@@ -20,6 +20,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hongyan.core.ownership import plan
 from hongyan.store.schema import channel_leases, worker_nodes
 
+# A carrier's TPS is counted per second: a channel taken from a node that
+# held it until a moment ago stays quiet until a second after that.
+QUIET_MS = 1000
+
 
 class Turn(NamedTuple):
     node: str
@@ -37,6 +41,10 @@ class Turn(NamedTuple):
 class TurnResult:
     held: dict[str, int] = field(default_factory=dict)  # channel: epoch, renewed or taken
     taken: list[str] = field(default_factory=list)
+    # Of those taken: how long to wait before sending on each (ms), so that
+    # with what the node before may have sent, no second holds more than one
+    # second's worth. None held it lately: 0.
+    quiet_ms: dict[str, int] = field(default_factory=dict)
     lost: list[str] = field(default_factory=list)
     give_back: list[str] = field(default_factory=list)
 
@@ -107,6 +115,10 @@ def _turn(conn: Connection, t: Turn) -> TurnResult:
             ).scalar_one()
             result.held[name] = int(epoch)
             result.taken.append(name)
+            # Its node sent until its lease ran out, or was given back (then
+            # lease_until is when), or it died (then at most until now).
+            if lease_until:
+                result.quiet_ms[name] = max(0, min(lease_until, t.now) + QUIET_MS - t.now)
     return result
 
 
@@ -114,6 +126,7 @@ class Release(NamedTuple):
     node: str
     channel: str
     epoch: int
+    now: int  # noted as the lease's end: when the node stopped sending on it
 
 
 def release(conn: Connection, releases: list[Release]) -> list[bool]:
@@ -128,7 +141,7 @@ def release(conn: Connection, releases: list[Release]) -> list[bool]:
                 channel_leases.c.owner == r.node,
                 channel_leases.c.epoch == r.epoch,
             )
-            .values(owner="", lease_until=0)
+            .values(owner="", lease_until=r.now)
         ).rowcount
         done.append(bool(changed))
     return done

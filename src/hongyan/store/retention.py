@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, Integer, bindparam, delete, select, update
 
-from hongyan.core.states import MessageState
+from hongyan.core.states import MessageState, OutboxKind
 from hongyan.store.schema import (
     ledger,
     message_parts,
@@ -75,7 +75,7 @@ def _prune_messages(conn: Connection, p: Prune) -> int:
     if report_ids:
         conn.execute(
             delete(push_outbox).where(
-                push_outbox.c.kind == "report", push_outbox.c.item_id.in_(report_ids)
+                push_outbox.c.kind == OutboxKind.REPORT, push_outbox.c.item_id.in_(report_ids)
             )
         )
         conn.execute(delete(reports).where(reports.c.id.in_(report_ids)))
@@ -114,7 +114,7 @@ def prune_replies(conn: Connection, prunes: list[Prune]) -> list[int]:
         if ids:
             conn.execute(
                 delete(push_outbox).where(
-                    push_outbox.c.kind == "reply", push_outbox.c.item_id.in_(ids)
+                    push_outbox.c.kind == OutboxKind.REPLY, push_outbox.c.item_id.in_(ids)
                 )
             )
             conn.execute(delete(replies).where(replies.c.id.in_(ids)))
