@@ -35,6 +35,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from pgdb import fresh
+
 UID, PASSWORD = "bench", "bench-password"
 PWD = hashlib.md5((PASSWORD + UID).encode()).hexdigest()
 POST_NUMBERS = 2000
@@ -49,17 +51,6 @@ def free_port() -> int:
 
 def hongyan() -> list[str]:
     return [sys.executable, "-m", "hongyan"]
-
-
-async def fresh_pg(url: str) -> None:
-    dsn = url.replace("+asyncpg", "")
-    base, _, name = dsn.rpartition("/")
-    conn = await asyncpg.connect(base + "/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 class Final:
@@ -101,7 +92,7 @@ def main() -> int:
 
     directory = Path(tempfile.mkdtemp(prefix="hongyan-cluster-bench-"))
     if args.database == "postgresql":
-        asyncio.run(fresh_pg(args.pg_url))
+        asyncio.run(fresh(args.pg_url.replace("+asyncpg", "")))
         url = args.pg_url
     else:
         url = f"sqlite+aiosqlite:///{directory}/var/hongyan.db"

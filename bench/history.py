@@ -29,20 +29,12 @@ from pathlib import Path
 
 import asyncpg
 
+from pgdb import fresh
+
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/hongyan_bench"
 STEP = 1_000_000
 PER_SUBMISSION = 2000
 DAY_MS = 86_400_000
-
-
-async def fresh(dsn: str) -> None:
-    base, _, name = dsn.rpartition("/")
-    conn = await asyncpg.connect(base + "/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 async def fill(dsn: str, rows: int) -> None:

@@ -43,6 +43,7 @@ from tests.conftest import _reset_postgres, service_missing
 from tests.integration import tshark
 from tests.integration.test_serve import HONGYAN, SUCCESS, Serve, cli, cli_env
 from tests.peers.hongyan_smsc import HongyanSmsc
+from tests.unit.test_bind_pacing import busiest_second
 
 UID, PASSWORD = "cluster", "cluster-password"
 PWD = hashlib.md5((PASSWORD + UID).encode()).hexdigest()
@@ -295,17 +296,6 @@ def check(cluster: Cluster, load: Load, fetched: list[tuple[str, ...]]) -> None:
     assert len(on_wire) == counters["submits"]  # the capture saw every submit_sm
     assert counters["binds_peak"] <= BINDS, counters
     assert peak <= TPS * TPS_TOLERANCE, peak
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most of `times` within any one second (a sliding window)."""
-    times = sorted(times)
-    most, first = 0, 0
-    for last, at in enumerate(times):
-        while at - times[first] >= 1.0:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
 
 
 def submits(cluster: Cluster) -> int:

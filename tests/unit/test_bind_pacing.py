@@ -15,6 +15,7 @@ TPS = 100
 
 
 def busiest_second(times: list[float]) -> int:
+    """The most of `times` within any one second (a sliding window)."""
     times = sorted(times)
     most, first = 0, 0
     for last, at in enumerate(times):
