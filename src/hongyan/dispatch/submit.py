@@ -2,11 +2,12 @@
 
 The parts go in claim order, paced to the channel's parts-a-second limit
 (by the dispatcher, or by a channel that paces itself). A channel over
-binds takes them in chunks of as many parts as its windows hold, side by
-side, and each chunk's outcomes are recorded as soon as its answers are in,
-while the next chunks are still on the wire: a node killed mid-batch then
-leaves about a window's worth per bind submitted but unrecorded (to go
-again once their claims run out), not the whole batch.
+binds is given each message on its own, side by side (its windows and pace
+keep the order), and each message's outcome goes to the group-commit writer
+as soon as its parts are answered, while later ones are still on the wire:
+a node killed mid-batch leaves about its windows' worth submitted but not
+recorded (to go again once their claims run out), plus what the commit in
+progress holds, not the whole batch. The simulator's batch goes whole.
 """
 
 from __future__ import annotations
@@ -59,7 +60,11 @@ class Submitter:
         """Submit `messages` through channel `name`; returns once every part
         has its answer, with the recordings of their outcomes (some done)."""
         channel = self._channels[name]
-        chunks = _chunks(self._parts(channel, messages), _in_flight(channel))
+        wanted = self._parts(channel, messages)
+        if channel.status().binds:
+            chunks = [[message] for message in wanted]
+        else:
+            chunks = [wanted] if wanted else []
         recordings: list[asyncio.Task[None]] = []
 
         async def chunk(group: list[tuple[Claimed, list[Part]]]) -> None:
@@ -181,27 +186,3 @@ class Submitter:
             expires_at=message.created_at + int(s.message_ttl_s * 1000),
             attempt=message.attempts,
         )
-
-
-def _in_flight(channel: Channel) -> int:
-    """Parts a channel over binds has on the wire at most (its windows); 0
-    for one without (the simulator): its batch goes whole."""
-    return sum(bind.window for bind in channel.status().binds)
-
-
-def _chunks(
-    wanted: list[tuple[Claimed, list[Part]]], size: int
-) -> list[list[tuple[Claimed, list[Part]]]]:
-    """Whole messages in chunks of about `size` parts (all in one for 0): a
-    message's parts stay in one chunk, so they never overtake one another."""
-    if not size:
-        return [wanted] if wanted else []
-    chunks: list[list[tuple[Claimed, list[Part]]]] = [[]]
-    count = 0
-    for message, parts in wanted:
-        if chunks[-1] and count + len(parts) > size:
-            chunks.append([])
-            count = 0
-        chunks[-1].append((message, parts))
-        count += len(parts)
-    return chunks if chunks[0] else []
