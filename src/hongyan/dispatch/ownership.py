@@ -86,6 +86,7 @@ class ChannelOwnership:
         self._valid_until: dict[str, float] = {}  # channel: monotonic time its lease ends
         self._valid_from: dict[str, float] = {}  # channel: monotonic time it may first send
         self._leaving: set[str] = set()
+        self._giving: set[asyncio.Task[None]] = set()
         self._avoid: dict[str, float] = {}  # given back: not taken again until (monotonic)
         self._task: asyncio.Task[None] | None = None
         # Set by the dispatcher: waits until the rounds in flight are recorded;
@@ -117,7 +118,7 @@ class ChannelOwnership:
     async def stop(self) -> None:
         """Stop every channel and give its lease back: another node, or this
         one restarted, takes it at once."""
-        await cancel(self._task)
+        await cancel(self._task, *self._giving)
         self._task = None
         held = dict(self._held)
         for name in held:
@@ -181,7 +182,13 @@ class ChannelOwnership:
             )
             await self._start_channel(name)
         for name in result.give_back:
-            await self._give_back(name)
+            if name not in self._leaving:
+                # Beside the turns, which go on renewing every lease meanwhile:
+                # a paced round can take longer to finish than a lease lasts.
+                self._leaving.add(name)
+                task = asyncio.create_task(self._give_back(name), name=f"give-back-{name}")
+                self._giving.add(task)
+                task.add_done_callback(self._giving.discard)
 
     async def _drop_lapsed(self) -> None:
         """Stop the channels whose lease ran out on this node's clock."""
@@ -213,10 +220,9 @@ class ChannelOwnership:
             log.exception("stopping a channel failed", extra={"channel": name})
 
     async def _give_back(self, name: str) -> None:
-        """Drain `name` (nothing more claimed for it, the rounds in flight
-        recorded), stop it, then free its lease for a node with fewer."""
+        """Drain `name` (nothing more claimed or sent for it, the rounds in
+        flight recorded), stop it, then free its lease for a node with fewer."""
         epoch = self._held[name]
-        self._leaving.add(name)
         try:
             if self.drain is not None:
                 await self.drain()
@@ -225,6 +231,8 @@ class ChannelOwnership:
             await self._db.write(ownership.release, release)
             self._avoid[name] = time.monotonic() + self._lease_s
             log.info("channel given back to share the load", extra={"channel": name})
+        except Exception:
+            log.exception("giving a channel back failed: its lease runs out instead")
         finally:
             self._leaving.discard(name)
 
