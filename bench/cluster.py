@@ -53,27 +53,27 @@ def hongyan() -> list[str]:
     return [sys.executable, "-m", "hongyan"]
 
 
-class Final:
-    """How many messages are final, read from the database."""
+def scalar(url: str, directory: Path, query: str) -> int:
+    """One number read from the cluster's database."""
+    if url.startswith("sqlite"):
+        with sqlite3.connect(directory / "var" / "hongyan.db", timeout=30) as db:
+            return int(db.execute(query).fetchone()[0])
 
-    def __init__(self, url: str, directory: Path) -> None:
-        self.url = url
-        self.directory = directory
+    async def read() -> int:
+        conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+        try:
+            return int(await conn.fetchval(query))
+        finally:
+            await conn.close()
 
-    def count(self) -> int:
-        query = "SELECT count(*) FROM messages WHERE state IN ('delivered', 'failed')"
-        if self.url.startswith("sqlite"):
-            with sqlite3.connect(self.directory / "var" / "hongyan.db", timeout=30) as db:
-                return int(db.execute(query).fetchone()[0])
+    return asyncio.run(read())
 
-        async def read() -> int:
-            conn = await asyncpg.connect(self.url.replace("+asyncpg", ""))
-            try:
-                return int(await conn.fetchval(query))
-            finally:
-                await conn.close()
 
-        return asyncio.run(read())
+def final(url: str, directory: Path) -> int:
+    """Messages final."""
+    return scalar(
+        url, directory, "SELECT count(*) FROM messages WHERE state IN ('delivered', 'failed')"
+    )
 
 
 def mobiles(post: int) -> list[str]:
@@ -139,7 +139,6 @@ def main() -> int:
             if time.monotonic() > deadline:
                 raise RuntimeError("the api node did not start")
             time.sleep(0.1)
-        final = Final(url, directory)
         # The channels shared out: a worker each (a second takes its share
         # once the first gives one back, within a few seconds).
         deadline = time.monotonic() + 60
@@ -153,9 +152,9 @@ def main() -> int:
         accepted_s = time.monotonic() - started
         deadline = started + args.timeout
         total = posts * POST_NUMBERS
-        while final.count() < total:
+        while final(url, directory) < total:
             if time.monotonic() > deadline:
-                print(f"timed out: {final.count()} of {total} final", file=sys.stderr)
+                print(f"timed out: {final(url, directory)} of {total} final", file=sys.stderr)
                 return 1
             time.sleep(0.2)
         elapsed = time.monotonic() - started
@@ -177,20 +176,10 @@ def main() -> int:
 
 
 def distinct_owners(url: str, directory: Path) -> int:
+    """Worker nodes holding a channel's lease now."""
     now = time.time_ns() // 1_000_000
     query = f"SELECT count(DISTINCT owner) FROM channel_leases WHERE lease_until >= {now}"
-    if url.startswith("sqlite"):
-        with sqlite3.connect(directory / "var" / "hongyan.db", timeout=30) as db:
-            return int(db.execute(query).fetchone()[0])
-
-    async def read() -> int:
-        conn = await asyncpg.connect(url.replace("+asyncpg", ""))
-        try:
-            return int(await conn.fetchval(query))
-        finally:
-            await conn.close()
-
-    return asyncio.run(read())
+    return scalar(url, directory, query)
 
 
 async def post_all(base: str, posts: int) -> None:

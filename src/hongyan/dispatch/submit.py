@@ -61,14 +61,13 @@ class Submitter:
         has its answer, with the recordings of their outcomes (some done)."""
         channel = self._channels[name]
         wanted = self._parts(channel, messages)
-        if channel.status().binds:
-            chunks = [[message] for message in wanted]
-        else:
-            chunks = [wanted] if wanted else []
+        status = channel.status()
+        whole = [wanted] if wanted else []
+        chunks = [[message] for message in wanted] if status.binds else whole
         recordings: list[asyncio.Task[None]] = []
 
         async def chunk(group: list[tuple[Claimed, list[Part]]]) -> None:
-            outcomes = await self._submit_chunk(name, channel, group)
+            outcomes = await self._submit_chunk(name, channel, group, status.paces_itself)
             recordings.append(asyncio.create_task(self._record(outcomes), name="dispatch-record"))
 
         results = await asyncio.gather(*(chunk(c) for c in chunks), return_exceptions=True)
@@ -97,10 +96,14 @@ class Submitter:
         return wanted
 
     async def _submit_chunk(
-        self, name: str, channel: Channel, group: list[tuple[Claimed, list[Part]]]
+        self,
+        name: str,
+        channel: Channel,
+        group: list[tuple[Claimed, list[Part]]],
+        paces_itself: bool,
     ) -> list[MessageOutcome]:
         parts = [part for _, message_parts in group for part in message_parts]
-        outcomes, times = await self._paced_submit(channel, parts)
+        outcomes, times = await self._paced_submit(channel, parts, paces_itself)
         now = self._clock()
         results = {m.id: self._outcome(name, m, now) for m, _ in group}
         for result in results.values():
@@ -130,7 +133,7 @@ class Submitter:
         return list(results.values())
 
     async def _paced_submit(
-        self, channel: Channel, parts: list[Part]
+        self, channel: Channel, parts: list[Part], paces_itself: bool
     ) -> tuple[list[SubmitOutcome], list[int]]:
         """Submit in order within the channel's parts-a-second limit, which holds
         across batches; what a down channel could not take is a temporary error.
@@ -138,7 +141,6 @@ class Submitter:
         outcomes: list[SubmitOutcome] = []
         times: list[int] = []
         start = 0
-        paces_itself = channel.status().paces_itself
         while start < len(parts):
             if not self._may_use(channel.name):
                 # Its lease ran out meanwhile (this node stalled): not one more part.

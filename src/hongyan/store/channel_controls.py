@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.core.states import MessageState
 from hongyan.store import system
 from hongyan.store.schema import channel_controls, messages
-from hongyan.store.sql import chunks
+from hongyan.store.sql import chunks, insert_for
 
 
 def paused_names(conn: Connection) -> set[str]:
@@ -31,9 +30,8 @@ async def read_paused(conn: AsyncConnection) -> set[str]:
 async def set_paused(conn: AsyncConnection, name: str, paused: bool, now: int) -> bool:
     """Pause or resume `name`; whether it was paused before. Locks the row, so
     two operators at once on PostgreSQL see each other's change."""
-    into = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     await conn.execute(
-        into(channel_controls)
+        insert_for(conn, channel_controls)
         .values(name=name, paused=False, updated_at=now)
         .on_conflict_do_nothing(index_elements=[channel_controls.c.name])
     )

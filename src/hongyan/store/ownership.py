@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Table, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from hongyan.core.ownership import plan
 from hongyan.store.schema import channel_leases, worker_nodes
+from hongyan.store.sql import insert_for
 
 # A carrier's TPS is counted per second: a channel taken from a node that
 # held it until a moment ago stays quiet until a second after that.
@@ -173,16 +173,14 @@ def owners(conn: Connection, now: int) -> dict[str, Owner]:
 
 
 def _ensure(conn: Connection, name: str) -> None:
-    into = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(
-        into(channel_leases)
+        insert_for(conn, channel_leases)
         .values(channel=name)
         .on_conflict_do_nothing(index_elements=[channel_leases.c.channel])
     )
 
 
 def _upsert(conn: Connection, table: Table, values: dict[str, object], key: str) -> None:
-    into = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = into(table).values(**values)
+    statement = insert_for(conn, table).values(**values)
     kept = {k: statement.excluded[k] for k in values if k not in (key, "started_at")}
     conn.execute(statement.on_conflict_do_update(index_elements=[key], set_=kept))

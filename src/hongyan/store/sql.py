@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
 
 T = TypeVar("T")
 
@@ -15,3 +18,10 @@ IN_CHUNK = 900
 def chunks(values: Sequence[T], size: int = IN_CHUNK) -> list[Sequence[T]]:
     """`values` cut into IN lists of a size every database takes."""
     return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def insert_for(conn: Any, table: Table) -> Any:
+    """The INSERT of `conn`'s dialect, which has ON CONFLICT (both PostgreSQL's
+    and SQLite's; SQLAlchemy's generic one has not)."""
+    into = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return into(table)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Executable, delete, insert, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.core.lockout import FailureCount, count_failure
 from hongyan.store.schema import auth_failures, keywords, system_state
+from hongyan.store.sql import insert_for
 
 GENERATION = "generation"
 MAINTENANCE = "maintenance"
@@ -35,12 +35,12 @@ def _upsert(conn: AsyncConnection, name: str, value: int, *, add: bool) -> Execu
     none, in one statement: the row's lock orders concurrent writers on
     PostgreSQL, where an update then an insert let two transactions both find
     no row and the second insert fail on the primary key."""
-    into = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = into(system_state).values(name=name, value=value)
+    statement = insert_for(conn, system_state).values(name=name, value=value)
     new_value = system_state.c.value + value if add else statement.excluded.value
-    return statement.on_conflict_do_update(
+    upsert: Executable = statement.on_conflict_do_update(
         index_elements=[system_state.c.name], set_={"value": new_value}
     )
+    return upsert
 
 
 async def _set(conn: AsyncConnection, name: str, value: int) -> None:
@@ -136,14 +136,13 @@ def record_failures(
     The pair's row is made if missing and then read locked, in one transaction,
     so two processes counting for one pair at once on PostgreSQL wait for each
     other: neither insert fails on the primary key, and no count is lost."""
-    into = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     results = []
     for uid, address, at in attempts:
         key = (auth_failures.c.uid == uid) & (auth_failures.c.address == address)
         row = None
         while row is None:  # a row pruned between the two statements is made again
             conn.execute(
-                into(auth_failures)
+                insert_for(conn, auth_failures)
                 .values(uid=uid, address=address, failures=0, window_start=at, locked_until=0)
                 .on_conflict_do_nothing()
             )
