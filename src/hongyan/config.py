@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     # History kept: messages final (their reports handed out or waiting as
     # long), and replies, older than this are deleted (store/retention.py); 0 keeps all.
     retention_days: float = Field(default=180.0, ge=0)
+    # PostgreSQL: history is partitioned by time, this many days a partition
+    # (core/partitions.py); a row stays up to this long past retention_days.
+    partition_days: int = Field(default=7, ge=1, le=366)
 
     # Delivery (dispatch/): claim, submit, retry, expire.
     run_dispatcher: bool = True

@@ -1,6 +1,8 @@
-"""Retention on SQLite and PostgreSQL (store/retention.py): old history goes,
-in batches, but never a message before it is final and its report handed
-out or given up; the ledger still explains the balance afterwards."""
+"""Retention by row deletes (store/retention.py), run on both databases:
+SQLite's retention, and the rule PostgreSQL's partition drops follow
+(test_partitions_store.py). Old history goes, in batches, but never a
+message before it is final and its report handed out or given up; the
+ledger still explains the balance afterwards."""
 
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ async def test_old_final_history_goes_and_the_ledger_still_adds_up(
         )
     keeper = Housekeeper(settings.model_copy(update={"retention_days": 180}), db)
 
-    assert await keeper.prune_history(now) == (1, 0)
+    assert await keeper.prune_rows(now) == (1, 0)
     left = select(messages.c.mobile).order_by(messages.c.mobile)
     async with db.read() as conn:
         assert [m for (m,) in await conn.execute(left)] == list(NUMBERS[1:])
@@ -82,7 +84,7 @@ async def test_old_final_history_goes_and_the_ledger_still_adds_up(
             .where(reports.c.message_id == claimed[NUMBERS[2]])
             .values(fetched_at=now)
         )
-    assert await keeper.prune_history(now) == (2, 0)
+    assert await keeper.prune_rows(now) == (2, 0)
     for table in (messages, message_parts, reports, submissions):
         assert await scalar(db, select(func.count()).select_from(table)) == 0
     # The charge stays in the ledger, without its submission: the balance adds up.
@@ -104,7 +106,7 @@ async def test_old_replies_go_and_nothing_goes_before_its_time_or_without_retent
     async with db.transaction() as conn:  # a reply from a handset, long ago
         reply = {"mobile": NUMBERS[1], "content": "ok", "gateway": "1069", "channel": "sim"}
         await conn.execute(insert(replies).values(**reply, received_at=now - 200 * DAY_MS))
-    assert await Housekeeper(settings, db).prune_history(now) == (0, 1)  # the message is new
+    assert await Housekeeper(settings, db).prune_rows(now) == (0, 1)  # the message is new
     forever = Housekeeper(settings.model_copy(update={"retention_days": 0}), db)
-    assert await forever.prune_history(now + 1000 * DAY_MS) == (0, 0)
+    assert await forever.prune_rows(now + 1000 * DAY_MS) == (0, 0)
     assert await scalar(db, select(func.count()).select_from(messages)) == 1

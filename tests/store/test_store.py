@@ -21,6 +21,7 @@ from hongyan.protocol.stat import Stat
 from hongyan.store import accounts as account_store
 from hongyan.store.database import Database
 from hongyan.store.engine import Clock, now_ms
+from hongyan.store.partitions import is_partition
 from hongyan.store.schema import ledger, messages, metadata, reports, submissions
 from tests.clock import ControlledClock
 from tests.conftest import Customer, create_customer
@@ -54,9 +55,20 @@ async def counts(db: Database) -> tuple[int, int, int, int]:
 
 
 async def test_migrations_create_exactly_the_schema(db: Database) -> None:
+    """History's partitions on PostgreSQL are made by housekeeping, not listed
+    in the schema: they are left out (test_partitions_store.py has them)."""
+
+    def tables_only(name: str | None, kind: str, parents: object) -> bool:
+        return not (kind == "table" and name is not None and is_partition(name))
+
+    def keys_onto_tables(item: Any, name: str | None, kind: str, *flags: object) -> bool:
+        # A foreign key onto a partitioned table shows one per partition too.
+        return not (kind == "foreign_key_constraint" and is_partition(item.referred_table.name))
+
+    options = {"include_name": tables_only, "include_object": keys_onto_tables}
     async with db.read() as conn:
         diff = await conn.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+            lambda sync: compare_metadata(MigrationContext.configure(sync, opts=options), metadata)
         )
     assert diff == []
 

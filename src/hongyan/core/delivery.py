@@ -15,7 +15,9 @@ import logging
 from hongyan import metrics
 from hongyan.config import Settings
 from hongyan.core.models import InboundFragment, InboundReply, Receipt
-from hongyan.store import delivery, drafts, retention, system
+from hongyan.core.partitions import DAY_MS
+from hongyan.errors import StoreError
+from hongyan.store import delivery, drafts, partitions, retention, system
 from hongyan.store import replies as reply_store
 from hongyan.store import sessions as session_store
 from hongyan.store.database import Database
@@ -56,15 +58,19 @@ PRUNE_BATCH = 1000
 # traffic spread over the runs of a day).
 RETENTION_BATCH = 500
 RETENTION_BATCHES = 200
-DAY_MS = 86_400_000
+# PostgreSQL's partitions are looked after every so often, not every run.
+PARTITIONS_EVERY_MS = 300_000
 
 
 class Housekeeper:
     """Every `housekeeping_s`: long replies past `reply_parts_wait_s` are
     recorded with the parts that came; early receipts past
     `early_receipts_keep_s` are deleted; failed logins older than the
-    lockout window (and holding no lock) are deleted, in batches; history
-    past `retention_days` is deleted, in batches (store/retention.py)."""
+    lockout window (and holding no lock) are deleted, in batches. History
+    past `retention_days` goes: on SQLite by row deletes in batches
+    (store/retention.py); on PostgreSQL, every PARTITIONS_EVERY_MS, a
+    partition at a time, with the coming days' partitions made ahead
+    (store/partitions.py)."""
 
     def __init__(
         self,
@@ -78,6 +84,7 @@ class Housekeeper:
         self._clock = clock
         self._prune_batch = prune_batch
         self._task: asyncio.Task[None] | None = None
+        self._partitions_due = 0
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="housekeeping")
@@ -111,17 +118,41 @@ class Housekeeper:
             log.info("console send drafts never confirmed deleted", extra={"count": dropped})
         if forgotten:
             log.info("expired failed logins deleted", extra={"count": forgotten})
-        messages_gone, replies_gone = await self.prune_history(now)
-        if messages_gone or replies_gone:
-            log.info(
-                "history past retention deleted",
-                extra={"messages": messages_gone, "replies": replies_gone},
-            )
+        if self._db.is_sqlite:
+            messages_gone, replies_gone = await self.prune_rows(now)
+            if messages_gone or replies_gone:
+                log.info(
+                    "history past retention deleted",
+                    extra={"messages": messages_gone, "replies": replies_gone},
+                )
+        elif now >= self._partitions_due:
+            await self.keep_partitions(now)
         return partial, pruned
 
-    async def prune_history(self, now: int | None = None) -> tuple[int, int]:
-        """Messages and replies past `retention_days`, a batch a transaction,
-        at most RETENTION_BATCHES batches a run; how many of each went."""
+    async def keep_partitions(self, now: int | None = None) -> partitions.Dropped:
+        """PostgreSQL: the coming days' partitions made, and those wholly
+        past `retention_days` dropped where all their rows may go. A step
+        another statement held its lock too long for waits for the next run."""
+        now = self._clock() if now is None else now
+        self._partitions_due = now + PARTITIONS_EVERY_MS
+        days = self._settings.retention_days
+        try:
+            made = await partitions.make_ahead(self._db.transaction, self._settings.partition_days)
+            if made:
+                log.info("partitions made ahead", extra={"periods": made})
+            if days:
+                return await partitions.drop_expired(self._db.transaction, now - int(days * DAY_MS))
+        except StoreError as exc:
+            if not partitions.lock_waited(exc):
+                raise
+            log.info("partition upkeep waited too long for a lock: next run")
+            self._partitions_due = now
+        return partitions.Dropped(0, 0, 0, 0)
+
+    async def prune_rows(self, now: int | None = None) -> tuple[int, int]:
+        """Messages and replies past `retention_days` deleted, a batch a
+        transaction, at most RETENTION_BATCHES batches a run; how many of
+        each went. SQLite's retention (PostgreSQL drops partitions)."""
         days = self._settings.retention_days
         if not days:
             return 0, 0

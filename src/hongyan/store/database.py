@@ -159,11 +159,16 @@ def _ended_while_idle(exc: BaseException) -> bool:
     """Whether PostgreSQL ended this transaction for sitting idle in it
     (SQLSTATE 25P03), which it rolls back whole; asyncpg reports it as the
     cause of the closed connection that the next statement finds."""
+    return has_sqlstate(exc, "25P03")
+
+
+def has_sqlstate(exc: BaseException, code: str) -> bool:
+    """Whether PostgreSQL's error `code` is among the causes of `exc`."""
     seen: BaseException | None = exc
     for _ in range(8):
         if seen is None:
             return False
-        if getattr(seen, "sqlstate", None) == "25P03":
+        if getattr(seen, "sqlstate", None) == code:
             return True
         seen = seen.__cause__ or seen.__context__
     return False

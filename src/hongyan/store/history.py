@@ -35,6 +35,7 @@ from hongyan.core.states import (
     Status,
     StatusClass,
 )
+from hongyan.store.partitions import MadeSince
 from hongyan.store.schema import (
     ledger,
     message_parts,
@@ -57,7 +58,7 @@ def message_conditions(account_id: int | None, f: MessageFilter) -> list[ColumnE
     if account_id is not None:
         where.append(messages.c.account_id == account_id)
     if f.since is not None:
-        where.append(messages.c.created_at >= f.since)
+        where += [messages.c.created_at >= f.since, MadeSince(messages.c.id, f.since)]
     if f.until is not None:
         where.append(messages.c.created_at < f.until)
     if f.mobile is not None:
@@ -287,7 +288,7 @@ def _outbox(conn: Connection, account_id: int, kind: str, item_ids: list[int]) -
 def reply_conditions(account_id: int, f: ReplyFilter) -> list[ColumnElement[bool]]:
     where = [replies.c.account_id == account_id]
     if f.since is not None:
-        where.append(replies.c.received_at >= f.since)
+        where += [replies.c.received_at >= f.since, MadeSince(replies.c.id, f.since)]
     if f.until is not None:
         where.append(replies.c.received_at < f.until)
     if f.mobile is not None:

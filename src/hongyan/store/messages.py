@@ -26,6 +26,7 @@ from hongyan.core.states import LedgerKind, MessageState, Status
 from hongyan.errors import Rejected
 from hongyan.store import message_stats, push
 from hongyan.store.history import message_conditions
+from hongyan.store.partitions import MadeSince
 from hongyan.store.schema import accounts, ledger, messages, submissions
 
 _IN_CHUNK = 900
@@ -102,6 +103,7 @@ def _recent_sends(conn: Connection, batch: Sequence[Submission]) -> History:
                     messages.c.account_id == account_id,
                     messages.c.mobile.in_(ordered[offset : offset + _IN_CHUNK]),
                     messages.c.created_at > since[account_id],
+                    MadeSince(messages.c.id, since[account_id]),
                     messages.c.charged > 0,
                 )
             )

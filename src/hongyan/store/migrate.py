@@ -10,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy import inspect
 
 from hongyan.config import Settings
+from hongyan.store import partitions
 from hongyan.store.engine import create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -22,18 +23,34 @@ def alembic_config(connection: Any = None) -> Config:
     return config
 
 
-async def upgrade(url: str, revision: str = "head", statement_cache_size: int = 100) -> None:
+async def upgrade(
+    url: str,
+    revision: str = "head",
+    statement_cache_size: int = 100,
+    partition_days: int = Settings.model_fields["partition_days"].default,
+) -> None:
+    """Migrations to `revision`; then, on PostgreSQL with partitioned history,
+    the coming days' partitions made (housekeeping keeps them ahead)."""
     engine = create_engine(url, for_writes=True, statement_cache_size=statement_cache_size)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+            partitioned = conn.dialect.name == "postgresql" and await partitions.is_partitioned(
+                conn
+            )
+        if partitioned:
+            await partitions.make_ahead(engine.begin, partition_days)
     finally:
         await engine.dispose()
 
 
 async def upgrade_database(settings: Settings) -> None:
     """The settings' database brought to head, connecting as the platform does."""
-    await upgrade(settings.database_url, statement_cache_size=settings.pg_statement_cache_size)
+    await upgrade(
+        settings.database_url,
+        statement_cache_size=settings.pg_statement_cache_size,
+        partition_days=settings.partition_days,
+    )
 
 
 async def current_tables(url: str) -> list[str]:

@@ -1,7 +1,9 @@
 """The tables. Times are epoch milliseconds (BIGINT) so both databases agree.
 
 Migrations under `migrations/versions/` create exactly this schema; a test
-compares the two.
+compares the two. On PostgreSQL, messages, their parts, reports and replies
+are partitioned by their ids' days (core/partitions.py): the partitions are
+made by housekeeping (store/partitions.py), and are not listed here.
 """
 
 from __future__ import annotations
@@ -144,6 +146,7 @@ messages = Table(
         sqlite_where=text(FAILED_ONLY),
         postgresql_where=text(FAILED_ONLY),
     ),
+    postgresql_partition_by="RANGE (id)",
 )
 
 # Status reports waiting for (or already given to) the customer, in arrival order.
@@ -163,6 +166,7 @@ reports = Table(
     Index(None, "account_id", "fetched_at", "id"),
     # A message's reports, for its detail page.
     Index(None, "message_id"),
+    postgresql_partition_by="RANGE (id)",
 )
 
 # The account's balance history: every change of balance is one entry.
@@ -228,6 +232,7 @@ message_parts = Table(
     Column("submitted_at", BigInteger, nullable=False),
     Column("done_at", BigInteger, nullable=True),
     Index(None, "channel", "upstream_id"),
+    postgresql_partition_by="RANGE (message_id)",
 )
 
 # A receipt that arrived before its part's submit outcome was recorded.
@@ -258,6 +263,7 @@ replies = Table(
     Index(None, "account_id", "fetched_at", "id"),
     # The console's inbox, newest first, paged by (received_at, id).
     Index(None, "account_id", "received_at", "id"),
+    postgresql_partition_by="RANGE (id)",
 )
 
 # Each channel's state as the running server last saw it (for `channel list`).
