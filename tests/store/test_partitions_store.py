@@ -36,13 +36,13 @@ from hongyan.store.schema import (
 from tests.conftest import _reset_postgres
 from tests.store.test_store import sender
 
+# PostgreSQL's alone: SQLite keeps plain tables.
+on_postgres = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 RETAIN = {"retention_days": 180}
 
 
 @pytest.fixture
 def pg(settings: Settings) -> Settings:
-    if settings.is_sqlite:
-        pytest.skip("partitions are PostgreSQL's; SQLite keeps plain tables")
     return settings.model_copy(update=RETAIN)
 
 
@@ -89,6 +89,7 @@ async def names(db: Database, table: str = "messages") -> list[str]:
         return await names_on(conn, table)
 
 
+@on_postgres
 async def test_new_history_lands_in_its_days_partition(
     pg: Settings, db: Database, operator: Operator
 ) -> None:
@@ -112,6 +113,7 @@ async def test_new_history_lands_in_its_days_partition(
     assert await where_is(db, "messages", "id", ids[0]) == home.name
 
 
+@on_postgres
 async def test_partitions_are_made_ahead_once_whoever_asks(pg: Settings, db: Database) -> None:
     before = await names(db)
     newest = before[-1]
@@ -220,6 +222,7 @@ async def old_history(db: Database, account_id: int, period: Period, now: int) -
     return {"submission": submission, "ids": ids, "reports": report_ids}
 
 
+@on_postgres
 async def test_a_period_past_retention_goes_whole(
     pg: Settings, db: Database, operator: Operator
 ) -> None:
@@ -260,6 +263,7 @@ async def test_a_period_past_retention_goes_whole(
     assert sent.sent == 1
 
 
+@on_postgres
 async def test_a_period_stays_while_a_message_is_not_done(
     pg: Settings, db: Database, operator: Operator
 ) -> None:
@@ -297,6 +301,7 @@ async def test_a_period_stays_while_a_message_is_not_done(
     assert partitions.partition_name("messages", period) not in await names(db)
 
 
+@on_postgres
 async def test_nothing_is_dropped_with_retention_off(
     pg: Settings, db: Database, operator: Operator
 ) -> None:
@@ -312,6 +317,7 @@ async def test_nothing_is_dropped_with_retention_off(
         await drop_period(conn, period)
 
 
+@on_postgres
 async def test_a_query_by_time_reads_only_that_times_partitions(pg: Settings, db: Database) -> None:
     """/rd/, the records pages and the per-number limits ask for messages made
     since a time: PostgreSQL reads the partitions of those days alone."""

@@ -61,6 +61,8 @@ _BOUND = re.compile(r"FROM \((.+)\) TO \((.+)\)")
 _UNFINISHED = tuple(s for s in MessageState if not s.final)
 
 Transaction = Callable[[], Any]  # an async context manager giving an AsyncConnection
+# A period's partition of one table dropped if its rows may go; False if not.
+Drop = Callable[[AsyncConnection, "Partition", int], Awaitable[Any]]
 
 
 _NAME = re.compile("(" + "|".join(PARTITIONED) + r")_(p0|\d{8})")
@@ -209,7 +211,7 @@ async def drop_expired(transaction: Transaction, cutoff: int) -> Dropped:
         for part in found[table]:
             if not past_retention(part.period, cutoff, today):
                 continue
-            done = await _step(transaction, lambda conn, p=part, d=drop: d(conn, p, cutoff))  # type: ignore[misc]
+            done = await _step(transaction, drop, part, cutoff)
             if done is None:
                 return Dropped(**counts)
             if done is not False:
@@ -219,12 +221,15 @@ async def drop_expired(transaction: Transaction, cutoff: int) -> Dropped:
     return Dropped(**counts)
 
 
-async def _step(transaction: Transaction, work: Callable[[AsyncConnection], Awaitable[Any]]) -> Any:
-    """`work` in a maintenance transaction; None when another node holds it."""
+async def _step(transaction: Transaction, drop: Drop, part: Partition, cutoff: int) -> Any:
+    """`drop` in a maintenance transaction: what it answers; None when another
+    node holds the lock, False when it dropped the partition since listed."""
     async with transaction() as conn:
         if not await _maintainer(conn):
             return None
-        return await work(conn)
+        if await conn.scalar(text("SELECT to_regclass(:name)"), {"name": part.name}) is None:
+            return False
+        return await drop(conn, part, cutoff)
 
 
 async def _newest(conn: AsyncConnection, name: str, column: str) -> int | None:
