@@ -64,8 +64,6 @@ async def drop_period(conn: AsyncConnection, period: Period) -> None:
     """The period's partitions gone, whatever is in them (leaves first)."""
     for table in reversed(PARTITIONED):
         name = partitions.partition_name(table, period)
-        if table == "messages":
-            await conn.exec_driver_sql(f'ALTER TABLE messages DETACH PARTITION "{name}"')
         await conn.exec_driver_sql(f'DROP TABLE "{name}"')
 
 
@@ -396,7 +394,7 @@ async def test_the_cut_over_keeps_history_where_it_was(at_0019: str) -> None:
         ],
     )
     assert sorted(where) == sorted((t, f"{t}_p0", 1) for t in PARTITIONED)
-    # New rows take their day's ids; the old ones' foreign keys still hold.
+    # New rows take their day's ids; the foreign keys onto accounts still hold.
     await _legacy(at_0019, LEGACY_ROWS[2:3])
     new = await _legacy(at_0019, ["SELECT max(id) FROM messages"])
     assert new[0][0] >> DAY_SHIFT == day_of(now_ms())
@@ -404,11 +402,21 @@ async def test_the_cut_over_keeps_history_where_it_was(at_0019: str) -> None:
         at_0019,
         [
             "INSERT INTO reports (account_id, message_id, mobile, mobileid, status, created_at)"
-            " VALUES (1, 12345, '', '', '100', 0)"
+            " VALUES (99, 1, '', '', '100', 0)"
         ],
     )
     with pytest.raises(Exception, match="foreign key"):
         await refused
+    # The first partitions go with retention like any other (the parts' one
+    # found by its bounds); the submission stays, a new message has it.
+    engine = create_engine(at_0019, for_writes=True)
+    try:
+        dropped = await partitions.drop_expired(engine.begin, now_ms() - 180 * DAY_MS)
+    finally:
+        await engine.dispose()
+    assert dropped == partitions.Dropped(messages=1, replies=1, reports=1, submissions=0)
+    left = await _legacy(at_0019, ["SELECT relname FROM pg_class WHERE relname LIKE '%_p0'"])
+    assert left == []
 
 
 async def test_the_cut_over_goes_back(at_0019: str) -> None:

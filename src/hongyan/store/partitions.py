@@ -33,6 +33,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from hongyan.core.partitions import (
+    CLOCK_SKEW_MS,
     DAY_SHIFT,
     LEGACY_TOP,
     PARTITIONED,
@@ -52,9 +53,6 @@ DDL_LOCK_MS = 200
 # pg_try_advisory_xact_lock's key for "maintaining partitions": any constant
 # no other part of the platform uses.
 MAINTENANCE_LOCK = 0x686F6E67_79616E01
-# A node's clock against the database's, for times written by nodes and
-# compared with the cutoff by the newest row's id.
-MARGIN_MS = 3_600_000
 SUBMISSIONS_BATCH = 1000
 
 _BOUND = re.compile(r"FROM \((.+)\) TO \((.+)\)")
@@ -242,7 +240,7 @@ async def _newest(conn: AsyncConnection, name: str, column: str) -> int | None:
 
 async def _drop_replies(conn: AsyncConnection, part: Partition, cutoff: int) -> bool:
     newest = await _newest(conn, part.name, "received_at")
-    if newest is not None and newest >= cutoff - MARGIN_MS:
+    if newest is not None and newest >= cutoff - CLOCK_SKEW_MS:
         return False
     p = part.period
     await conn.execute(
@@ -259,7 +257,7 @@ async def _drop_replies(conn: AsyncConnection, part: Partition, cutoff: int) -> 
 
 async def _drop_reports(conn: AsyncConnection, part: Partition, cutoff: int) -> bool:
     newest = await _newest(conn, part.name, "created_at")
-    if newest is not None and newest >= cutoff - MARGIN_MS:
+    if newest is not None and newest >= cutoff - CLOCK_SKEW_MS:
         return False
     await _forget_pushes(conn, reports.c.id >= part.period.low, reports.c.id < part.period.high)
     await conn.exec_driver_sql(f'DROP TABLE "{part.name}"')
@@ -316,9 +314,9 @@ async def _drop_messages(
     ).one()
     await _forget_pushes(conn, *theirs)
     await conn.execute(delete(reports).where(*theirs))
-    parts = partition_name("message_parts", p)
-    await conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{parts}"')
-    await conn.exec_driver_sql(f'ALTER TABLE messages DETACH PARTITION "{part.name}"')
+    for parts in await partitions(conn, "message_parts"):
+        if parts.period == p:  # by its bounds: the first one's name says none
+            await conn.exec_driver_sql(f'DROP TABLE "{parts.name}"')
     await conn.exec_driver_sql(f'DROP TABLE "{part.name}"')
     log.info("messages past retention dropped", extra={"partition": part.name})
     return (low or 0, high or -1)

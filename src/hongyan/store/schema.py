@@ -3,7 +3,9 @@
 Migrations under `migrations/versions/` create exactly this schema; a test
 compares the two. On PostgreSQL, messages, their parts, reports and replies
 are partitioned by their ids' days (core/partitions.py): the partitions are
-made by housekeeping (store/partitions.py), and are not listed here.
+made by housekeeping (store/partitions.py), and are not listed here; nor
+are there, on PostgreSQL, the foreign keys of parts and reports onto
+messages (ONTO_PARTITIONS; migration 0020 says why).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from hongyan.core.models import UID_MAX_LENGTH
 # The condition of the partial index of failed messages; a query uses that
 # index only when it says the same, with the value written out, not bound.
 FAILED_ONLY = "state = 'failed'"
+
+# Foreign keys SQLite has and PostgreSQL's partitioned `messages` does not.
+ONTO_PARTITIONS = ("fk_message_parts_message_id_messages", "fk_reports_message_id_messages")
 
 metadata = MetaData(
     naming_convention={

@@ -65,14 +65,22 @@ INDEXES = [
     ("ix_replies_account_id_received_at_id", "replies", "(account_id, received_at, id)"),
 ]
 
-# Foreign keys of and onto the four tables: (name, table, column, target).
+# Foreign keys of the four tables: (name, table, column, target).
 FOREIGN_KEYS = [
     ("fk_messages_account_id_accounts", "messages", "account_id", "accounts(id)"),
     ("fk_messages_submission_id_submissions", "messages", "submission_id", "submissions(id)"),
-    ("fk_message_parts_message_id_messages", "message_parts", "message_id", "messages(id)"),
     ("fk_reports_account_id_accounts", "reports", "account_id", "accounts(id)"),
-    ("fk_reports_message_id_messages", "reports", "message_id", "messages(id)"),
     ("fk_replies_account_id_accounts", "replies", "account_id", "accounts(id)"),
+]
+# Foreign keys onto messages, which a partitioned `messages` does without:
+# to drop one of its partitions PostgreSQL would first look for rows of
+# parts and reports pointing into it, joining tables of millions of rows
+# while it holds `messages` locked against every send. Parts and reports
+# are written in the transactions that make their message final, and go
+# with it; SQLite keeps these keys.
+ONTO_MESSAGES = [
+    ("fk_message_parts_message_id_messages", "message_parts", "message_id", "messages(id)"),
+    ("fk_reports_message_id_messages", "reports", "message_id", "messages(id)"),
 ]
 
 
@@ -80,8 +88,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(DAY_ID)
-    for name, table, _, _ in reversed(FOREIGN_KEYS):
-        op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+    _drop_foreign_keys(ONTO_MESSAGES + FOREIGN_KEYS)
     for table, (key, primary, sequence) in TABLES.items():
         legacy = f"{table}_p0"
         op.execute(f"ALTER TABLE {table} RENAME TO {legacy}")
@@ -105,22 +112,15 @@ def upgrade() -> None:
             f"ALTER TABLE {table} ATTACH PARTITION {legacy}"
             f" FOR VALUES FROM (MINVALUE) TO ({LEGACY_TOP})"
         )
-        op.execute(f"ALTER TABLE {table} ADD CONSTRAINT pk_{table} PRIMARY KEY ({primary})")
-        for name, owner, definition in INDEXES:
-            if owner == table:
-                op.execute(f"CREATE INDEX {name} ON {table} {definition}")
-    for name, table, column, target in FOREIGN_KEYS:
-        op.execute(
-            f"ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({column}) REFERENCES {target}"
-        )
+        _primary_key_and_indexes(table, primary)
+    _add_foreign_keys(FOREIGN_KEYS)
 
 
 def downgrade() -> None:
     """Back to plain tables: the rows copied into them, partitions dropped."""
     if op.get_bind().dialect.name != "postgresql":
         return
-    for name, table, _, _ in reversed(FOREIGN_KEYS):
-        op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+    _drop_foreign_keys(FOREIGN_KEYS)
     for table, (_, primary, sequence) in TABLES.items():
         plain = f"{table}_plain"
         op.execute(f"CREATE TABLE {plain} (LIKE {table} INCLUDING DEFAULTS)")
@@ -130,19 +130,25 @@ def downgrade() -> None:
             op.execute(f"ALTER SEQUENCE {table}_id_seq OWNED BY {plain}.id")
         op.execute(f"DROP TABLE {table}")
         op.execute(f"ALTER TABLE {plain} RENAME TO {table}")
-        op.execute(f"ALTER TABLE {table} ADD CONSTRAINT pk_{table} PRIMARY KEY ({primary})")
-        for name, owner, definition in INDEXES:
-            if owner == table:
-                op.execute(f"CREATE INDEX {name} ON {table} {definition}")
-    for name, table, column, target in FOREIGN_KEYS:
-        op.execute(
-            f"ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({column}) REFERENCES {target}"
-        )
+        _primary_key_and_indexes(table, primary)
+    _add_foreign_keys(FOREIGN_KEYS + ONTO_MESSAGES)
     op.execute("DROP FUNCTION hongyan_day_id(regclass)")
 
 
-def _add_foreign_keys() -> None:
-    for name, table, column, target in FOREIGN_KEYS:
+def _primary_key_and_indexes(table: str, primary: str) -> None:
+    op.execute(f"ALTER TABLE {table} ADD CONSTRAINT pk_{table} PRIMARY KEY ({primary})")
+    for name, owner, definition in INDEXES:
+        if owner == table:
+            op.execute(f"CREATE INDEX {name} ON {table} {definition}")
+
+
+def _drop_foreign_keys(keys: list[tuple[str, str, str, str]]) -> None:
+    for name, table, _, _ in keys:
+        op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+
+
+def _add_foreign_keys(keys: list[tuple[str, str, str, str]]) -> None:
+    for name, table, column, target in keys:
         op.execute(
             f"ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({column}) REFERENCES {target}"
         )
