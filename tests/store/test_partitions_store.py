@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from sqlalchemy import delete, insert, select, text, update
@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hongyan.config import Settings
 from hongyan.core.admin import Operator
 from hongyan.core.delivery import Housekeeper
+from hongyan.core.models import Account
 from hongyan.core.partitions import DAY_MS, DAY_SHIFT, PARTITIONED, Period, day_of, first_id
-from hongyan.core.service import SendForm
+from hongyan.core.service import CustomerService, SendForm
 from hongyan.core.states import OutboxKind
 from hongyan.store import partitions
 from hongyan.store.database import Database
@@ -220,14 +221,27 @@ async def old_history(db: Database, account_id: int, period: Period, now: int) -
     return {"submission": submission, "ids": ids, "reports": report_ids}
 
 
+class Aged(NamedTuple):
+    service: CustomerService
+    account: Account
+    period: Period
+    now: int
+    old: dict[str, Any]
+
+
+async def aged(pg: Settings, db: Database, operator: Operator) -> Aged:
+    """An account with old history in a period that ended 200 days ago."""
+    service, account, _ = await sender(pg, db, operator, balance=10)
+    period = await old_period(db, days_ago=200)
+    now = now_ms()
+    return Aged(service, account, period, now, await old_history(db, account.id, period, now))
+
+
 @on_postgres
 async def test_a_period_past_retention_goes_whole(
     pg: Settings, db: Database, operator: Operator
 ) -> None:
-    service, account, _ = await sender(pg, db, operator, balance=10)
-    period = await old_period(db, days_ago=200)
-    now = now_ms()
-    old = await old_history(db, account.id, period, now)
+    service, account, period, now, old = await aged(pg, db, operator)
     # A message of today, made to look old: today's partition never goes.
     await service.send(account, SendForm("13900000009", "new"), post=True)
     async with db.transaction() as conn:
@@ -265,10 +279,7 @@ async def test_a_period_past_retention_goes_whole(
 async def test_a_period_stays_while_a_message_is_not_done(
     pg: Settings, db: Database, operator: Operator
 ) -> None:
-    _, account, _ = await sender(pg, db, operator, balance=10)
-    period = await old_period(db, days_ago=200)
-    now = now_ms()
-    old = await old_history(db, account.id, period, now)
+    _, _, period, now, old = await aged(pg, db, operator)
     keeper = Housekeeper(pg, db)
     first = old["ids"][0]
     mine = messages.c.id == first
