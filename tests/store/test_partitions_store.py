@@ -34,6 +34,7 @@ from hongyan.store.schema import (
     reports,
     submissions,
 )
+from hongyan.store.sql import MadeSince
 from tests.conftest import _reset_postgres
 from tests.store.test_store import sender
 
@@ -333,7 +334,7 @@ async def test_a_query_by_time_reads_only_that_times_partitions(pg: Settings, db
     period = await old_period(db, days_ago=30)
     since = now_ms() - DAY_MS
     query = select(messages.c.id).where(
-        messages.c.created_at >= since, partitions.MadeSince(messages.c.id, since)
+        messages.c.created_at >= since, MadeSince(messages.c.id, since)
     )
     async with db.read() as conn:
         plan = "\n".join(

@@ -35,7 +35,6 @@ from hongyan.core.states import (
     Status,
     StatusClass,
 )
-from hongyan.store.partitions import MadeSince
 from hongyan.store.schema import (
     ledger,
     message_parts,
@@ -45,7 +44,7 @@ from hongyan.store.schema import (
     reports,
     submissions,
 )
-from hongyan.store.sql import chunks
+from hongyan.store.sql import MadeSince, chunks
 
 R = TypeVar("R", MessageRow, ReplyRow)
 

@@ -26,8 +26,8 @@ from hongyan.core.states import LedgerKind, MessageState, Status
 from hongyan.errors import Rejected
 from hongyan.store import message_stats, push
 from hongyan.store.history import message_conditions
-from hongyan.store.partitions import MadeSince
 from hongyan.store.schema import accounts, ledger, messages, submissions
+from hongyan.store.sql import MadeSince
 
 _IN_CHUNK = 900
 

@@ -26,20 +26,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Boolean, ColumnElement, bindparam, delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from hongyan.core.partitions import (
     CLOCK_SKEW_MS,
     DAY_SHIFT,
-    LEGACY_TOP,
     PARTITIONED,
     Period,
     day_of,
-    id_floor,
     past_retention,
     periods_ahead,
 )
@@ -75,36 +70,6 @@ class Partition(NamedTuple):
     table: str
     name: str
     period: Period
-
-
-class MadeSince(ColumnElement[bool]):
-    """Rows whose id (a column of message or reply ids) may have been made at
-    `since_ms` or later. A query by time adds it beside its condition on the
-    time column, so that PostgreSQL reads only the partitions of those days
-    (and the first, of ids from before days were in them); SQLite, whose
-    ids carry no day, is given nothing to check."""
-
-    inherit_cache = True
-    type = Boolean()
-    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own declaration)
-        ("column", InternalTraversal.dp_clauseelement),
-        ("floor", InternalTraversal.dp_plain_obj),
-    ]
-
-    def __init__(self, column: ColumnElement[int], since_ms: int) -> None:
-        self.column = column
-        self.floor = id_floor(since_ms)
-
-
-@compiles(MadeSince)
-def _made_since(element: MadeSince, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.column, **kw)
-    return f"({column} >= {int(element.floor)} OR {column} < {LEGACY_TOP})"
-
-
-@compiles(MadeSince, "sqlite")
-def _made_since_sqlite(element: MadeSince, compiler: SQLCompiler, **kw: Any) -> str:
-    return "1"  # a boolean there is an integer: this reads "1 = 1"
 
 
 def lock_waited(exc: BaseException) -> bool:
