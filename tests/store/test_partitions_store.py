@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.config import Settings
 from hongyan.core.admin import Operator
-from hongyan.core.delivery import Housekeeper
+from hongyan.core.delivery import PARTITIONS_EVERY_MS, Housekeeper
 from hongyan.core.models import Account
 from hongyan.core.partitions import DAY_MS, DAY_SHIFT, PARTITIONED, Period, day_of, first_id
 from hongyan.core.service import CustomerService, SendForm
@@ -129,6 +129,26 @@ async def test_partitions_are_made_ahead_once_whoever_asks(pg: Settings, db: Dat
     for table in PARTITIONED:
         assert len(await names(db, table)) == len(before)
     assert await partitions.make_ahead(db.transaction, 7) == []
+
+
+@on_postgres
+async def test_housekeeping_makes_them_every_few_minutes(pg: Settings, db: Database) -> None:
+    keeper = Housekeeper(pg, db)
+    newest = (await names(db))[-1]
+
+    async def drop_newest() -> None:
+        async with db.transaction() as conn:
+            await drop_period(conn, (await partitions.partitions(conn, "messages"))[-1].period)
+
+    await drop_newest()
+    now = now_ms()
+    await keeper.run_once(now)
+    assert (await names(db))[-1] == newest
+    await drop_newest()
+    await keeper.run_once(now + PARTITIONS_EVERY_MS - 1)  # not yet
+    assert newest not in await names(db)
+    await keeper.run_once(now + PARTITIONS_EVERY_MS)
+    assert (await names(db))[-1] == newest
 
 
 async def old_history(db: Database, account_id: int, period: Period, now: int) -> dict[str, Any]:
