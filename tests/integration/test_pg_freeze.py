@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import signal
 import threading
 from collections.abc import Iterator
@@ -102,7 +103,7 @@ def test_a_frozen_api_node_holds_up_no_other_nodes_sends(
                         mobile = f"1370000{freeze}{sent_by_other:03d}"
                         params = {"uid": UID, "pwd": PWD, "mobile": mobile, "content": "y"}
                         answer = client.get(f"{other.url}/mt/", params=params).content
-                        assert answer == SUCCESS, (freeze, answer)
+                        assert answer == SUCCESS, (freeze, answer, faults(other))
                         sent_by_other += 1
                 finally:
                     frozen.process.send_signal(signal.SIGCONT)
@@ -115,6 +116,16 @@ def test_a_frozen_api_node_holds_up_no_other_nodes_sends(
     accepted = load.accepted + sent_by_other
     assert stored == accepted, (stored, accepted, load.refused[:3])
     assert balance == BALANCE - accepted
+
+
+def faults(node: Serve) -> list[str]:
+    """The last lines of the errors the node logged: why it answered what it did."""
+    found = []
+    for line in node.output().splitlines():
+        if '"level": "error"' in line or '"level": "warning"' in line:
+            entry = json.loads(line)
+            found.append(f"{entry['msg']}: {entry.get('exc', '').strip().splitlines()[-3:]}")
+    return found[-4:]
 
 
 async def _stored(url: str) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select, text, update
 
 from hongyan.config import Settings
 from hongyan.core.admin import Operator
@@ -104,4 +104,48 @@ async def test_a_node_stalled_in_a_transaction_does_not_hold_up_anothers_send(
             ).all()
         assert balance == 100 - 1 + 1_000_000 and len(sent) == 1
     finally:
+        await db.close()
+
+
+async def test_a_node_stalled_mid_statement_is_ended_too(pg_settings: Settings) -> None:
+    """asyncpg prepares a statement with Parse, Describe and Flush, and sends
+    its Bind after: a process frozen between the two leaves its backend
+    "active", reading, with its locks, where the server's idle bound does not
+    apply. A node whose write waits on such a backend ends it."""
+    import asyncpg
+
+    db = Database(pg_settings)
+    await db.start()
+    raw = await asyncpg.connect(pg_settings.database_url.replace("+asyncpg", ""))
+    try:
+        operator = Operator(pg_settings, db, actor=Actor.cli())
+        service, account, _ = await sender(pg_settings, db, operator, balance=100)
+        await raw.execute(f"SET idle_in_transaction_session_timeout = {300}")
+        await raw.execute("BEGIN")
+        await raw.execute(
+            f"UPDATE accounts SET balance = balance + 1000000 WHERE id = {account.id}"
+        )
+        await raw.prepare("SELECT 1")  # and then this process stalls: no Sync comes
+        async with db.read() as conn:
+            state = (
+                await conn.execute(
+                    text("SELECT state, wait_event FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": raw.get_server_pid()},
+                )
+            ).one()
+        assert tuple(state) == ("active", "ClientRead")
+
+        accepted = await asyncio.wait_for(
+            service.send(account, SendForm("13900008888", "hi"), post=False), timeout=60
+        )
+        assert accepted.sent == 1
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+            await raw.execute("COMMIT")
+        async with db.read() as conn:
+            balance = (
+                await conn.execute(select(accounts.c.balance).where(accounts.c.id == account.id))
+            ).scalar_one()
+        assert balance == 100 - 1  # the stalled transaction was rolled back whole
+    finally:
+        raw.terminate()
         await db.close()

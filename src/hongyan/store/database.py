@@ -35,6 +35,23 @@ _BOUNDS = text(
 )
 
 
+# Backends of other processes stuck in the middle of a statement's exchange
+# while they hold up a lock waiter. asyncpg prepares a statement with Parse,
+# Describe and Flush, no Sync, so a process that stalls between that and its
+# Bind leaves its backend "active", reading, with its transaction's locks:
+# idle_in_transaction_session_timeout is not armed there (only after a Sync),
+# and a statement timeout is not acted on while the server reads. Ended like
+# an idle transaction would be, and rolled back whole.
+_END_STALLED = text(
+    "SELECT pg_terminate_backend(s.pid) FROM pg_stat_activity s"
+    " WHERE s.datname = current_database() AND s.pid <> pg_backend_pid()"
+    " AND s.state = 'active' AND s.wait_event = 'ClientRead'"
+    " AND s.state_change < now() - make_interval(secs => :idle_s)"
+    " AND s.pid IN (SELECT unnest(pg_blocking_pids(w.pid)) FROM pg_stat_activity w"
+    " WHERE w.datname = current_database() AND w.wait_event_type = 'Lock')"
+)
+
+
 class Database:
     def __init__(self, settings: Settings, *, background: bool = False) -> None:
         """`background`: this process's writes are no customer's (the delivery worker)."""
@@ -58,6 +75,8 @@ class Database:
             "idle": f"{settings.pg_idle_in_transaction_ms}ms",
             "lock": f"{settings.pg_lock_timeout_ms}ms",
         }
+        self._idle_s = settings.pg_idle_in_transaction_ms / 1000
+        self._watches: set[asyncio.Task[None]] = set()
         self._thread_engine: Engine | None = None
         self._writer_connection: Connection | None = None  # the writer thread's own
         self._thread: ThreadPoolExecutor | None = None
@@ -108,7 +127,37 @@ class Database:
     async def _bounded(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
         async with self.write_engine.begin() as conn:
             await conn.execute(_BOUNDS, self._bounds)
-            return await conn.run_sync(work)
+            done = asyncio.Event()
+            if self._idle_s:
+                watch = asyncio.create_task(self._end_stalled(done), name="stalled-blockers")
+                self._watches.add(watch)
+                watch.add_done_callback(self._watches.discard)
+            try:
+                return await conn.run_sync(work)
+            finally:
+                done.set()
+
+    async def _end_stalled(self, done: asyncio.Event) -> None:
+        """While a write transaction runs, every `pg_idle_in_transaction_ms`:
+        the backends of stalled processes that hold up a lock waiter (most
+        likely this transaction) ended (_END_STALLED says why)."""
+        while True:
+            try:
+                await asyncio.wait_for(done.wait(), self._idle_s)
+                return
+            except TimeoutError:
+                pass
+            try:
+                async with self.read_engine.connect() as conn:
+                    ended = (await conn.execute(_END_STALLED, {"idle_s": self._idle_s})).all()
+            except SQLAlchemyError:
+                log.exception("looking for stalled lock holders failed")
+                return
+            if ended:
+                log.warning(
+                    "ended stalled transactions of other processes that held a lock up",
+                    extra={"count": len(ended)},
+                )
 
     async def start(self) -> None:
         await self.writer.start()
@@ -157,9 +206,10 @@ class Database:
 
 def _ended_while_idle(exc: BaseException) -> bool:
     """Whether PostgreSQL ended this transaction for sitting idle in it
-    (SQLSTATE 25P03), which it rolls back whole; asyncpg reports it as the
-    cause of the closed connection that the next statement finds."""
-    return has_sqlstate(exc, "25P03")
+    (SQLSTATE 25P03), or another node ended it for stalling mid-statement
+    (57P01, _END_STALLED); either way it was rolled back whole. asyncpg
+    reports it as the cause of the closed connection the next statement finds."""
+    return has_sqlstate(exc, "25P03") or has_sqlstate(exc, "57P01")
 
 
 def has_sqlstate(exc: BaseException, code: str) -> bool:
