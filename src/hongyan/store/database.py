@@ -164,6 +164,9 @@ class Database:
 
     async def close(self) -> None:
         await self.writer.stop()
+        # Their transactions are over; a watch in the middle of its query
+        # gives its connection back before the pool goes.
+        await asyncio.gather(*self._watches, return_exceptions=True)
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
