@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hongyan.core.partitions import (
@@ -39,8 +39,9 @@ from hongyan.core.partitions import (
     periods_ahead,
 )
 from hongyan.core.states import MessageState, OutboxKind
+from hongyan.store import retention
 from hongyan.store.database import has_sqlstate
-from hongyan.store.schema import ledger, messages, push_outbox, reports, submissions
+from hongyan.store.schema import messages, push_outbox, reports, submissions
 
 log = logging.getLogger(__name__)
 
@@ -310,12 +311,6 @@ async def _drop_submissions(transaction: Transaction, ids: tuple[int, int], cuto
                 )
             ]
             if empty:
-                await conn.execute(
-                    update(ledger)
-                    .where(ledger.c.submission_id.in_(bindparam("b_ids", expanding=True)))
-                    .values(submission_id=None),
-                    {"b_ids": empty},
-                )
-                await conn.execute(delete(submissions).where(submissions.c.id.in_(empty)))
+                await conn.run_sync(retention.drop_submissions, empty)
             gone += len(empty)
     return gone

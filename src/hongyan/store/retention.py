@@ -90,11 +90,15 @@ def _prune_messages(conn: Connection, p: Prune) -> int:
     }
     empty = sorted(batches - left)
     if empty:
-        conn.execute(
-            update(ledger).where(ledger.c.submission_id.in_(empty)).values(submission_id=None)
-        )
-        conn.execute(delete(submissions).where(submissions.c.id.in_(empty)))
+        drop_submissions(conn, empty)
     return len(ids)
+
+
+def drop_submissions(conn: Connection, ids: list[int]) -> None:
+    """Submissions left without messages deleted; the ledger keeps their
+    charge and refund rows, unlinked, so the balance still adds up."""
+    conn.execute(update(ledger).where(ledger.c.submission_id.in_(ids)).values(submission_id=None))
+    conn.execute(delete(submissions).where(submissions.c.id.in_(ids)))
 
 
 def prune_replies(conn: Connection, prunes: list[Prune]) -> list[int]:
